@@ -1,0 +1,35 @@
+"""`GET /healthz`: is the database reachable, and the broker when one is configured."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+
+
+def healthz(request) -> JsonResponse:
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    healthy = all(value in {"ok", "eager"} for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "fail", **checks}, status=200 if healthy else 503
+    )
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as error:  # noqa: BLE001 - a health check reports, it does not raise
+        return f"error: {error.__class__.__name__}"
+
+
+def _check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as error:  # noqa: BLE001
+        return f"error: {error.__class__.__name__}"

@@ -1,0 +1,1 @@
+"""Spreadsheet and CSV imports."""

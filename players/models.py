@@ -1,0 +1,340 @@
+"""Players, their money activity, stored metrics and segments (SPEC §2–5)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+MONEY = {"max_digits": 20, "decimal_places": 8}
+
+
+class Currency(models.Model):
+    """A currency Pitboss can hold: ISO 4217 or a crypto code, with its minor-unit digits."""
+
+    code = models.CharField(max_length=10, primary_key=True)
+    name = models.CharField(max_length=64, blank=True)
+    minor_units = models.PositiveSmallIntegerField(default=2)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "currencies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minor_units__lte=8), name="currency_minor_units_lte_8"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.minor_units)
+
+
+class ExchangeRate(models.Model):
+    """Value of one unit of `currency` in the reporting currency, in force from `valid_from`."""
+
+    currency = models.ForeignKey(Currency, on_delete=models.CASCADE, related_name="rates")
+    valid_from = models.DateTimeField()
+    rate = models.DecimalField(max_digits=24, decimal_places=12)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "valid_from"], name="rate_unique_start"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="rate_positive"),
+        ]
+        indexes = [models.Index(fields=["currency", "-valid_from"])]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency_id} = {self.rate} from {self.valid_from:%Y-%m-%d}"
+
+
+class Segment(models.TextChoices):
+    NEW = "new"
+    BREAKEVEN = "breakeven"
+    LOSING = "losing"
+    WINNING = "winning"
+    VIP = "vip"
+
+
+class Player(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        BLOCKED = "blocked"
+        SELF_EXCLUDED = "self_excluded"
+        CLOSED = "closed"
+
+    external_id = models.CharField(max_length=128, unique=True)
+    username = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    segment = models.CharField(max_length=16, choices=Segment.choices, default=Segment.NEW)
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    no_bonus = models.BooleanField(default=False, help_text="Never offer this player a bonus.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(risk_score__lte=100), name="player_risk_lte_100"),
+        ]
+        indexes = [models.Index(fields=["segment"]), models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def masked_email(self) -> str:
+        return mask(self.email)
+
+    @property
+    def masked_username(self) -> str:
+        return mask(self.username)
+
+
+def mask(value: str) -> str:
+    """Show enough of a personal value to recognise it, not to read it: `j***@e***.com`."""
+    if not value:
+        return ""
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        host, _, tld = domain.rpartition(".")
+        return f"{local[:1]}***@{host[:1]}***.{tld}" if host else f"{local[:1]}***@***"
+    return f"{value[:1]}***"
+
+
+class Fingerprint(models.Model):
+    """A device, IP or payment instrument seen on a player (multi-account detection)."""
+
+    class Kind(models.TextChoices):
+        DEVICE = "device"
+        IP = "ip"
+        PAYMENT = "payment"
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="fingerprints")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=128, help_text="Device id, IP or payment-instrument hash.")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "kind", "value"], name="fingerprint_unique")
+        ]
+        indexes = [models.Index(fields=["kind", "value"])]
+
+
+class GameCategory(models.TextChoices):
+    SLOTS = "slots"
+    TABLE = "table"
+    LIVE = "live"
+    SPORTS = "sports"
+    POKER = "poker"
+    OTHER = "other"
+
+
+class Activity(models.Model):
+    """One money event, append-only. `count` > 1 stores a daily or period aggregate row."""
+
+    class Type(models.TextChoices):
+        DEPOSIT = "deposit"
+        WITHDRAWAL = "withdrawal"
+        BET = "bet"
+        WIN = "win"
+        ROLLBACK = "rollback"
+        CHARGEBACK = "chargeback"
+
+    source = models.CharField(max_length=32, default="api", help_text="api, or import:<kind>")
+    external_id = models.CharField(max_length=200)
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="activity")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    amount = models.DecimalField(**MONEY)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    # The amount in the player's primary currency at the rate in force when it occurred,
+    # fixed at ingest so that metrics are a plain SUM (ADR 0002).
+    player_amount = models.DecimalField(**MONEY)
+    occurred_at = models.DateTimeField()
+    game_id = models.CharField(max_length=100, blank=True)
+    game_category = models.CharField(max_length=16, choices=GameCategory.choices, blank=True)
+    round_id = models.CharField(max_length=200, blank=True)
+    reference_id = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "activity"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="activity_unique_source_id"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="activity_amount_not_negative"),
+            models.CheckConstraint(condition=Q(count__gte=1), name="activity_count_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["player", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.amount} {self.currency_id} ({self.external_id})"
+
+
+class BonusActivity(models.Model):
+    """Bonus money facts that analytics needs (granted, converted, cash rewards paid).
+
+    Written by the wallet in the same transaction as the ledger movement, in the player's
+    primary currency, so that `bonus_cost` and `bonus_to_deposit_ratio` are plain sums here.
+    """
+
+    class Kind(models.TextChoices):
+        GRANTED = "granted"
+        CONVERTED = "converted"
+        CASH_PAID = "cash_paid"
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="bonus_activity")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    player_amount = models.DecimalField(**MONEY)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "bonus activity"
+        indexes = [models.Index(fields=["player", "occurred_at"])]
+
+
+class PlayerMetrics(models.Model):
+    """Stored metrics of one player over one window (players/metrics.py defines them)."""
+
+    class Window(models.TextChoices):
+        LIFETIME = "lifetime"
+        D30 = "30d"
+        D7 = "7d"
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="metrics")
+    window = models.CharField(max_length=8, choices=Window.choices)
+    as_of = models.DateTimeField()
+    deposits = models.DecimalField(**MONEY, default=0)
+    deposit_count = models.IntegerField(default=0)
+    withdrawals = models.DecimalField(**MONEY, default=0)
+    withdrawal_count = models.IntegerField(default=0)
+    net_deposits = models.DecimalField(**MONEY, default=0)
+    turnover = models.DecimalField(**MONEY, default=0)
+    bet_count = models.IntegerField(default=0)
+    wins = models.DecimalField(**MONEY, default=0)
+    ggr = models.DecimalField(**MONEY, default=0)
+    bonus_cost = models.DecimalField(**MONEY, default=0)
+    ngr = models.DecimalField(**MONEY, default=0)
+    player_net = models.DecimalField(**MONEY, default=0)
+    net_loss = models.DecimalField(**MONEY, default=0)
+    rtp = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    avg_bet = models.DecimalField(**MONEY, null=True)
+    active_days = models.IntegerField(default=0)
+    days_since_last_bet = models.IntegerField(null=True)
+    days_since_last_deposit = models.IntegerField(null=True)
+    days_since_registration = models.IntegerField(null=True)
+    bonus_granted = models.DecimalField(**MONEY, default=0)
+    bonus_to_deposit_ratio = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+
+    class Meta:
+        verbose_name_plural = "player metrics"
+        constraints = [
+            models.UniqueConstraint(fields=["player", "window"], name="metrics_unique_window")
+        ]
+        indexes = [models.Index(fields=["window", "player"])]
+
+
+class SegmentPolicy(models.Model):
+    """The staff-editable lifecycle thresholds (SPEC §5). One row; `SegmentPolicy.current()`."""
+
+    vip_turnover_30d = models.DecimalField(**MONEY, default=Decimal("50000"))
+    vip_deposits_30d = models.DecimalField(**MONEY, default=Decimal("10000"))
+    band_minimum = models.DecimalField(**MONEY, default=Decimal("50"))
+    band_turnover_share = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("0.05")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "segment policy"
+
+    def __str__(self) -> str:
+        return "Segmentation policy"
+
+    @classmethod
+    def current(cls) -> "SegmentPolicy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class VipThreshold(models.Model):
+    """Per-currency VIP thresholds; a currency without a row uses the policy's defaults."""
+
+    policy = models.ForeignKey(
+        SegmentPolicy, on_delete=models.CASCADE, related_name="vip_thresholds"
+    )
+    currency = models.ForeignKey(Currency, on_delete=models.CASCADE, related_name="+")
+    vip_turnover_30d = models.DecimalField(**MONEY)
+    vip_deposits_30d = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "currency"], name="vip_threshold_unique")
+        ]
+
+
+class SegmentChange(models.Model):
+    """Every change of a player's lifecycle segment, with the metric values behind it."""
+
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="segment_changes")
+    from_segment = models.CharField(max_length=16, choices=Segment.choices)
+    to_segment = models.CharField(max_length=16, choices=Segment.choices)
+    changed_at = models.DateTimeField()
+    metrics = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["player", "-changed_at"])]
+
+
+class CustomSegment(models.Model):
+    """A staff-defined segment: every player for whom `expression` is true."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    expression = models.TextField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomSegmentMembership(models.Model):
+    segment = models.ForeignKey(CustomSegment, on_delete=models.CASCADE, related_name="memberships")
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="custom_memberships")
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "player"], name="custom_membership_unique")
+        ]
+
+
+class EventReceipt(models.Model):
+    """The first answer given to an event `external_id`; replays answer it again (SPEC §10)."""
+
+    external_id = models.CharField(max_length=200, unique=True)
+    payload_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)  # applied | rejected
+    reason_code = models.CharField(max_length=32, blank=True)
+    reason_message = models.CharField(max_length=255, blank=True)
+    balances = models.JSONField(default=dict)
+    activity = models.OneToOneField(
+        Activity, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,1 @@
+"""Rules, the expression language, evaluation and rewards."""

@@ -1,0 +1,1 @@
+"""Eligibility, profit safety, fraud detection and the review queue."""

@@ -1,0 +1,1 @@
+"""Accounts, the double-entry ledger, bonuses and wagering."""
