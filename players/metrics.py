@@ -19,10 +19,7 @@ class Metric:
     name: str
     kind: MetricKind
     description: str
-
-    @property
-    def nullable(self) -> bool:
-        return self.kind in {"ratio", "days"}
+    nullable: bool = False  # missing (null) when undefined, e.g. rtp without turnover
 
 
 METRICS: tuple[Metric, ...] = (
@@ -39,14 +36,31 @@ METRICS: tuple[Metric, ...] = (
     Metric("ngr", "money", "ggr − bonus_cost."),
     Metric("player_net", "money", "wins − turnover (negative: the player is losing)."),
     Metric("net_loss", "money", "max(0, ggr)."),
-    Metric("rtp", "ratio", "wins / turnover; missing when turnover is 0."),
-    Metric("avg_bet", "money", "turnover / bet_count; missing when there are no bets."),
+    Metric("rtp", "ratio", "wins / turnover; missing when turnover is 0.", nullable=True),
+    Metric(
+        "avg_bet", "money", "turnover / bet_count; missing when there are no bets.", nullable=True
+    ),
     Metric("active_days", "count", "Distinct calendar days with any bet."),
-    Metric("days_since_last_bet", "days", "Whole days since the last bet; missing if none."),
-    Metric("days_since_last_deposit", "days", "Whole days since the last deposit."),
+    Metric(
+        "days_since_last_bet",
+        "days",
+        "Whole days since the last bet; missing if none.",
+        nullable=True,
+    ),
+    Metric(
+        "days_since_last_deposit",
+        "days",
+        "Whole days since the last deposit; missing if none.",
+        nullable=True,
+    ),
     Metric("days_since_registration", "days", "Whole days since registration."),
     Metric("bonus_granted", "money", "Bonus money granted."),
-    Metric("bonus_to_deposit_ratio", "ratio", "bonus_granted / deposits (abuse indicator)."),
+    Metric(
+        "bonus_to_deposit_ratio",
+        "ratio",
+        "bonus_granted / deposits (abuse indicator); missing without deposits.",
+        nullable=True,
+    ),
 )
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 METRICS_BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

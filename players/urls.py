@@ -1,7 +1,15 @@
 """API routes of the players app, mounted under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter()
+from players.api import EventsView, PlayerViewSet, SegmentDistributionView
 
-urlpatterns = [*router.urls]
+router = SimpleRouter()
+router.register("players", PlayerViewSet, basename="player")
+
+urlpatterns = [
+    path("events/", EventsView.as_view(), name="events"),
+    path("segments/distribution/", SegmentDistributionView.as_view(), name="segment-distribution"),
+    *router.urls,
+]

@@ -1,0 +1,68 @@
+"""Money rules (SPEC §2): validating incoming amounts and converting between currencies."""
+
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from django.conf import settings
+
+from config.errors import DomainError
+from players.models import Currency, ExchangeRate
+
+
+def currency_get(code: str) -> Currency:
+    """The active currency with this code, or a DomainError `unknown_currency`."""
+    try:
+        return Currency.objects.get(code=code, active=True)
+    except Currency.DoesNotExist:
+        raise DomainError("unknown_currency", f"Unknown currency '{code}'.") from None
+
+
+def amount_check(amount: object, currency: Currency, *, field: str = "amount") -> Decimal:
+    """A positive Decimal within the currency's minor units and the sane ceiling.
+
+    Refused, never rounded: an amount with more decimals than the currency has, zero or
+    negative, or over `PITBOSS["MAX_AMOUNT"]`.
+    """
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise DomainError(
+            "invalid_amount", f"{field}: '{amount}' is not a decimal number."
+        ) from None
+    if not value.is_finite() or value <= 0:
+        raise DomainError("invalid_amount", f"{field}: must be positive, got {value}.")
+    if value > settings.PITBOSS["MAX_AMOUNT"]:
+        raise DomainError("invalid_amount", f"{field}: {value} is over the allowed maximum.")
+    if value != value.quantize(currency.quantum, rounding=ROUND_DOWN):
+        raise DomainError(
+            "invalid_amount",
+            f"{field}: {currency.code} has {currency.minor_units} decimal places, got {value}.",
+        )
+    return value
+
+
+def round_down(amount: Decimal, currency: Currency) -> Decimal:
+    """Round a computed amount (a reward) down to the currency's minor unit: never create money."""
+    return amount.quantize(currency.quantum, rounding=ROUND_DOWN)
+
+
+def rate_at(currency_code: str, at: datetime) -> Decimal:
+    rate = (
+        ExchangeRate.objects.filter(currency_id=currency_code, valid_from__lte=at)
+        .order_by("-valid_from")
+        .values_list("rate", flat=True)
+        .first()
+    )
+    if rate is None:
+        raise DomainError(
+            "no_exchange_rate", f"No exchange rate for {currency_code} in force at {at:%Y-%m-%d}."
+        )
+    return rate
+
+
+def convert(amount: Decimal, *, source: str, target: str, at: datetime) -> Decimal:
+    """`amount` in `source` expressed in `target`, at the rates in force at `at` (8 places)."""
+    if source == target:
+        return amount
+    converted = amount * rate_at(source, at) / rate_at(target, at)
+    return converted.quantize(Decimal("0.00000001"))

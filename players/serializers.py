@@ -1,0 +1,124 @@
+"""API shapes of the players app (SPEC §10 "Shapes that integrators rely on")."""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from config.errors import DomainError
+from players.events import EventInput
+from players.metrics import METRICS, WINDOWS
+from players.models import Activity, GameCategory, Player, PlayerMetrics
+from players.money import amount_check, currency_get
+
+RATIO_QUANTUM = Decimal("0.000001")
+
+
+def money_str(value: Decimal | None, minor_units: int) -> str | None:
+    if value is None:
+        return None
+    return str(value.quantize(Decimal(1).scaleb(-minor_units), rounding=ROUND_HALF_EVEN))
+
+
+def metrics_as_json(row: PlayerMetrics | None, minor_units: int) -> dict:
+    """One window's metrics: money as strings in the player's currency, counts as numbers.
+
+    A player without stored metrics yet shows zeros (and missing for undefined ratios).
+    """
+    values = {}
+    for metric in METRICS:
+        value = getattr(row, metric.name) if row is not None else None
+        if value is None:
+            value = None if metric.nullable else Decimal(0) if metric.kind == "money" else 0
+        if value is None or metric.kind in {"count", "days"}:
+            values[metric.name] = value
+        elif metric.kind == "money":
+            values[metric.name] = money_str(value, minor_units)
+        else:
+            values[metric.name] = format(value.quantize(RATIO_QUANTUM).normalize(), "f")
+    return values
+
+
+class PlayerSerializer(serializers.ModelSerializer):
+    currency = serializers.CharField(source="currency_id")
+    custom_segments = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Player
+        fields = [
+            "external_id",
+            "status",
+            "currency",
+            "country",
+            "registered_at",
+            "segment",
+            "custom_segments",
+            "risk_score",
+            "metrics",
+        ]
+
+    def get_custom_segments(self, player: Player) -> list[str]:
+        return sorted(m.segment.name for m in player.custom_memberships.all())
+
+    def get_metrics(self, player: Player) -> dict:
+        minor_units = player.currency.minor_units
+        rows = {row.window: row for row in player.metrics.all()}
+        return {window: metrics_as_json(rows.get(window), minor_units) for window in WINDOWS}
+
+
+class EventSerializer(serializers.Serializer):
+    """One incoming event; turns type/amount/currency problems into stable reason codes."""
+
+    external_id = serializers.CharField(max_length=200)
+    player_id = serializers.CharField(max_length=128)
+    type = serializers.ChoiceField(choices=Activity.Type.choices)
+    amount = serializers.CharField(max_length=40)
+    currency = serializers.CharField(max_length=10)
+    occurred_at = serializers.DateTimeField()
+    game_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    game_category = serializers.ChoiceField(
+        choices=GameCategory.choices, required=False, allow_blank=True, default=""
+    )
+    round_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reference_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+
+    def to_internal_value(self, data):
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("amount"), int | float)
+            and not isinstance(data.get("amount"), bool)
+        ):
+            data = {**data, "amount": str(data["amount"])}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            currency = currency_get(attrs["currency"])
+            attrs["amount"] = amount_check(attrs["amount"], currency)
+        except DomainError as error:
+            field = "currency" if error.code == "unknown_currency" else "amount"
+            raise serializers.ValidationError({field: [error.message]}, code=error.code) from None
+        attrs["currency"] = currency
+        return attrs
+
+    def to_event(self) -> EventInput:
+        return EventInput(**self.validated_data)
+
+
+def event_error_code(errors: dict) -> str:
+    """The reason code for an invalid event: the most specific problem first."""
+    for field, code in (("amount", "invalid_amount"), ("currency", "unknown_currency")):
+        if field in errors:
+            return code
+    return "invalid_event"
+
+
+class EventsResponseSerializer(serializers.Serializer):
+    results = serializers.ListField(child=serializers.DictField())
+
+
+def reporting_currency() -> str:
+    return settings.PITBOSS["REPORTING_CURRENCY"]

@@ -1,0 +1,76 @@
+"""Services that change players, their metrics and their segments."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from players.analytics import metrics_refresh_execute
+from players.models import Currency, Player
+from players.segmentation import segments_refresh_execute
+
+log = structlog.get_logger(__name__)
+
+
+def player_get_or_create(
+    *, external_id: str, currency: Currency, registered_at: datetime
+) -> Player:
+    """The player with this casino id, created on first sight (events may precede the profile)."""
+    player = Player.objects.filter(external_id=external_id).first()
+    if player is not None:
+        return player
+    try:
+        with transaction.atomic():
+            return Player.objects.create(
+                external_id=external_id, currency=currency, registered_at=registered_at
+            )
+    except IntegrityError:  # created concurrently by another event of the same player
+        return Player.objects.get(external_id=external_id)
+
+
+def _ids(player_ids: Iterable[int] | None) -> list[int] | None:
+    return None if player_ids is None else sorted(set(player_ids))
+
+
+@transaction.atomic
+def metrics_refresh(
+    *, player_ids: Iterable[int] | None = None, as_of: datetime | None = None
+) -> int:
+    """Recompute stored metrics for these players (all when None), set-based in SQL."""
+    ids = _ids(player_ids)
+    if ids == []:
+        return 0
+    rows = metrics_refresh_execute(as_of=as_of or timezone.now(), player_ids=ids)
+    log.info("metrics_refreshed", players=len(ids) if ids is not None else "all", rows=rows)
+    return rows
+
+
+@transaction.atomic
+def segments_refresh(*, player_ids: Iterable[int] | None = None) -> int:
+    """Re-segment these players (all when None) from their stored metrics; returns changes."""
+    ids = _ids(player_ids)
+    if ids == []:
+        return 0
+    changed = segments_refresh_execute(changed_at=timezone.now(), player_ids=ids)
+    _custom_segments_refresh(ids)
+    log.info("segments_refreshed", players=len(ids) if ids is not None else "all", changed=changed)
+    return changed
+
+
+def _custom_segments_refresh(player_ids: list[int] | None) -> None:
+    try:  # the expression-language issue provides custom segments
+        from players.custom_segments import custom_segments_refresh
+    except ImportError:
+        return
+    custom_segments_refresh(player_ids=player_ids)
+
+
+def players_refresh(
+    *, player_ids: Iterable[int] | None = None, as_of: datetime | None = None
+) -> None:
+    """Metrics, then lifecycle and custom segments: what new activity needs."""
+    ids = _ids(player_ids)
+    metrics_refresh(player_ids=ids, as_of=as_of)
+    segments_refresh(player_ids=ids)
