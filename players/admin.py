@@ -1,0 +1,267 @@
+"""Back office for players: profiles with metrics, activity, segment history; policy; currencies."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from players import services
+from players.metrics import METRICS, WINDOWS
+from players.models import (
+    Activity,
+    Currency,
+    ExchangeRate,
+    Fingerprint,
+    Player,
+    PlayerMetrics,
+    SegmentChange,
+    SegmentPolicy,
+    VipThreshold,
+)
+from players.selectors import segment_distribution
+
+RECENT_ACTIVITY = 50
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SegmentChangeInline(ReadOnlyInline):
+    model = SegmentChange
+    fields = readonly_fields = ("changed_at", "from_segment", "to_segment", "metrics")
+    ordering = ("-changed_at",)
+    verbose_name_plural = "segment history"
+
+
+class FingerprintInline(admin.TabularInline):
+    model = Fingerprint
+    extra = 0
+    fields = ("kind", "value", "first_seen_at")
+    readonly_fields = ("first_seen_at",)
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin):
+    list_display = (
+        "external_id",
+        "masked_username",
+        "country",
+        "currency",
+        "status",
+        "segment",
+        "risk_score",
+        "registered_at",
+    )
+    list_filter = ("status", "segment", "currency", "country", "no_bonus")
+    search_fields = ("=external_id", "username", "email")
+    readonly_fields = ("segment", "risk_score", "created_at", "metrics_table", "recent_activity")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "external_id",
+                    "username",
+                    "email",
+                    "country",
+                    "currency",
+                    "registered_at",
+                )
+            },
+        ),
+        ("Status", {"fields": ("status", "no_bonus", "segment", "risk_score", "created_at")}),
+        ("Metrics", {"fields": ("metrics_table",)}),
+        ("Activity", {"fields": ("recent_activity",)}),
+    )
+    inlines = (SegmentChangeInline, FingerprintInline)
+    actions = ("refresh_metrics",)
+    list_select_related = ("currency",)
+    change_list_template = "admin/players/player/change_list.html"
+
+    @admin.display(description="username")
+    def masked_username(self, player: Player) -> str:
+        return player.masked_username
+
+    @admin.display(description="metrics per window")
+    def metrics_table(self, player: Player) -> str:
+        rows = {row.window: row for row in player.metrics.all()}
+        if not rows:
+            return "No metrics yet."
+        header = format_html_join("", "<th>{}</th>", ((w,) for w in WINDOWS))
+        body = format_html_join(
+            "",
+            "<tr><th>{}</th>{}</tr>",
+            (
+                (
+                    metric.name,
+                    format_html_join(
+                        "",
+                        "<td>{}</td>",
+                        ((getattr(rows[w], metric.name) if w in rows else "–",) for w in WINDOWS),
+                    ),
+                )
+                for metric in METRICS
+            ),
+        )
+        return format_html("<table><tr><th>metric</th>{}</tr>{}</table>", header, body)
+
+    @admin.display(description=f"latest {RECENT_ACTIVITY} activity rows")
+    def recent_activity(self, player: Player) -> str:
+        rows = player.activity.order_by("-occurred_at")[:RECENT_ACTIVITY]
+        link = reverse("admin:players_activity_changelist") + f"?player__id__exact={player.pk}"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    a.occurred_at,
+                    a.type,
+                    a.amount,
+                    a.currency_id,
+                    a.count,
+                    a.game_category,
+                    a.external_id,
+                )
+                for a in rows
+            ),
+        )
+        return format_html(
+            "<table><tr><th>when</th><th>type</th><th>amount</th><th>count</th><th>category</th>"
+            '<th>external id</th></tr>{}</table><p><a href="{}">All activity of this player</a></p>',
+            body,
+            link,
+        )
+
+    @admin.action(description="Refresh metrics and segments")
+    def refresh_metrics(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        services.players_refresh(player_ids=ids)
+        self.message_user(request, f"Refreshed {len(ids)} players.", messages.SUCCESS)
+
+    def get_urls(self):
+        distribution = self.admin_site.admin_view(self.distribution_view)
+        return [
+            path("distribution/", distribution, name="players_segment_distribution"),
+            *super().get_urls(),
+        ]
+
+    def distribution_view(self, request: HttpRequest):
+        window = request.GET.get("window", "30d")
+        if window not in WINDOWS:
+            window = "30d"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Segment distribution",
+            "distribution": segment_distribution(window=window),
+            "windows": WINDOWS,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/players/segment_distribution.html", context)
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = (
+        "occurred_at",
+        "player",
+        "type",
+        "amount",
+        "currency",
+        "count",
+        "game_category",
+        "source",
+        "external_id",
+    )
+    list_filter = ("type", "source", "game_category", "currency")
+    search_fields = ("=external_id", "=player__external_id", "=round_id")
+    list_select_related = ("player",)
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # append-only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PlayerMetrics)
+class PlayerMetricsAdmin(admin.ModelAdmin):
+    list_display = ("player", "window", "turnover", "ggr", "ngr", "deposits", "rtp", "as_of")
+    list_filter = ("window",)
+    search_fields = ("=player__external_id",)
+    list_select_related = ("player",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class VipThresholdInline(admin.TabularInline):
+    model = VipThreshold
+    extra = 0
+
+
+@admin.register(SegmentPolicy)
+class SegmentPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "vip_turnover_30d",
+        "vip_deposits_30d",
+        "band_minimum",
+        "band_turnover_share",
+        "updated_at",
+        "updated_by",
+    )
+    readonly_fields = ("updated_at", "updated_by")
+    inlines = (VipThresholdInline,)
+
+    def has_add_permission(self, request) -> bool:
+        return not SegmentPolicy.objects.exists()
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ExchangeRateInline(admin.TabularInline):
+    model = ExchangeRate
+    extra = 1
+    ordering = ("-valid_from",)
+
+
+@admin.register(Currency)
+class CurrencyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "minor_units", "active")
+    list_filter = ("active",)
+    inlines = (ExchangeRateInline,)
+
+
+@admin.register(SegmentChange)
+class SegmentChangeAdmin(admin.ModelAdmin):
+    list_display = ("changed_at", "player", "from_segment", "to_segment")
+    list_filter = ("to_segment", "from_segment")
+    search_fields = ("=player__external_id",)
+    list_select_related = ("player",)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
