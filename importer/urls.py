@@ -2,6 +2,10 @@
 
 from rest_framework.routers import SimpleRouter
 
+from importer.api import ImportJobViewSet, ImportTemplateViewSet
+
 router = SimpleRouter()
+router.register("imports/templates", ImportTemplateViewSet, basename="import-template")
+router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [*router.urls]

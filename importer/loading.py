@@ -1,0 +1,230 @@
+"""Staging tables and the set-based load into players and activity.
+
+Checked rows go to a per-job staging table (PostgreSQL: UNLOGGED, filled with COPY; SQLite:
+batched inserts). The load is then a handful of `INSERT … SELECT … ON CONFLICT` statements in
+one transaction, so a job killed at any point leaves either nothing or everything, and a re-run
+or a re-import inserts nothing twice.
+"""
+
+import io
+
+import pandas as pd
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from importer.models import Kind
+from importer.records import ACTIVITY_COLUMNS, PLAYER_COLUMNS
+
+ACTIVITY_TYPES_PG = {
+    "row_no": "integer",
+    "external_id": "text",
+    "player_id": "text",
+    "type": "text",
+    "amount": "numeric(20,8)",
+    "currency": "text",
+    "occurred_at": "timestamptz",
+    "game_id": "text",
+    "game_category": "text",
+    "round_id": "text",
+    "reference_id": "text",
+    "count": "integer",
+}
+PLAYER_TYPES_PG = {
+    "row_no": "integer",
+    "player_id": "text",
+    "username": "text",
+    "email": "text",
+    "country": "text",
+    "currency": "text",
+    "registered_at": "timestamptz",
+    "status": "text",
+}
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def stage_table(job_id: int) -> str:
+    return f"importer_stage_{int(job_id)}"
+
+
+def _columns(kind: str) -> dict[str, str]:
+    return PLAYER_TYPES_PG if kind == Kind.PLAYERS else ACTIVITY_TYPES_PG
+
+
+def stage_create(*, job_id: int, kind: str) -> None:
+    """(Re)create the job's empty staging table."""
+    table = stage_table(job_id)
+    columns = _columns(kind)
+    stage_drop(job_id=job_id)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            body = ", ".join(f'"{name}" {type_}' for name, type_ in columns.items())
+            cursor.execute(f"CREATE UNLOGGED TABLE {table} ({body})")
+        else:
+            body = ", ".join(f'"{name}"' for name in columns)
+            cursor.execute(f"CREATE TABLE {table} ({body})")
+
+
+def stage_drop(*, job_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage_table(job_id)}")
+
+
+def stage_exists(*, job_id: int) -> bool:
+    return stage_table(job_id) in connection.introspection.table_names()
+
+
+def stage_write(*, job_id: int, kind: str, rows: pd.DataFrame) -> None:
+    """Append staging rows (COPY on PostgreSQL, executemany on SQLite)."""
+    if rows.empty:
+        return
+    table = stage_table(job_id)
+    names = list(PLAYER_COLUMNS if kind == Kind.PLAYERS else ACTIVITY_COLUMNS)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            buffer = io.StringIO()
+            rows[names].to_csv(buffer, header=False, index=False)
+            with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buffer.getvalue())
+        else:
+            frame = rows[names].astype(object)
+            frame = frame.where(frame.notna(), None)
+            marks = ", ".join(["%s"] * len(names))
+            cursor.executemany(
+                f"INSERT INTO {table} ({quoted}) VALUES ({marks})",
+                list(frame.itertuples(index=False, name=None)),
+            )
+
+
+def currencies_create(*, currencies: dict[str, dict]) -> None:
+    """Create the currencies a mapping declares (existing ones are left as they are)."""
+    from players.models import Currency
+
+    for code, spec in currencies.items():
+        Currency.objects.get_or_create(
+            code=code, defaults={"minor_units": spec["minor_units"], "name": spec.get("name", "")}
+        )
+
+
+def _now() -> str:
+    return (
+        timezone.now().isoformat()
+        if is_postgres()
+        else timezone.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    )
+
+
+def _rate(currency: str, at: str) -> str:
+    reporting = settings.PITBOSS["REPORTING_CURRENCY"]
+    return (
+        f"COALESCE((SELECT r.rate FROM players_exchangerate r WHERE r.currency_id = {currency} "
+        f"AND r.valid_from <= {at} ORDER BY r.valid_from DESC LIMIT 1), "
+        f"CASE WHEN {currency} = '{reporting}' THEN 1 END)"
+    )
+
+
+def missing_rates(*, job_id: int) -> list[tuple[int, str, str]]:
+    """Staged rows in another currency than their (existing) player's, with no rate to convert."""
+    table = stage_table(job_id)
+    sql = f"""
+        SELECT s.row_no, s.currency, p.currency_id FROM {table} s
+        JOIN players_player p ON p.external_id = s.player_id
+        WHERE s.currency <> p.currency_id
+          AND ({_rate("s.currency", "s.occurred_at")} IS NULL
+               OR {_rate("p.currency_id", "s.occurred_at")} IS NULL)
+        ORDER BY s.row_no
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+
+
+def stage_delete_rows(*, job_id: int, rows: list[int]) -> None:
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(f"DELETE FROM {stage_table(job_id)} WHERE row_no IN ({marks})", part)
+
+
+def load_activity(*, job_id: int, source: str) -> tuple[int, int]:
+    """Create unknown players, then insert the staged activity. → (players, activities) new."""
+    table = stage_table(job_id)
+    now = _now()
+    players_sql = f"""
+        INSERT INTO players_player (external_id, username, email, country, currency_id,
+            registered_at, status, segment, risk_score, no_bonus, created_at)
+        SELECT s.player_id, '', '', '', MIN(s.currency), MIN(s.occurred_at), 'active', 'new',
+            0, false, %s
+        FROM {table} s WHERE 1 = 1 GROUP BY s.player_id
+        ON CONFLICT (external_id) DO NOTHING
+    """
+    activity_sql = f"""
+        INSERT INTO players_activity (source, external_id, player_id, type, amount, currency_id,
+            player_amount, occurred_at, game_id, game_category, round_id, reference_id, count,
+            created_at)
+        SELECT %s, s.external_id, p.id, s.type, s.amount, s.currency,
+            CASE WHEN s.currency = p.currency_id THEN s.amount
+                 ELSE s.amount * {_rate("s.currency", "s.occurred_at")}
+                      / {_rate("p.currency_id", "s.occurred_at")} END,
+            s.occurred_at, COALESCE(s.game_id, ''), COALESCE(s.game_category, ''),
+            COALESCE(s.round_id, ''), COALESCE(s.reference_id, ''), s.count, %s
+        FROM {table} s JOIN players_player p ON p.external_id = s.player_id
+        WHERE 1 = 1
+        ON CONFLICT (source, external_id) DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(players_sql, [now])
+        players = max(cursor.rowcount, 0)
+        cursor.execute(activity_sql, [source, now])
+        activities = max(cursor.rowcount, 0)
+    return players, activities
+
+
+def load_players(*, job_id: int) -> tuple[int, int]:
+    """Update known players with the mapped values, insert the others. → (created, updated)."""
+    table = stage_table(job_id)
+    reporting = settings.PITBOSS["REPORTING_CURRENCY"]
+    now = _now()
+    latest = f"s.row_no IN (SELECT MAX(row_no) FROM {table} GROUP BY player_id)"
+    update_sql = f"""
+        UPDATE players_player SET
+            username = COALESCE(s.username, players_player.username),
+            email = COALESCE(s.email, players_player.email),
+            country = COALESCE(s.country, players_player.country),
+            registered_at = COALESCE(s.registered_at, players_player.registered_at),
+            status = COALESCE(s.status, players_player.status)
+        FROM {table} s
+        WHERE s.player_id = players_player.external_id AND {latest}
+    """
+    insert_sql = f"""
+        INSERT INTO players_player (external_id, username, email, country, currency_id,
+            registered_at, status, segment, risk_score, no_bonus, created_at)
+        SELECT s.player_id, COALESCE(s.username, ''), COALESCE(s.email, ''),
+            COALESCE(s.country, ''), COALESCE(s.currency, %s), COALESCE(s.registered_at, %s),
+            COALESCE(s.status, 'active'), 'new', 0, false, %s
+        FROM {table} s WHERE {latest}
+        ON CONFLICT (external_id) DO NOTHING
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(update_sql)
+        updated = max(cursor.rowcount, 0)
+        cursor.execute(insert_sql, [reporting, now, now])
+        created = max(cursor.rowcount, 0)
+    return created, updated
+
+
+def affected_player_ids(*, job_id: int) -> list[int] | None:
+    """Primary keys of the players the job's staged rows name (None when the stage is gone)."""
+    if not stage_exists(job_id=job_id):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id FROM players_player p WHERE p.external_id IN "
+            f"(SELECT DISTINCT player_id FROM {stage_table(job_id)}) ORDER BY p.id"
+        )
+        return [row[0] for row in cursor.fetchall()]

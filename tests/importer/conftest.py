@@ -1,0 +1,43 @@
+"""Fixtures for importer tests: files written on the fly, a runner for jobs."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection
+
+from importer import services
+
+REAL = Path(settings.BASE_DIR).parent / "shared" / "data" / "real"
+
+
+def real_file(name: str) -> Path:
+    path = REAL / name
+    if not path.exists():
+        pytest.skip(f"real data file {path} is absent (it lives in ../shared, outside the repo)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _media(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def run_import(db):
+    """Create a job from bytes (or a path) and run all its stages in this process."""
+
+    def run(content, *, kind, name="upload.csv", **options):
+        if isinstance(content, Path):
+            upload = services.upload_from_path(str(content))
+        else:
+            upload = ContentFile(content, name=name)
+        job = services.import_job_create(file=upload, kind=kind, start=False, **options)
+        return services.import_job_run(job_id=job.pk)
+
+    return run
+
+
+def postgres_only():
+    return pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
