@@ -303,6 +303,8 @@ def _stage_validate(job: ImportJob) -> str:
         )
     if rows_done == 0:
         raise DomainError("empty_file", "The file has a header but no rows.")
+    if rejected == rows_done:
+        raise DomainError("no_valid_rows", "Every row has errors; nothing was imported.")
     return f"{rows_done - rejected} rows staged, {rejected} rejected"
 
 
