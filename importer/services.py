@@ -330,13 +330,14 @@ def _safe_rows(errors: pd.DataFrame) -> list[list]:
 
 def _stage_load(job: ImportJob) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping)
+    if job.kind != Kind.PLAYERS:
+        _check_rates(job)  # outside the transaction: its error report must survive a rejection
     with transaction.atomic():
         loading.currencies_create(currencies=mapping.currencies)
         if job.kind == Kind.PLAYERS:
             created, updated = loading.load_players(job_id=job.pk)
             _update(job, players_created=created, players_updated=updated)
             return f"{created} players created, {updated} updated"
-        _check_rates(job)
         players, activities = loading.load_activity(job_id=job.pk, source=f"import:{job.kind}")
         _update(job, players_created=players, activities_created=activities)
     return f"{players} players created, {activities} activities stored"
