@@ -84,7 +84,15 @@ FIELDS: dict[str, tuple[TargetField, ...]] = {
         TargetField(
             "external_id",
             ID,
-            synonyms=("externalid", "transactionid", "txid", "txnid", "eventid", "id"),
+            synonyms=(
+                "externalid",
+                "transactionid",
+                "transaction",
+                "txid",
+                "txnid",
+                "eventid",
+                "id",
+            ),
             max_length=200,
         ),
         _player_id("username"),
