@@ -191,6 +191,6 @@ def test_malformed_csv_fails_cleanly(run_import):
 
 def test_post_import_stages_are_recorded(run_import):
     job = run_import((HEADER + _rows(0, 5)).encode(), kind="activity")
-    assert list(job.stages) == list(services.STAGES)
+    assert set(job.stages) == set(services.STAGES)
     assert job.stages["rules"]["note"] == "skipped: rules engine not installed"
     assert job.stage == "done" and job.progress_percent == 100
