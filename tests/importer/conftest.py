@@ -43,32 +43,14 @@ def postgres_only():
     return pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
 
 
-def _client(username: str, role: str):
-    from django.contrib.auth.models import Group, User
-    from rest_framework.authtoken.models import Token
-    from rest_framework.test import APIClient
-
-    user = User.objects.create_user(username=username, password="x")
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
 @pytest.fixture
-def api_client_operator(db, django_capture_on_commit_callbacks):
+def api_client_operator(operator_client, django_capture_on_commit_callbacks):
     """An operator's API client whose on_commit callbacks (the job chain) run at once."""
-    client = _client("operator-1", "operator")
-    original = client.generic
+    original = operator_client.generic
 
     def generic(*args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             return original(*args, **kwargs)
 
-    client.generic = generic
-    return client
-
-
-@pytest.fixture
-def api_client_analyst(db):
-    return _client("analyst-1", "analyst")
+    operator_client.generic = generic
+    return operator_client
