@@ -4,7 +4,6 @@ import json
 
 from django.http import FileResponse, HttpResponse
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -108,7 +107,6 @@ class ImportJobViewSet(
         job.refresh_from_db()
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @action(detail=True, methods=["get"], url_path="errors.csv")
     def errors_csv(self, request, pk=None):
         job = self.get_object()
         if not job.error_report:

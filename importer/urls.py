@@ -1,5 +1,6 @@
 """API routes of the importer app, mounted under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from importer.api import ImportJobViewSet, ImportTemplateViewSet
@@ -8,4 +9,11 @@ router = SimpleRouter()
 router.register("imports/templates", ImportTemplateViewSet, basename="import-template")
 router.register("imports", ImportJobViewSet, basename="import")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    path(
+        "imports/<int:pk>/errors.csv",
+        ImportJobViewSet.as_view({"get": "errors_csv"}),
+        name="import-errors-csv",
+    ),
+    *router.urls,
+]
