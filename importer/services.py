@@ -25,6 +25,7 @@ from importer.fields import Mapping, mapping_parse  # noqa: F401 (re-exported)
 from importer.models import ImportJob, ImportTemplate, Kind, OnError
 from importer.reading import FileInfo, file_chunks, file_preview, file_sniff
 from importer.records import staging_rows
+from importer.resources import formula_safe
 from importer.validation import ERROR_COLUMNS, Context, check_chunk
 
 logger = logging.getLogger(__name__)
@@ -315,13 +316,6 @@ def _jsonable(error: dict) -> dict:
         "code": error["code"],
         "message": error["message"],
     }
-
-
-def formula_safe(value: object) -> object:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe (OWASP)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _safe_rows(errors: pd.DataFrame) -> list[list]:

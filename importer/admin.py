@@ -1,0 +1,193 @@
+"""Back office for imports: upload with mapping preview, progress bar, error report."""
+
+import json
+import os
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.files import File
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from import_export.admin import ImportExportModelAdmin
+
+from config.errors import DomainError
+from importer import services
+from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.resources import ImportTemplateResource
+
+PREVIEW_DIR = "imports/preview"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(required=False)
+    preview_token = forms.CharField(required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=Kind.choices)
+    template = forms.ModelChoiceField(
+        ImportTemplate.objects.order_by("name"), required=False, to_field_name="name"
+    )
+    mapping = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+        help_text='JSON: {"player_id": "UserID", "stakes": ["FO", "LA"], '
+        '"currency": {"value": "EUR"}}. Empty: automatic matching (or the template).',
+    )
+    on_error = forms.ChoiceField(choices=OnError.choices, initial=OnError.REJECT)
+    encoding = forms.CharField(required=False, help_text="Empty: detect.")
+    delimiter = forms.CharField(required=False, strip=False, help_text="Empty: detect.")
+    sheet = forms.CharField(required=False, help_text="XLSX: empty means the first sheet.")
+
+    def clean_mapping(self):
+        text = self.cleaned_data["mapping"].strip()
+        if text:
+            try:
+                json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise forms.ValidationError(f"Not valid JSON: {exc.msg} at {exc.pos}.") from exc
+        return text
+
+
+def _preview_path(token: str) -> str:
+    if not token or "/" in token or ".." in token:
+        raise Http404
+    return os.path.join(settings.MEDIA_ROOT, PREVIEW_DIR, token)
+
+
+@admin.register(ImportTemplate)
+class ImportTemplateAdmin(ImportExportModelAdmin):
+    resource_classes = [ImportTemplateResource]
+    list_display = ["name", "kind", "on_error", "description", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "description"]
+
+    def save_model(self, request, obj, form, change):
+        try:
+            parsed = services.mapping_parse(kind=obj.kind, raw=obj.mapping)
+        except DomainError as exc:
+            messages.error(request, f"Mapping not saved as given: {exc.message}")
+            raise
+        obj.mapping = {k: v for k, v in parsed.as_json().items() if k != "auto_matched"}
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "original_name", "kind", "status", "stage", "progress", "rows_rejected",
+                    "created_at"]  # fmt: skip
+    list_filter = ["kind", "status"]
+    readonly_fields = [f.name for f in ImportJob._meta.fields] + ["progress", "report_link"]
+    actions = ["retry"]
+    change_form_template = "admin/importer/importjob/change_form.html"
+    change_list_template = "admin/importer/importjob/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # uploads go through the upload view (with its mapping preview)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("importer.view_importjob")
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="importer_upload"),
+            path(
+                "<int:pk>/errors.csv",
+                self.admin_site.admin_view(self.errors_view),
+                name="importer_importjob_errors",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="progress")
+    def progress(self, job: ImportJob) -> str:
+        return format_html(
+            '<progress max="100" value="{}" title="{} / {} rows"></progress> {}%',
+            job.progress_percent,
+            job.rows_done,
+            job.rows_total,
+            job.progress_percent,
+        )
+
+    @admin.display(description="error report")
+    def report_link(self, job: ImportJob) -> str:
+        if not job.error_report:
+            return "-"
+        url = reverse("admin:importer_importjob_errors", args=[job.pk])
+        return format_html('<a href="{}">Download errors (CSV)</a>', url)
+
+    @admin.action(description="Run again (no duplicates are created)")
+    def retry(self, request, queryset):
+        for job in queryset.exclude(status=ImportJob.Status.SUCCEEDED):
+            services.import_job_retry(job=job)
+        messages.success(request, "Queued again.")
+
+    def errors_view(self, request, pk: int):
+        job = ImportJob.objects.get(pk=pk)
+        if not job.error_report:
+            raise Http404
+        return FileResponse(
+            job.error_report.open("rb"), as_attachment=True, filename=f"import-{pk}-errors.csv"
+        )
+
+    def upload_view(self, request):
+        if not request.user.has_perm("importer.add_importjob"):
+            raise Http404
+        form = UploadForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "form": form, "title": "Import a file"}
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                token = self._stash(data)
+                options = {
+                    "kind": data["kind"],
+                    "mapping": data["mapping"]
+                    or (data["template"].mapping if data["template"] else ""),
+                    "encoding": data["encoding"]
+                    or (data["template"].encoding if data["template"] else ""),
+                    "delimiter": data["delimiter"],
+                    "sheet": data["sheet"],
+                }
+                if "_import" not in request.POST:
+                    preview = services.import_preview(path=_preview_path(token), **options)
+                    preview["raw_html"] = preview["raw"].to_html(escape=True)
+                    preview["values_html"] = preview["values"].to_html(escape=True)
+                    preview["mapping_json"] = json.dumps(preview["mapping"], indent=2)
+                    context["preview"] = preview
+                    form = UploadForm(initial={**request.POST.dict(), "preview_token": token})
+                    context["form"] = form
+                    return TemplateResponse(
+                        request, "admin/importer/importjob/upload.html", context
+                    )
+                with open(_preview_path(token), "rb") as handle:
+                    job = services.import_job_create(
+                        file=File(handle, name=token.split("-", 1)[1]),
+                        template=data["template"].name if data["template"] else "",
+                        on_error=data["on_error"],
+                        user=request.user,
+                        **options,
+                    )
+                os.remove(_preview_path(token))
+                messages.success(request, f"Import {job.pk} queued.")
+                return HttpResponseRedirect(
+                    reverse("admin:importer_importjob_change", args=[job.pk])
+                )
+            except DomainError as exc:
+                form.add_error(None, f"{exc.message} ({exc.code})")
+        return TemplateResponse(request, "admin/importer/importjob/upload.html", context)
+
+    def _stash(self, data: dict) -> str:
+        """Keep the uploaded file between the preview and the import."""
+        if data.get("file"):
+            name = os.path.basename(data["file"].name).replace("/", "_")[:100]
+            token = f"{uuid.uuid4().hex}-{name}"
+            os.makedirs(os.path.join(settings.MEDIA_ROOT, PREVIEW_DIR), exist_ok=True)
+            with open(_preview_path(token), "wb") as out:
+                for chunk in data["file"].chunks():
+                    out.write(chunk)
+            return token
+        token = data.get("preview_token", "")
+        if not token or not os.path.exists(_preview_path(token)):
+            raise DomainError("missing_file", "Choose a file to import.")
+        return token
