@@ -10,7 +10,9 @@ two files that overlap, stores each fact once:
 
 from hashlib import blake2b
 
+import numpy as np
 import pandas as pd
+from django.db import connection
 
 from importer.models import Kind
 from importer.validation import units_to_text
@@ -57,6 +59,12 @@ def _digest(parts: list[pd.Series]) -> pd.Series:
 
 
 def timestamp_text(values: pd.Series) -> pd.Series:
+    """UTC timestamps as text for the staging table (NaT → None)."""
+    if connection.vendor == "postgresql":  # numpy's C formatter: ~20x faster than strftime
+        naive = values.dt.tz_convert(None).to_numpy()
+        text = pd.Series(np.datetime_as_string(naive, unit="us"), index=values.index) + "+00"
+        return text.where(values.notna(), None)
+    # SQLite compares the text Django stores ("YYYY-MM-DD HH:MM:SS.ffffff") as strings.
     return values.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
@@ -103,12 +111,17 @@ def _activity(values: pd.DataFrame) -> pd.DataFrame:
     amount = units_to_text(values["amount"].astype("int64"))
     external = _get(values, "external_id")
     fields = ["player_id", "type", "currency", "game_id", "round_id", "reference_id"]
-    derived = "h:" + _digest([amount, when, *(_get(values, f).fillna("") for f in fields)])
+    lacking = external.isna()
+    if lacking.any():  # hash only the rows without an id of their own
+        parts = [amount[lacking], when[lacking]]
+        parts += [_get(values, f)[lacking].fillna("") for f in fields]
+        external = external.astype(object)
+        external[lacking] = "h:" + _digest(parts)
     count = _get(values, "count")
     count = count.fillna(1).astype("int64").clip(lower=1) if "count" in values else 1
     return _frame(
         values,
-        external_id=external.fillna(derived),
+        external_id=external,
         amount=amount,
         occurred_at=when,
         count=count,
