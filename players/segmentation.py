@@ -31,16 +31,17 @@ EVIDENCE = {
 
 
 def _new_segment_sql(dialect: Dialect, scoped: str) -> str:
+    # Parameters are CAST so that SQLite compares numbers (a bound Decimal arrives as text).
     band = (
-        "CASE WHEN ml.turnover * %(band_share)s > %(band_min)s "
-        "THEN ml.turnover * %(band_share)s ELSE %(band_min)s END"
+        "CASE WHEN ml.turnover * CAST(%(band_share)s AS NUMERIC) > CAST(%(band_min)s AS NUMERIC) "
+        "THEN ml.turnover * CAST(%(band_share)s AS NUMERIC) ELSE CAST(%(band_min)s AS NUMERIC) END"
     )
     evidence = {key: f"CAST({value.format(band=band)} AS TEXT)" for key, value in EVIDENCE.items()}
     sql = f"""
         SELECT p.id AS player_id, p.segment AS from_segment,
             CASE
-                WHEN m30.turnover >= COALESCE(vt.vip_turnover_30d, %(vip_turnover)s)
-                  OR m30.deposits >= COALESCE(vt.vip_deposits_30d, %(vip_deposits)s) THEN 'vip'
+                WHEN m30.turnover >= COALESCE(vt.vip_turnover_30d, CAST(%(vip_turnover)s AS NUMERIC))
+                  OR m30.deposits >= COALESCE(vt.vip_deposits_30d, CAST(%(vip_deposits)s AS NUMERIC)) THEN 'vip'
                 WHEN ml.bet_count <= 0 THEN 'new'
                 WHEN ml.player_net > {band} THEN 'winning'
                 WHEN ml.player_net < -({band}) THEN 'losing'
