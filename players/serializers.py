@@ -108,10 +108,16 @@ class EventSerializer(serializers.Serializer):
         return EventInput(**self.validated_data)
 
 
+MISSING = frozenset({"required", "null", "blank"})
+
+
 def event_error_code(errors: dict) -> str:
-    """The reason code for an invalid event: the most specific problem first."""
+    """The reason code for an invalid event: the most specific problem first.
+
+    A bad amount or currency has its own code; a missing one makes the event `invalid_event`.
+    """
     for field, code in (("amount", "invalid_amount"), ("currency", "unknown_currency")):
-        if field in errors:
+        if any(getattr(error, "code", None) not in MISSING for error in errors.get(field, [])):
             return code
     return "invalid_event"
 
