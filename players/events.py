@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from config.errors import DomainError
@@ -140,6 +141,11 @@ def _activity_create(*, player: Player, event: EventInput) -> Activity:
     player_amount = convert(
         event.amount, source=event.currency.code, target=player.currency_id, at=event.occurred_at
     )
+    if player_amount > settings.PITBOSS["MAX_AMOUNT"]:  # would also overflow NUMERIC(20, 8)
+        raise DomainError(
+            "invalid_amount",
+            f"amount: {player_amount} {player.currency_id} is over the allowed maximum.",
+        )
     return Activity.objects.create(
         source="api",
         external_id=event.external_id,
