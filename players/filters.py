@@ -34,7 +34,7 @@ class PlayerFilterBase(django_filters.FilterSet):
     segment = django_filters.MultipleChoiceFilter(choices=Segment.choices)
     status = django_filters.MultipleChoiceFilter(choices=Player.Status.choices)
     country = django_filters.CharFilter(lookup_expr="iexact")
-    currency = django_filters.CharFilter(field_name="currency_id", lookup_expr="iexact")
+    currency = django_filters.CharFilter(field_name="currency__code", lookup_expr="iexact")
     custom_segment = django_filters.CharFilter(
         field_name="custom_memberships__segment__name", distinct=True
     )

@@ -17,7 +17,8 @@ RATIO_QUANTUM = Decimal("0.000001")
 def money_str(value: Decimal | None, minor_units: int) -> str | None:
     if value is None:
         return None
-    return str(value.quantize(Decimal(1).scaleb(-minor_units), rounding=ROUND_HALF_EVEN))
+    # format "f": str() would answer "1E-8" or "0E-8" for small amounts in 8-decimal currencies
+    return format(value.quantize(Decimal(1).scaleb(-minor_units), rounding=ROUND_HALF_EVEN), "f")
 
 
 def metrics_as_json(row: PlayerMetrics | None, minor_units: int) -> dict:
