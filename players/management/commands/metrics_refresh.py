@@ -1,6 +1,9 @@
 """`manage.py metrics_refresh`: recompute every player's metrics and segments (the batch job)."""
 
-from django.core.management.base import BaseCommand
+from datetime import UTC
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from players.services import players_refresh
@@ -16,7 +19,16 @@ class Command(BaseCommand):
     def handle(self, *args, as_of: str | None, player: list[str], **options) -> None:
         from players.models import Player
 
-        when = parse_datetime(as_of) if as_of else None
+        when = None
+        if as_of:
+            try:
+                when = parse_datetime(as_of)
+            except ValueError:
+                when = None
+            if when is None:
+                raise CommandError(f"--as-of: '{as_of}' is not an ISO timestamp.")
+            if timezone.is_naive(when):
+                when = timezone.make_aware(when, UTC)
         ids = (
             list(Player.objects.filter(external_id__in=player).values_list("pk", flat=True))
             if player
