@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from players.models import Player, SegmentChange
 from players.services import players_refresh
 from tests.factories import ActivityFactory, PlayerFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,6 +45,9 @@ def page(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
+    # Django's connections are per context, and the sync API runs the test in a context of its
+    # own: close them on both sides, or a PostgreSQL session outlives the test database.
+    connections.close_all()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -51,6 +58,7 @@ def page(monkeypatch):
             yield page
         finally:
             browser.close()
+            connections.close_all()
 
 
 def bet(player: Player, amount: str, *, win: str | None = None) -> None:
