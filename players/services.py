@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import structlog
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from players.analytics import metrics_refresh_execute
@@ -42,6 +42,7 @@ def metrics_refresh(
     ids = _ids(player_ids)
     if ids == []:
         return 0
+    _players_lock(ids)
     rows = metrics_refresh_execute(as_of=as_of or timezone.now(), player_ids=ids)
     log.info("metrics_refreshed", players=len(ids) if ids is not None else "all", rows=rows)
     return rows
@@ -67,6 +68,23 @@ def _custom_segments_refresh(player_ids: list[int] | None) -> None:
     custom_segments_refresh(player_ids=player_ids)
 
 
+def _players_lock(ids: list[int] | None) -> None:
+    """Serialise concurrent refreshes of the same players (PostgreSQL row locks).
+
+    Without it, a refresh whose statement read the activity earlier can commit later and
+    overwrite newer metrics, and two refreshes record the same segment change twice. NO KEY
+    UPDATE does not block the events' inserts (their foreign keys take KEY SHARE).
+    """
+    if ids is None or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM players_player WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+            [ids],
+        )
+
+
+@transaction.atomic
 def players_refresh(
     *, player_ids: Iterable[int] | None = None, as_of: datetime | None = None
 ) -> None:

@@ -1,5 +1,7 @@
 """Shared fixtures: API clients per role, the PostgreSQL-only marker, a fixed clock."""
 
+import importlib
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -14,6 +16,30 @@ from config.roles import roles_sync
 def _skip_postgres_only(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _seed_flushed_database(request):
+    """Put the seeded currencies and rates back after a transactional test flushed them.
+
+    A `transaction=True` test (and every test after it on the same database) starts from an
+    empty flush, which drops the rows of data migrations; post_migrate handlers (content
+    types, permissions, role groups) run again but data migrations do not.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
+        return
+    from django.apps import apps
+
+    if not apps.get_model("players", "Currency").objects.exists():
+        importlib.import_module("players.migrations.0002_seed_currencies").seed(apps, None)
 
 
 def _client_for(role: str) -> APIClient:

@@ -9,7 +9,14 @@ from django.db import connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from players.models import Activity, EventReceipt, ExchangeRate, Player, PlayerMetrics
+from players.models import (
+    Activity,
+    EventReceipt,
+    ExchangeRate,
+    Player,
+    PlayerMetrics,
+    SegmentChange,
+)
 from tests.factories import PlayerFactory, currency
 
 pytestmark = pytest.mark.django_db
@@ -234,7 +241,7 @@ def _post_concurrently(bodies: list[dict]) -> list:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_same_event_posted_concurrently_is_applied_once(service_client):
     responses = _post_concurrently([ev("race")] * 20)
     assert all(r is not None and r.status_code == 200 for r in responses)
@@ -246,13 +253,23 @@ def test_the_same_event_posted_concurrently_is_applied_once(service_client):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_events_of_one_unknown_player_create_it_once(service_client):
-    responses = _post_concurrently([ev(f"c{i}", player_id="fresh") for i in range(12)])
+    responses = _post_concurrently([ev(f"c{i}", player_id="fresh") for i in range(20)])
     assert all(r is not None and r.status_code == 200 for r in responses)
-    assert sorted(r.json()["results"][0]["status"] for r in responses) == ["applied"] * 12
+    assert sorted(r.json()["results"][0]["status"] for r in responses) == ["applied"] * 20
     assert Player.objects.filter(external_id="fresh").count() == 1
     player = Player.objects.get(external_id="fresh")
-    assert Activity.objects.filter(player=player).count() == 12
+    assert Activity.objects.filter(player=player).count() == 20
     metrics = PlayerMetrics.objects.get(player=player, window="lifetime")
-    assert metrics.bet_count == 12  # the last refresh saw every event
+    assert metrics.bet_count == 20  # no refresh that read fewer events committed last
+    # Each change recorded once and in order: a chain from `new` to the final segment.
+    changes = list(
+        SegmentChange.objects.filter(player=player)
+        .order_by("pk")
+        .values_list("from_segment", "to_segment")
+    )
+    chain = ["new", *(to for _, to in changes)]
+    assert [from_ for from_, _ in changes] == chain[:-1]
+    assert chain[-1] == player.segment == "losing"  # 200 staked, band 50
+    assert len(set(changes)) == len(changes)

@@ -20,6 +20,12 @@ REPO = Path(settings.BASE_DIR)
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+def _drop_broker_pools() -> None:
+    """Celery caches its broker connection and producer pools: rebuild them from the conf."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker_process():
     try:
@@ -52,12 +58,14 @@ def celery_worker_process():
         env=env,
     )
     previous = dict(celery_app.conf.items())
+    _drop_broker_pools()  # eager tasks of earlier tests built them on memory://
     celery_app.conf.update(task_always_eager=False, broker_url=BROKER, result_backend=None)
     try:
         yield worker
     finally:
         worker.terminate()
         worker.wait(timeout=20)
+        _drop_broker_pools()
         celery_app.conf.update(
             task_always_eager=previous["task_always_eager"],
             broker_url=previous["broker_url"],
