@@ -22,7 +22,7 @@ class PlayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = PlayerSerializer
     filterset_class = PlayerFilter
     lookup_field = "external_id"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = "[^/\x00]+"  # NUL: PostgreSQL text cannot hold it (a 404, not a 500)
 
     def get_queryset(self):
         return players_for_api()

@@ -208,6 +208,18 @@ def test_unknown_endpoint_under_api_is_a_json_404(service_client, path):
 
 def test_unknown_player_is_a_404(service_client):
     assert_error(service_client.get("/api/v1/players/nobody/"), 404, "not_found")
+    assert_error(service_client.get("/api/v1/players/a%00b/"), 404, "not_found")  # NUL
+
+
+@pytest.mark.parametrize("field", ["external_id", "player_id", "game_id", "round_id"])
+def test_nul_characters_are_a_400(service_client, field):
+    error = assert_error(service_client.post(URL, ev(**{field: "a\x00b"}), format="json"), 400)
+    assert field in error["details"]
+
+
+@pytest.mark.parametrize("query", ["country=a%00b", "custom_segment=a%00", "currency=%00"])
+def test_nul_characters_in_filters_are_a_400(service_client, query):
+    assert_error(service_client.get(f"/api/v1/players/?{query}"), 400, "invalid")
 
 
 @pytest.mark.parametrize(
@@ -347,5 +359,37 @@ PAYLOADS = (
 def test_random_payloads_never_get_a_5xx(service_client, payload):
     response = raw_post(service_client, json.dumps(payload))
     assert response.status_code < 500, (payload, response.content[:300])
+    if response.status_code != 200:
+        assert_error(response, response.status_code)
+
+
+FILTER_NAMES = st.sampled_from(
+    [
+        "segment",
+        "status",
+        "country",
+        "currency",
+        "custom_segment",
+        "registered_after",
+        "page",
+        "page_size",
+        "min_turnover_30d",
+        "max_rtp_lifetime",
+        "min_bet_count_7d",
+        "max_days_since_last_bet_30d",
+        "min_bonus_to_deposit_ratio_lifetime",
+    ]
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=st.lists(st.tuples(FILTER_NAMES, st.text(max_size=40)), max_size=4))
+def test_random_player_filters_never_get_a_5xx(service_client, query):
+    response = service_client.get("/api/v1/players/", dict(query))
+    assert response.status_code < 500, (query, response.content[:300])
     if response.status_code != 200:
         assert_error(response, response.status_code)
