@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from config.errors import DomainError
 from players import services
 from players.metrics import METRICS, WINDOWS
 from players.models import (
@@ -160,10 +161,15 @@ class PlayerAdmin(admin.ModelAdmin):
         window = request.GET.get("window", "30d")
         if window not in WINDOWS:
             window = "30d"
+        try:
+            distribution = segment_distribution(window=window)
+        except DomainError as error:  # e.g. a currency without an exchange rate
+            self.message_user(request, error.message, messages.ERROR)
+            distribution = {"window": window, "currency": "", "as_of": "", "segments": []}
         context = {
             **self.admin_site.each_context(request),
             "title": "Segment distribution",
-            "distribution": segment_distribution(window=window),
+            "distribution": distribution,
             "windows": WINDOWS,
             "opts": self.model._meta,
         }

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 
 from players.metrics import METRIC_NAMES, METRICS, WINDOWS
-from players.models import Activity, CustomSegment, CustomSegmentMembership, Player
+from players.models import Activity, Currency, CustomSegment, CustomSegmentMembership, Player
 from players.services import players_refresh
 from tests.factories import ActivityFactory, PlayerFactory, currency
 
@@ -304,3 +304,15 @@ def test_healthz(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "broker": "eager"}
+
+
+def test_distribution_with_a_currency_without_rate(service_client, admin_client):
+    xbt = Currency.objects.create(code="XBT", minor_units=8)  # staff forgot its rate
+    PlayerFactory(currency=xbt)
+    players_refresh(as_of=AS_OF)
+    response = service_client.get("/api/v1/segments/distribution/")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "no_exchange_rate"
+    page = admin_client.get("/admin/players/player/distribution/")
+    assert page.status_code == 200
+    assert "No exchange rate for XBT" in page.content.decode()
