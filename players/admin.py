@@ -6,8 +6,10 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from import_export.admin import ImportExportMixin
 
 from config.errors import DomainError
+from importer.resources import PlayerResource
 from players import services
 from players.metrics import METRICS, WINDOWS
 from players.models import (
@@ -53,7 +55,8 @@ class FingerprintInline(admin.TabularInline):
 
 
 @admin.register(Player)
-class PlayerAdmin(admin.ModelAdmin):
+class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
+    resource_classes = (PlayerResource,)
     list_display = (
         "external_id",
         "masked_username",
