@@ -82,7 +82,9 @@ class Expression:
 @lru_cache(maxsize=2048)
 def _compile(text: str, context: str, columns: tuple) -> Expression:
     tree = parse(text)
-    names = catalogue(context, dict(columns) if columns and isinstance(columns[0], tuple) else columns)
+    names = catalogue(
+        context, dict(columns) if columns and isinstance(columns[0], tuple) else columns
+    )
     types = check(text, tree, names, context)
     return Expression(text=text, context=context, tree=tree, types=types)
 

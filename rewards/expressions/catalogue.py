@@ -191,9 +191,7 @@ def column_names(columns: Sequence[str] | Mapping[str, str]) -> dict[str, NameIn
     }
 
 
-def catalogue(
-    context: str, columns: Sequence[str] | Mapping[str, str] = ()
-) -> dict[str, NameInfo]:
+def catalogue(context: str, columns: Sequence[str] | Mapping[str, str] = ()) -> dict[str, NameInfo]:
     """Every name usable in `context`, with its type."""
     groups = CONTEXTS[context].groups
     names: dict[str, NameInfo] = {}
@@ -237,8 +235,12 @@ FUNCTIONS: dict[str, FunctionInfo] = {
             "Rounds half away from zero to `places` (0–8, a whole number literal).",
             "round(net_loss_7d * 0.15, 2)",
         ),
-        FunctionInfo("floor", 1, 1, "floor(x)", "The largest whole number ≤ x.", "floor(avg_bet_30d)"),
-        FunctionInfo("ceil", 1, 1, "ceil(x)", "The smallest whole number ≥ x.", "ceil(deposits_7d / 10)"),
+        FunctionInfo(
+            "floor", 1, 1, "floor(x)", "The largest whole number ≤ x.", "floor(avg_bet_30d)"
+        ),
+        FunctionInfo(
+            "ceil", 1, 1, "ceil(x)", "The smallest whole number ≥ x.", "ceil(deposits_7d / 10)"
+        ),
         FunctionInfo(
             "clamp",
             3,

@@ -23,7 +23,6 @@ from rewards.expressions.catalogue import (
 from rewards.expressions.errors import ExpressionError, Problem, problem
 from rewards.expressions.nodes import (
     ARITHMETIC,
-    COMPARISON,
     Binary,
     Call,
     Conditional,
@@ -222,9 +221,7 @@ class Checker:
                 if info.min_args == info.max_args
                 else f"{info.min_args} to {info.max_args}"
             )
-            self.error(
-                node.start, f"{info.signature} takes {wanted} arguments, not {count}"
-            )
+            self.error(node.start, f"{info.signature} takes {wanted} arguments, not {count}")
         if node.function == "coalesce":
             kinds = [self.check(arg) for arg in node.args]
             kind = NULL

@@ -294,7 +294,9 @@ def parse(text: str) -> Node:
         return _PARSER.parse(text)
     except VisitError as exc:  # a callback raised: unwrap our limit
         if isinstance(exc.orig_exc, _Limit):
-            raise ExpressionError([problem(text, exc.orig_exc.offset, exc.orig_exc.message)]) from None
+            raise ExpressionError(
+                [problem(text, exc.orig_exc.offset, exc.orig_exc.message)]
+            ) from None
         raise
     except _Limit as exc:
         raise ExpressionError([problem(text, exc.offset, exc.message)]) from None
@@ -323,7 +325,9 @@ def parse(text: str) -> Node:
             message = f"unexpected {str(token)!r}" + _expected(exc.expected)
         raise ExpressionError([problem(text, offset, message)]) from None
     except (UnexpectedInput, LarkError, RecursionError) as exc:  # pragma: no cover - defensive
-        raise ExpressionError([problem(text, 0, f"cannot parse: {exc.__class__.__name__}")]) from None
+        raise ExpressionError(
+            [problem(text, 0, f"cannot parse: {exc.__class__.__name__}")]
+        ) from None
 
 
 __all__ = ["parse", "replace", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES"]

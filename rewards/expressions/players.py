@@ -73,6 +73,4 @@ def players_values(queryset: QuerySet, names: Iterable[str]) -> list[dict]:
     queryset, resolve = players_with_names(queryset, names)
     aliases = {_value_alias(n): resolve(n) for n in names}
     rows = queryset.annotate(**aliases).values("id", *aliases)
-    return [
-        {"id": row["id"], **{name: row[_value_alias(name)] for name in names}} for row in rows
-    ]
+    return [{"id": row["id"], **{name: row[_value_alias(name)] for name in names}} for row in rows]

@@ -169,9 +169,7 @@ class ScalarCompiler:
     def _call(self, node: Call) -> Compiled:
         if node.function == "coalesce":
             kind = self.typed(node).type
-            args = [
-                self.as_domain(a, kind) if kind != ANY else self.compile(a) for a in node.args
-            ]
+            args = [self.as_domain(a, kind) if kind != ANY else self.compile(a) for a in node.args]
 
             def coalesce(v):
                 for arg in args:

@@ -94,7 +94,9 @@ class SqlCompiler:
     def truth(self, node: Node):
         expression = self.compile(node)
         if self.nullable(node):
-            return Sql("COALESCE({0}, FALSE)", "COALESCE({0}, 0)", expression, output_field=BooleanField())
+            return Sql(
+                "COALESCE({0}, FALSE)", "COALESCE({0}, 0)", expression, output_field=BooleanField()
+            )
         return expression
 
     def compile(self, node: Node):
@@ -146,9 +148,13 @@ class SqlCompiler:
         if value is None:
             cast = {NUMBER: "NUMERIC", BOOLEAN: "BOOLEAN"}.get(kind, "TEXT")
             lite = {NUMBER: "REAL", BOOLEAN: "INTEGER"}.get(kind, "TEXT")
-            return Sql(f"CAST(NULL AS {cast})", f"CAST(NULL AS {lite})", output_field=output_field(kind))
+            return Sql(
+                f"CAST(NULL AS {cast})", f"CAST(NULL AS {lite})", output_field=output_field(kind)
+            )
         if isinstance(value, bool):
-            return Sql("TRUE" if value else "FALSE", "1" if value else "0", output_field=BooleanField())
+            return Sql(
+                "TRUE" if value else "FALSE", "1" if value else "0", output_field=BooleanField()
+            )
         if isinstance(value, Decimal):
             return _literal_number(value)
         return V(value, output_field=CharField())
@@ -156,7 +162,13 @@ class SqlCompiler:
     def _binary(self, node: Binary):
         if node.op in {"and", "or"}:
             template = f"({{0}} {node.op.upper()} {{1}})"
-            return Sql(template, None, self.truth(node.left), self.truth(node.right), output_field=BooleanField())
+            return Sql(
+                template,
+                None,
+                self.truth(node.left),
+                self.truth(node.right),
+                output_field=BooleanField(),
+            )
         left, right = self.compile(node.left), self.compile(node.right)
         if node.op in {"+", "-", "*"}:
             return Sql(f"({{0}} {node.op} {{1}})", None, left, right, output_field=DecimalField())

@@ -171,10 +171,7 @@ class VectorCompiler:
                 else:
                     missing = missing | (b.values == 0)
                     divisor = np.where(missing, 1.0, b.values)
-                    if node.op == "/":
-                        values = a.values / divisor
-                    else:
-                        values = np.fmod(a.values, divisor)
+                    values = a.values / divisor if node.op == "/" else np.fmod(a.values, divisor)
             missing = missing | ~np.isfinite(values)
             return Column(np.where(missing, 0.0, values), missing)
         domain = self.typed(node).domain
