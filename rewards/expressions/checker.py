@@ -32,6 +32,7 @@ from rewards.expressions.nodes import (
     Name,
     Node,
     Unary,
+    children,
 )
 
 NULL = "missing"  # the type of the `missing` literal: fits anywhere, always missing
@@ -248,13 +249,13 @@ class Checker:
 
 
 def sql_cost(node: Node) -> int:
-    """The size of the generated SQL: min/max/clamp spell their arguments out twice."""
+    """The size of the generated SQL: min/max/clamp (and `%` on SQLite) repeat arguments."""
     if isinstance(node, Call) and node.function in {"min", "max"}:
         return 1 + 2 * sum(sql_cost(a) for a in node.args)
     if isinstance(node, Call) and node.function == "clamp":
         return 1 + 4 * sum(sql_cost(a) for a in node.args)
-    from rewards.expressions.nodes import children
-
+    if isinstance(node, Binary) and node.op == "%":
+        return 1 + 2 * (sql_cost(node.left) + sql_cost(node.right))
     return 1 + sum(sql_cost(c) for c in children(node))
 
 

@@ -145,12 +145,8 @@ class SqlCompiler:
         raise TypeError(f"unknown node {node!r}")  # pragma: no cover
 
     def _literal(self, value, kind: str):
-        if value is None:
-            cast = {NUMBER: "NUMERIC", BOOLEAN: "BOOLEAN"}.get(kind, "TEXT")
-            lite = {NUMBER: "REAL", BOOLEAN: "INTEGER"}.get(kind, "TEXT")
-            return Sql(
-                f"CAST(NULL AS {cast})", f"CAST(NULL AS {lite})", output_field=output_field(kind)
-            )
+        if value is None:  # untyped NULL: PostgreSQL infers the type from its neighbours
+            return Sql("NULL", None, output_field=output_field(kind))
         if isinstance(value, bool):
             return Sql(
                 "TRUE" if value else "FALSE", "1" if value else "0", output_field=BooleanField()
@@ -170,12 +166,23 @@ class SqlCompiler:
                 output_field=BooleanField(),
             )
         left, right = self.compile(node.left), self.compile(node.right)
+        # SQLite computes in REAL: results are rounded to 10 places so that 0.1 + 0.2 is the
+        # same double as the literal 0.3 (PostgreSQL NUMERIC is exact and needs no help).
         if node.op in {"+", "-", "*"}:
-            return Sql(f"({{0}} {node.op} {{1}})", None, left, right, output_field=DecimalField())
+            pg = f"({{0}} {node.op} {{1}})"
+            return Sql(pg, f"ROUND({pg}, 10)", left, right, output_field=DecimalField())
         if node.op == "/":
-            return Sql("({0} / NULLIF({1}, 0))", None, left, right, output_field=DecimalField())
+            pg = "({0} / NULLIF({1}, 0))"
+            return Sql(pg, f"ROUND({pg}, 10)", left, right, output_field=DecimalField())
         if node.op == "%":
-            return Sql("MOD({0}, NULLIF({1}, 0))", None, left, right, output_field=DecimalField())
+            return Sql(
+                "MOD({0}, NULLIF({1}, 0))",
+                # fmod(0.3, 0.1) is 0.0999…: take the remainder from the rounded quotient.
+                "ROUND({0} - {1} * CAST(ROUND({0} / NULLIF({1}, 0), 9) AS INTEGER), 10)",
+                left,
+                right,
+                output_field=DecimalField(),
+            )
         template = f"({{0}} {COMPARE[node.op]} {{1}})"
         if self.nullable(node.left) or self.nullable(node.right):
             template = f"COALESCE({template}, FALSE)"
@@ -191,10 +198,12 @@ class SqlCompiler:
         if name == "round":
             places = int(node.args[1].value) if len(node.args) > 1 else 0
             return Sql(f"ROUND({{0}}, {places})", None, args[0], output_field=DecimalField())
-        if name in {"abs", "floor"}:
-            return Sql(f"{name.upper()}({{0}})", None, args[0], output_field=DecimalField())
-        if name == "ceil":
-            return Sql("CEIL({0})", None, args[0], output_field=DecimalField())
+        if name == "abs":
+            return Sql("ABS({0})", None, args[0], output_field=DecimalField())
+        if name in {"floor", "ceil"}:
+            pg = f"{name.upper()}({{0}})"
+            lite = f"{name.upper()}(ROUND({{0}}, 9))"  # 2.9999999999999996 is 3
+            return Sql(pg, lite, args[0], output_field=DecimalField())
         nullable = self.typed(node).nullable
         if name in {"min", "max"}:
             return self._extreme(name, args, nullable)

@@ -30,6 +30,7 @@ from rewards.expressions.semantics import as_boolean
 
 COMPARE_TOLERANCE = 1e-12
 SNAP_TOLERANCE = 1e-10
+ZERO_TOLERANCE = 1e-12
 
 
 @dataclass
@@ -169,9 +170,12 @@ class VectorCompiler:
                 elif node.op == "*":
                     values = a.values * b.values
                 else:
-                    missing = missing | (b.values == 0)
+                    # a divisor within 1e-12 of 0 is 0 (0.1 + 0.2 - 0.3 in floating point)
+                    missing = missing | (np.abs(b.values) <= ZERO_TOLERANCE)
                     divisor = np.where(missing, 1.0, b.values)
-                    values = a.values / divisor if node.op == "/" else np.fmod(a.values, divisor)
+                    values = a.values / divisor
+                    if node.op == "%":  # remainder from the snapped, truncated quotient
+                        values = a.values - divisor * np.trunc(_snap(values))
             missing = missing | ~np.isfinite(values)
             return Column(np.where(missing, 0.0, values), missing)
         domain = self.typed(node).domain
