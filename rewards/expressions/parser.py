@@ -304,7 +304,9 @@ def parse(text: str) -> Node:
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
         hint = HINTS.get(char)
         message = hint or f"unexpected character {char!r}"
-        if char in "\"'":
+        if char.isdigit():
+            message = "numbers are written like 12.50 (no exponent, no letters after digits)"
+        elif char in "\"'":
             message = "unterminated string"
         elif char == "`":
             message = "unterminated `quoted name`"
@@ -316,6 +318,7 @@ def parse(text: str) -> Node:
         token = exc.token
         offset = token.start_pos if token.start_pos is not None else len(text)
         if token.type == "$END":
+            offset = len(text)
             message = "the expression ends too early" + _expected(exc.expected)
         elif str(token) == "*" and text[offset - 1 : offset] == "*":
             message = "there is no power operator '**'"
