@@ -172,8 +172,7 @@ class SqlCompiler:
             pg = f"({{0}} {node.op} {{1}})"
             return Sql(pg, f"ROUND({pg}, 10)", left, right, output_field=DecimalField())
         if node.op == "/":
-            pg = "({0} / NULLIF({1}, 0))"
-            return Sql(pg, f"ROUND({pg}, 10)", left, right, output_field=DecimalField())
+            return Sql("({0} / NULLIF({1}, 0))", None, left, right, output_field=DecimalField())
         if node.op == "%":
             return Sql(
                 "MOD({0}, NULLIF({1}, 0))",
