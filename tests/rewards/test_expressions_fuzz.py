@@ -1,8 +1,9 @@
 """Fuzzing: random text, token soup and random trees never crash, hang or reach Python.
 
 Whatever the input, `compile_expression` either returns an Expression or raises
-ExpressionError; compiled expressions evaluate without error; nothing calls eval/exec or
-imports a module; every call returns within a time bound.
+ExpressionError; compiled expressions evaluate without error; every call returns within a
+time bound; and for the classic escape attempts nothing calls eval/exec or imports a module
+(checked with a tripwire outside Hypothesis, which itself uses exec).
 """
 
 import builtins
@@ -15,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rewards.expressions.scalar  # noqa: F401 - loaded before the tripwire is set
+import rewards.expressions.vectorised  # noqa: F401
 from rewards.expressions import ExpressionError, compile_expression
 from rewards.expressions.catalogue import CONTEXTS
 
@@ -85,7 +88,6 @@ def _exercise(text: str) -> None:
 
 @pytest.fixture
 def tripwire(monkeypatch):
-    _exercise("min(net_loss_7d, `Bet`) > 1")  # load every lazily imported module first
     wire = Tripwire(monkeypatch)
     yield wire
     assert wire.hits == []
@@ -93,13 +95,13 @@ def tripwire(monkeypatch):
 
 @FUZZ
 @given(st.text(max_size=300))
-def test_random_text_never_crashes(tripwire, text):
+def test_random_text_never_crashes(text):
     _exercise(text)
 
 
 @FUZZ
 @given(st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join))
-def test_token_soup_never_crashes(tripwire, text):
+def test_token_soup_never_crashes(text):
     _exercise(text)
 
 
@@ -132,7 +134,7 @@ def tree(draw, depth: int = 4) -> str:
 
 @FUZZ
 @given(tree())
-def test_random_trees_never_crash(tripwire, text):
+def test_random_trees_never_crash(text):
     _exercise(text)
 
 
