@@ -11,21 +11,21 @@ URL = "/api/v1/segments/custom/"
 
 
 @pytest.fixture
-def operator(client_for):
-    return client_for("operator")
+def operator(api_client_for):
+    return api_client_for("operator")
 
 
-def test_create_lists_members_and_reads(operator, client_for):
+def test_create_lists_members_and_reads(operator, api_client_for):
     make_players([{"deposits_30d": Decimal("600")}, {"deposits_30d": Decimal("5")}])
     response = operator.post(
         URL, {"name": "depositors", "expression": "deposits_30d > 500"}, format="json"
     )
     assert response.status_code == 201, response.json()
     assert response.json()["member_count"] == 1
-    listed = client_for("analyst").get(URL).json()
+    listed = api_client_for("analyst").get(URL).json()
     rows = listed["results"] if isinstance(listed, dict) else listed
     assert [r["name"] for r in rows] == ["depositors"]
-    assert client_for("analyst").get(f"{URL}depositors/").json()["expression"] == (
+    assert api_client_for("analyst").get(f"{URL}depositors/").json()["expression"] == (
         "deposits_30d > 500"
     )
 
@@ -57,8 +57,8 @@ def test_update_and_delete(operator):
     assert operator.delete(f"{URL}depositors/").status_code == 204
 
 
-def test_analyst_cannot_write(client_for):
-    response = client_for("analyst").post(
+def test_analyst_cannot_write(api_client_for):
+    response = api_client_for("analyst").post(
         URL, {"name": "x", "expression": "deposits_30d > 1"}, format="json"
     )
     assert response.status_code == 403
