@@ -10,7 +10,6 @@ unbounded tree: depth and node count are checked at every reduction and parsing 
 first excess. Input length, numeric literal size and list length are bounded too.
 """
 
-from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 
 from lark import Lark, Token, Transformer, v_args
@@ -266,7 +265,8 @@ class _Build(Transformer):
         return _measure(node, then, cond, other)
 
 
-# Nodes carry their measured depth and size as plain attributes (set once, in _measure).
+# Nodes carry their measured depth and size as attributes set once, in _measure (a leaf
+# keeps these class defaults).
 Node.depth = 1
 Node.size = 1
 
@@ -333,4 +333,4 @@ def parse(text: str) -> Node:
         ) from None
 
 
-__all__ = ["parse", "replace", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["parse", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES"]

@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from django.db.models import BooleanField, CharField, DecimalField, Expression, FloatField, Func
+from django.db.models import BooleanField, CharField, DecimalField, Expression, Func
 from django.db.models import Value as V
 
-from rewards.expressions.catalogue import ANY, BOOLEAN, NUMBER, STRING
+from rewards.expressions.catalogue import BOOLEAN, NUMBER
 from rewards.expressions.checker import Typed
 from rewards.expressions.nodes import (
     Binary,
@@ -234,4 +234,4 @@ def to_django(
     return compiler.compile(tree)
 
 
-__all__ = ["Sql", "number", "to_django", "output_field", "FloatField", "ANY", "STRING"]
+__all__ = ["Sql", "number", "output_field", "to_django"]
