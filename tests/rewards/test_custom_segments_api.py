@@ -95,3 +95,13 @@ def test_live_validation(operator, payload, status, check):
     response = operator.post(f"{URL}validate/", payload, format="json")
     assert response.status_code == status, response.json()
     assert check(response.json())
+
+
+def test_players_api_shows_and_filters_custom_segments(operator):
+    make_players([{"deposits_30d": Decimal("600")}, {"deposits_30d": Decimal("5")}])
+    operator.post(URL, {"name": "depositors", "expression": "deposits_30d > 500"}, format="json")
+    listed = operator.get("/api/v1/players/?custom_segment=depositors").json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [r["external_id"] for r in rows] == ["p-0"]
+    assert operator.get("/api/v1/players/p-0/").json()["custom_segments"] == ["depositors"]
+    assert operator.get("/api/v1/players/p-1/").json()["custom_segments"] == []
