@@ -130,6 +130,8 @@ class VectorCompiler:
                 return Column(np.full(self.n, value, dtype=bool), self.none())
             return Column(np.full(self.n, value, dtype=object), self.none())
         if isinstance(node, Name):
+            if node.name not in self.frame:  # an absent column is missing, as an absent key
+                return Column(np.zeros(self.n), np.ones(self.n, dtype=bool))
             return READ[self.typed(node).type](self.frame[node.name])
         if isinstance(node, Unary):
             if node.op == "not":

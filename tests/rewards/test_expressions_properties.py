@@ -74,9 +74,12 @@ def text(draw, depth: int = 2) -> str:
 
 @st.composite
 def boolean(draw, depth: int = 3) -> str:
-    kind = draw(st.integers(0, 7 if depth > 0 else 4))
+    kind = draw(st.integers(0, 8 if depth > 0 else 4))
     if kind == 0:
-        return draw(st.sampled_from(["true", "false"]))
+        return draw(st.sampled_from(["true", "false", "missing"]))
+    if kind == 8:
+        op = draw(st.sampled_from(["==", "!="]))
+        return f"({draw(boolean(depth=depth - 1))} {op} {draw(boolean(depth=depth - 1))})"
     if kind in (1, 2):
         op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
         return f"({draw(number(depth=depth))} {op} {draw(number(depth=depth))})"
@@ -232,3 +235,54 @@ def test_scalar_vectorised_and_sql_agree(source, rows):
         rows,
         {"scalar": three.scalar, "vectorised": three.vectorised, "sql": three.sql},
     )
+
+
+COLUMNS = ["Bet", "Win", "Type"]
+
+
+@st.composite
+def column_formula(draw, depth: int = 3) -> str:
+    """Import-field formulas over untyped text columns."""
+    if depth <= 0 or draw(st.integers(0, 2)) == 0:
+        return draw(st.sampled_from(["`Bet`", "`Win`", "1", "0.5", "missing"]))
+    sub = column_formula(depth=depth - 1)
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return f"({draw(sub)} {draw(st.sampled_from(['+', '-', '*', '/']))} {draw(sub)})"
+    if kind == 1:
+        return f"coalesce({draw(sub)}, 0)"
+    if kind == 2:
+        test = draw(
+            st.sampled_from(
+                ['`Type` == "bet"', "`Bet` > `Win`", "`Win` is missing", '`Type` in ["win"]']
+            )
+        )
+        return f"({draw(sub)} if {test} else {draw(sub)})"
+    return f"round({draw(sub)}, 2)"
+
+
+cell = st.one_of(st.just(""), st.decimals(-500, 500, places=2).map(str), st.just("x"))
+
+
+@settings(PROPERTY, max_examples=150)
+@given(
+    formula=column_formula(),
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {"Bet": cell, "Win": cell, "Type": st.sampled_from(["bet", "win", ""])}
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_import_fields_agree_on_text_columns(formula, rows):
+    expression = _compile_columns(formula)
+    _check_agreement(expression, rows, {"scalar": three.scalar, "vectorised": three.vectorised})
+
+
+def _compile_columns(formula: str):
+    try:
+        return compile_expression(formula, context="import_field", columns=COLUMNS)
+    except ExpressionError as exc:
+        assert all("missing" in p.message for p in exc.problems), exc.problems
+        reject()
