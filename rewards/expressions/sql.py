@@ -18,7 +18,7 @@ from django.db.models import BooleanField, CharField, DecimalField, Expression, 
 from django.db.models import Value as V
 
 from rewards.expressions.catalogue import BOOLEAN, NUMBER
-from rewards.expressions.checker import Typed
+from rewards.expressions.checker import NULL, Typed
 from rewards.expressions.nodes import (
     Binary,
     Call,
@@ -99,6 +99,14 @@ class SqlCompiler:
             )
         return expression
 
+    def number(self, node: Node):
+        """A numeric operand; an always-missing one gets a type, or PostgreSQL cannot pick an
+        operator or function (`-NULL`, `round(NULL, 2)` are ambiguous)."""
+        expression = self.compile(node)
+        if self.typed(node).type == NULL:
+            return Sql("CAST({0} AS NUMERIC)", "{0}", expression, output_field=DecimalField())
+        return expression
+
     def compile(self, node: Node):
         if isinstance(node, Literal):
             return self._literal(node.value, self.typed(node).type)
@@ -110,7 +118,7 @@ class SqlCompiler:
         if isinstance(node, Unary):
             if node.op == "not":
                 return Sql("(NOT {0})", None, self.truth(node.operand), output_field=BooleanField())
-            operand = self.compile(node.operand)
+            operand = self.number(node.operand)
             if node.op == "+":
                 return operand
             return Sql("(-{0})", None, operand, output_field=DecimalField())
@@ -165,7 +173,10 @@ class SqlCompiler:
                 self.truth(node.right),
                 output_field=BooleanField(),
             )
-        left, right = self.compile(node.left), self.compile(node.right)
+        if node.op in {"+", "-", "*", "/", "%"}:
+            left, right = self.number(node.left), self.number(node.right)
+        else:
+            left, right = self.compile(node.left), self.compile(node.right)
         # SQLite computes in REAL: results are rounded to 10 places so that 0.1 + 0.2 is the
         # same double as the literal 0.3 (PostgreSQL NUMERIC is exact and needs no help).
         if node.op in {"+", "-", "*"}:
@@ -189,8 +200,11 @@ class SqlCompiler:
 
     def _call(self, node: Call):
         name = node.function
-        args = [self.compile(a) for a in node.args]
         kind = self.typed(node).type
+        if name == "coalesce":
+            args = [self.compile(a) for a in node.args]
+        else:
+            args = [self.number(a) for a in node.args]
         if name == "coalesce":
             slots = ", ".join(f"{{{i}}}" for i in range(len(args)))
             return Sql(f"COALESCE({slots})", None, *args, output_field=output_field(kind))

@@ -65,6 +65,15 @@ AMOUNTS = [
     ("coalesce(rtp_30d, missing)", None),
     ("coalesce(net_loss_7d / bet_count_7d, 0)", D("0")),
     ("risk_score + days_since_registration", D("15")),
+    # the `missing` literal wherever a number goes
+    ("-missing", None),
+    ("missing + 1", None),
+    ("round(missing, 2)", None),
+    ("abs(missing) + floor(missing)", None),
+    ("max(missing, 1)", None),
+    ("(missing if true else missing) + 1", None),
+    ("coalesce(missing, missing) * 2", None),
+    ("coalesce(missing, 3)", D("3")),
 ]
 
 CONDITIONS = [
@@ -108,6 +117,12 @@ CONDITIONS = [
     ("net_loss_7d / bet_count_7d is missing", True),
     ('coalesce(country, "XX") == "XX"', True),
     ("(true if rtp_30d > 0 else missing) or false", False),  # missing counts as false
+    ("not missing", True),
+    ("missing or true", True),
+    ("missing and true", False),
+    ("missing in [1, 2]", False),
+    ("missing is missing", True),
+    ("(missing if true else 1) is missing", True),
 ]
 
 
