@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from players.analytics import metrics_refresh_execute
+from players.custom_segments import custom_segments_refresh
 from players.models import Currency, Player
 from players.segmentation import segments_refresh_execute
 
@@ -55,17 +56,9 @@ def segments_refresh(*, player_ids: Iterable[int] | None = None) -> int:
     if ids == []:
         return 0
     changed = segments_refresh_execute(changed_at=timezone.now(), player_ids=ids)
-    _custom_segments_refresh(ids)
+    custom_segments_refresh(player_ids=ids)
     log.info("segments_refreshed", players=len(ids) if ids is not None else "all", changed=changed)
     return changed
-
-
-def _custom_segments_refresh(player_ids: list[int] | None) -> None:
-    try:  # the expression-language issue provides custom segments
-        from players.custom_segments import custom_segments_refresh
-    except ImportError:
-        return
-    custom_segments_refresh(player_ids=player_ids)
 
 
 def _players_lock(ids: list[int] | None) -> None:
