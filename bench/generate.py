@@ -51,7 +51,7 @@ GAMES_PER_CATEGORY = 40
 # Row types and their shares (the first row of every player is a deposit).
 TYPES = np.array(["deposit", "withdrawal", "bet", "win", "rollback", "chargeback"])
 DEPOSIT, WITHDRAWAL, BET, WIN, ROLLBACK, CHARGEBACK = range(6)
-TYPE_SHARES = np.array([0.04, 0.015, 0.58, 0.3615, 0.003, 0.0005])
+TYPE_SHARES = np.array([0.03, 0.012, 0.58, 0.3745, 0.003, 0.0005])
 ROWS_PER_SESSION = 25
 SESSION_SECONDS = 90 * 60
 
@@ -237,7 +237,7 @@ def generate(players: int, activities: int, *, seed: int = 7, now: datetime = AN
 
     # --- amounts in euro, then in the player's currency --------------------------------------
     player_scale = scale[row_player]
-    stake = rng.lognormal(0.5, 0.8, size=activities) * player_scale
+    stake = rng.lognormal(1.0, 0.9, size=activities) * player_scale
     edge = HOUSE_EDGE[np.maximum(category, 0)]
     # Wins pay back (1 - edge) of stakes on average, in fewer, larger amounts.
     win = (
@@ -246,8 +246,8 @@ def generate(players: int, activities: int, *, seed: int = 7, now: datetime = AN
         * (TYPE_SHARES[BET] / TYPE_SHARES[WIN])
         * rng.uniform(0.5, 1.5, activities)
     )
-    deposit = rng.choice(np.array([10.0, 20, 50, 100, 200]), size=activities) * player_scale
-    withdrawal = rng.uniform(20, 300, size=activities) * player_scale
+    deposit = rng.choice(np.array([10.0, 20, 25, 50, 100]), size=activities) * player_scale
+    withdrawal = rng.uniform(20, 200, size=activities) * player_scale
     euro = np.select(
         [row_type == BET, row_type == WIN, row_type == ROLLBACK, row_type == WITHDRAWAL],
         [stake, win, stake, withdrawal],
