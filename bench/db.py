@@ -10,6 +10,7 @@ players and activity into the migrated tables, with the activity indexes rebuilt
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,7 +42,12 @@ def drop_database(name: str) -> None:
 
 @contextmanager
 def scratch_database(suffix: str, *, keep: bool = False) -> Iterator[str]:
-    """A freshly migrated database `<name>_<suffix>`, Django's default connection on it."""
+    """A freshly migrated database `<name>_<suffix>`, Django's default connection on it.
+
+    It is dropped afterwards unless `keep` or the environment sets BENCH_KEEP_DB=1 (to
+    profile on the loaded data).
+    """
+    keep = keep or os.environ.get("BENCH_KEEP_DB") == "1"
     default = connections["default"]
     original = default.settings_dict["NAME"]
     name = f"{original}_{suffix}"

@@ -1,0 +1,310 @@
+"""SPEC §12: `POST events/` and `GET players/{id}/` under 200 req/s: p95 ≤ 25 ms and ≤ 2× the
+p95 of a bare DRF token-authenticated endpoint reading one row, under the same load.
+
+Setup (not timed): a scratch database `<DATABASE_URL name>_api`, migrated, with generated
+players and activity loaded by COPY and their metrics refreshed (so a player read returns real
+metric rows); a `service` account made with `create_service_account`; gunicorn serving the
+product (`config.wsgi`) with bench/settings.py — the product's settings plus the baseline view of
+bench/urls.py — on loopback, with Celery publishing to Redis as in production (no worker runs:
+the after-event refresh is only queued, and the queue is deleted afterwards).
+
+The load is open loop: request i is due at t0 + i / rate whatever happened before, a pool of
+client threads (keep-alive connections) sends it, and its latency runs from when it was due to
+when its response was read — a stalled server shows as latency instead of silently lowering the
+rate (no coordinated omission). Each endpoint gets its own run at the same rate and length; the
+first second is warm-up and not counted. An error is a connection failure or a status other than
+200 (a `rejected` event, e.g. insufficient funds, is a 200 and counts as served).
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from bench.common import BenchResult
+from bench.db import load_casino, scratch_database
+from bench.generate import ANCHOR, generate
+
+RATE = 200.0  # requests per second
+TARGET_P95_MS = 25.0
+TARGET_RATIO = 2.0
+CLIENT_THREADS = 32
+ROOT = Path(__file__).resolve().parent.parent
+BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+
+Request = tuple[str, str, bytes | None]  # method, path, body
+
+
+@dataclass
+class Sample:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    sent: int = 0
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+
+def run(scale: float = 1.0) -> list[BenchResult]:
+    seconds = max(5.0, 30.0 * min(scale, 1.0))
+    players = max(500, int(20_000 * min(scale, 1.0)))
+    casino = generate(players, players * 20, seed=23)
+    with scratch_database("api") as database:
+        load_casino(casino)
+        from django.core.management import call_command
+
+        from players.services import metrics_refresh, segments_refresh
+
+        metrics_refresh(player_ids=None, as_of=ANCHOR)
+        segments_refresh(player_ids=None)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            call_command("create_service_account", "bench-api", role="service")
+        token = out.getvalue().strip().splitlines()[-1]
+        with gunicorn(database) as base_url:
+            host, port = urlparse(base_url).hostname, urlparse(base_url).port
+            headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+            player_ids = casino.player_ids()
+            rng = np.random.default_rng(5)
+            picks = rng.integers(0, casino.player_count, size=int(RATE * (seconds + 2)) + 10)
+
+            def ping(i: int) -> Request:
+                return "GET", f"/bench/ping/?id={picks[i] + 1}", None
+
+            def player(i: int) -> Request:
+                return "GET", f"/api/v1/players/{player_ids[picks[i]]}/", None
+
+            now = datetime.now(UTC).isoformat()
+            currency = casino.player_currency
+
+            def event(i: int) -> Request:
+                who = picks[i // 2]  # a deposit, then a bet of the same player
+                kind, amount = ("deposit", "50.00") if i % 2 == 0 else ("bet", "1.00")
+                body = {
+                    "external_id": f"bench-{os.getpid()}-{i}",
+                    "player_id": str(player_ids[who]),
+                    "type": kind,
+                    "amount": amount,
+                    "currency": str(currency[who]),
+                    "occurred_at": now,
+                    **({"game_id": "slots-1", "game_category": "slots"} if kind == "bet" else {}),
+                }
+                return "POST", "/api/v1/events/", json.dumps(body).encode()
+
+            figures = {}
+            for name, make in (("baseline", ping), ("player", player), ("events", event)):
+                figures[name] = open_loop(host, port, headers, make, rate=RATE, seconds=seconds)
+                sample = figures[name]
+                print(
+                    f"   {name:<9} {len(sample.latencies_ms):>6} ok  {sample.errors} errors  "
+                    f"p50 {sample.percentile(50):.1f}  p95 {sample.percentile(95):.1f}  "
+                    f"p99 {sample.percentile(99):.1f} ms  statuses {sample.statuses}",
+                    flush=True,
+                )
+        _purge_queue()
+
+    baseline_p95 = figures["baseline"].percentile(95)
+    results = [
+        BenchResult(
+            name="api.baseline_ping_p95",
+            measured=baseline_p95,
+            unit="ms",
+            target="(baseline: bare DRF token read)",
+            notes=_notes(figures["baseline"], seconds),
+        )
+    ]
+    for key, name in (("events", "api.post_events_p95"), ("player", "api.get_player_p95")):
+        sample = figures[key]
+        p95 = sample.percentile(95)
+        results.append(
+            BenchResult(
+                name=name,
+                measured=p95,
+                unit="ms",
+                baseline=baseline_p95,
+                baseline_name="bare DRF p95",
+                target=f"p95 <= {TARGET_P95_MS:g} ms and <= {TARGET_RATIO:g}x baseline",
+                met=(
+                    sample.errors == 0
+                    and p95 <= TARGET_P95_MS
+                    and p95 <= TARGET_RATIO * baseline_p95
+                ),
+                notes=_notes(sample, seconds),
+            )
+        )
+    return results
+
+
+def _notes(sample: Sample, seconds: float) -> str:
+    return (
+        f"{RATE:g} req/s x {seconds:g}s: p50 {sample.percentile(50):.1f} "
+        f"p99 {sample.percentile(99):.1f} ms, {sample.errors} errors"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(database: str):
+    """gunicorn serving the product on loopback against `database`; yields its base URL."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    url = (
+        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{database}"
+    )
+    port = _free_port()
+    cores = os.cpu_count() or 2
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_RESULT_BACKEND": "",
+        "REDIS_URL": BROKER,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    if settings.get("PASSWORD"):
+        env["PGPASSWORD"] = settings["PASSWORD"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(cores * 2),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        _wait_ready(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status in (200, 503):
+                connection.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def open_loop(
+    host: str,
+    port: int,
+    headers: dict[str, str],
+    make: Callable[[int], Request],
+    *,
+    rate: float,
+    seconds: float,
+    warmup: float = 1.0,
+) -> Sample:
+    """Send request i at t0 + i/rate (open loop); latency counts from when it was due."""
+    total = int(rate * (seconds + warmup))
+    counted_from = int(rate * warmup)
+    due: queue.Queue = queue.Queue()
+    sample = Sample()
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        while True:
+            item = due.get()
+            if item is None:
+                return
+            index, due_at = item
+            method, path, body = make(index)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    connection.close()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(host, port, timeout=10)
+                status = 0
+            latency = (time.perf_counter() - due_at) * 1000
+            if index < counted_from:
+                continue
+            with lock:
+                sample.statuses[status] = sample.statuses.get(status, 0) + 1
+                if status == 200:
+                    sample.latencies_ms.append(latency)
+                else:
+                    sample.errors += 1
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(CLIENT_THREADS)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter() + 0.05
+    for index in range(total):
+        due_at = start + index / rate
+        delay = due_at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        due.put((index, due_at))
+        sample.sent += 1
+    for _ in threads:
+        due.put(None)
+    for thread in threads:
+        thread.join(timeout=30)
+    return sample
+
+
+def _purge_queue() -> None:
+    """Delete the refresh tasks the events queued (no worker ran to take them)."""
+    try:
+        import redis
+
+        redis.Redis.from_url(BROKER).delete("celery")
+    except Exception as error:  # noqa: BLE001 - cleanup must not hide the figures
+        print(f"   could not purge {BROKER}: {error!r}")
