@@ -1,6 +1,7 @@
 """Set-based metric refresh (SPEC §4): one INSERT … SELECT … ON CONFLICT for all windows.
 
-The statement aggregates `players_activity` (amounts already in the player's currency) and
+The statement aggregates `players_activity` (amounts already in the player's currency; one
+GROUP BY per window, glued with UNION ALL, so that each window reads only its own rows) and
 `players_bonusactivity` per player and window, and upserts one `PlayerMetrics` row per player
 and window — including empty windows, which get zeros. It runs the same on PostgreSQL and
 SQLite; only calendar-day arithmetic differs, and it lives in `Dialect`.
@@ -59,7 +60,8 @@ class Dialect:
 
 
 def _sum_where(condition: str, value: str = "a.player_amount") -> str:
-    return f"COALESCE(SUM(CASE WHEN {condition} THEN {value} ELSE 0 END), 0)"
+    # FILTER (PostgreSQL, SQLite >= 3.30) skips the other rows instead of adding zeros to them.
+    return f"COALESCE(SUM({value}) FILTER (WHERE {condition}), 0)"
 
 
 def _window_rows(as_of: datetime, dialect: Dialect) -> tuple[str, dict]:
@@ -86,8 +88,16 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
     in_window = "(w.start_at IS NULL OR {alias}.occurred_at >= w.start_at) AND {alias}.occurred_at <= %(as_of)s"
     as_of_day = dialect.as_of_day()
 
-    activity = f"""
-        SELECT a.player_id, w.win,
+    # One aggregate per window over just that window's rows, glued with UNION ALL: lifetime
+    # reads every row in player order (the player_id index: no sort, streaming groups), the
+    # short windows read only their recent rows (the occurred_at index). Joining the rows to a
+    # list of windows instead evaluates every row once per window and sorts the fan-out.
+    day = dialect.day("a.occurred_at")
+    per_window = []
+    for window, hours in WINDOW_HOURS.items():
+        since = "" if hours is None else f"a.occurred_at >= %(start_{window})s AND "
+        per_window.append(f"""
+        SELECT a.player_id, '{window}' AS win,
             {_sum_where("a.type = 'deposit'")} - {_sum_where("a.type = 'chargeback'")} AS deposits,
             {_sum_where("a.type = 'deposit'", "a.count")}
                 - {_sum_where("a.type = 'chargeback'", "a.count")} AS deposit_count,
@@ -97,15 +107,13 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
             {_sum_where("a.type = 'bet'", "a.count")}
                 - {_sum_where("a.type = 'rollback'", "a.count")} AS bet_count,
             {_sum_where("a.type = 'win'")} AS wins,
-            COUNT(DISTINCT CASE WHEN a.type = 'bet' THEN {dialect.day("a.occurred_at")} END)
-                AS active_days,
-            MAX(CASE WHEN a.type = 'bet' THEN a.occurred_at END) AS last_bet_at,
-            MAX(CASE WHEN a.type = 'deposit' THEN a.occurred_at END) AS last_deposit_at
+            COUNT(DISTINCT {day}) FILTER (WHERE a.type = 'bet') AS active_days,
+            MAX(a.occurred_at) FILTER (WHERE a.type = 'bet') AS last_bet_at,
+            MAX(a.occurred_at) FILTER (WHERE a.type = 'deposit') AS last_deposit_at
         FROM players_activity a
-        JOIN ({windows_sql}) w ON {in_window.format(alias="a")}
-        WHERE {scoped("a.player_id")}
-        GROUP BY a.player_id, w.win
-    """
+        WHERE {since}a.occurred_at <= %(as_of)s AND {scoped("a.player_id")}
+        GROUP BY a.player_id""")
+    activity = " UNION ALL ".join(per_window)
     bonus = f"""
         SELECT b.player_id, w.win,
             {_sum_where("b.kind IN ('converted', 'cash_paid')", "b.player_amount")} AS bonus_cost,
@@ -174,5 +182,8 @@ def metrics_refresh_execute(*, as_of: datetime, player_ids: Sequence[int] | None
     """Run the upsert; returns the number of metric rows written."""
     sql, params = metrics_refresh_sql(as_of=as_of, player_ids=player_ids)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not connection.get_autocommit():
+            # JIT-compiling this wide statement costs about a second and saves nothing (bench/).
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         return cursor.rowcount
