@@ -27,6 +27,13 @@ class PlayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         return players_for_api()
 
+    def filter_queryset(self, queryset):
+        # The list filters do not apply to one player; building the FilterSet (deep copies of
+        # a min/max filter per metric and window) was most of a detail request's time (bench/).
+        if self.action == "retrieve":
+            return queryset
+        return super().filter_queryset(queryset)
+
 
 EVENTS_REQUEST = inline_serializer("EventsRequest", fields={"events": EventSerializer(many=True)})
 EVENT_RESULTS = inline_serializer(
