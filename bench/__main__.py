@@ -5,7 +5,9 @@
     python -m bench --scale 0.01         # the CI smoke run
 
 Every benchmark is a module `bench/<name>.py` exposing `run(scale: float = 1.0) ->
-list[BenchResult]`. A module that does not exist yet prints "skipped: not landed"; one that fails
+list[BenchResult]`. It runs with Django's default connection on a freshly migrated scratch
+database `<DATABASE_URL name>_<module>` (dropped afterwards), unless the module sets
+`OWN_DATABASE = True` and manages its own (metrics, api). A module that does not exist yet prints "skipped: not landed"; one that fails
 to import or crashes prints why, the others still run, and the exit status is 1. A missed target
 is reported (MISSED) but is not a failure of the run: the figures are the product.
 The results also go to a JSON file (--json, default bench/out/results.json).
@@ -101,6 +103,17 @@ def load(name: str):
         raise
 
 
+def _run(module, name: str, scale: float) -> list:
+    """Run one benchmark; one that does not make its own database gets a migrated scratch one
+    (`<DATABASE_URL name>_<name>`), so that no benchmark writes into the developer's data."""
+    if getattr(module, "OWN_DATABASE", False):
+        return list(module.run(scale=scale))
+    from bench.db import scratch_database
+
+    with scratch_database(name):
+        return list(module.run(scale=scale))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     postgres = setup_django()
@@ -140,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"-- {name} (scale {args.scale:g})", flush=True)
         try:
-            produced = list(module.run(scale=args.scale))
+            produced = _run(module, name, args.scale)
         except Exception as error:
             failed = True
             seconds = time.perf_counter() - started

@@ -46,6 +46,7 @@ RATE = 200.0  # requests per second
 TARGET_P95_MS = 25.0
 TARGET_RATIO = 2.0
 CLIENT_THREADS = 32
+OWN_DATABASE = True  # a scratch database of its own, loaded by COPY (bench/db.py)
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 

@@ -28,6 +28,7 @@ from bench.generate import ANCHOR, generate
 PLAYERS, ACTIVITIES = 100_000, 5_000_000
 TARGET_SECONDS = 15.0
 NAIVE_SAMPLE = 200
+OWN_DATABASE = True  # a scratch database of its own, loaded by COPY (bench/db.py)
 
 
 def run(scale: float = 1.0) -> list[BenchResult]:
