@@ -42,7 +42,7 @@ from bench.common import BenchResult
 from bench.db import load_casino, scratch_database
 from bench.generate import ANCHOR, generate
 
-RATE = 200.0  # requests per second
+RATE = float(os.environ.get("BENCH_API_RATE", "200"))  # requests per second (SPEC: 200)
 TARGET_P95_MS = 25.0
 TARGET_RATIO = 2.0
 CLIENT_THREADS = 32
@@ -199,11 +199,11 @@ def gunicorn(database: str):
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        str(cores * 2),
+        os.environ.get("BENCH_API_WORKERS", str(cores * 2)),
         "--worker-class",
         "gthread",
         "--threads",
-        "4",
+        os.environ.get("BENCH_API_THREADS", "4"),
         "--log-level",
         "warning",
     ]
