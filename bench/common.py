@@ -21,7 +21,7 @@ class BenchResult:
         return self.measured / self.baseline
 
     def line(self) -> str:
-        ratio = f"{self.ratio:.2f}x {self.baseline_name}" if self.ratio is not None else "-"
+        ratio = f"{self.ratio:.3g}x {self.baseline_name}" if self.ratio is not None else "-"
         verdict = {True: "MET", False: "MISSED", None: "n/a"}[self.met]
         baseline = f"{self.baseline:,.1f}" if self.baseline is not None else "-"
         return (
