@@ -40,7 +40,9 @@ class Dialect:
 
     def player_filter(self, column: str) -> str:
         if self.vendor == "postgresql":
-            return f"{column} = ANY(%(player_ids)s)"
+            # A semi-join, not `= ANY(array)`: the planner estimates `= ANY` element by element,
+            # which took over a second per use for the 100,000 ids of a large import (bench/).
+            return f"{column} IN (SELECT unnest(%(player_ids)s::bigint[]))"
         return f"{column} IN (SELECT value FROM json_each(%(player_ids)s))"
 
     def player_ids_param(self, player_ids: Sequence[int]) -> object:
