@@ -1,0 +1,115 @@
+"""Reads of the wallet: balances, bonuses with wagering, the ledger, and house balances."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from players.models import Player
+from wallet.ledger import money_format
+from wallet.models import Account, Bonus, Entry
+
+
+def wallet_balances(*, player: Player) -> dict:
+    """`{"EUR": {"cash": "70.00", "bonus": "0.00"}}` over every currency the player holds."""
+    totals: dict[str, dict[str, Decimal]] = defaultdict(
+        lambda: {"cash": Decimal(0), "bonus": Decimal(0)}
+    )
+    rows = (
+        Account.objects.filter(player_id=player.pk)
+        .values_list("currency_id", "kind")
+        .annotate(total=Sum("balance"))
+    )
+    for currency, kind, total in rows:
+        totals[currency][kind] += total or Decimal(0)
+    return {
+        currency: {name: money_format(value, currency) for name, value in sums.items()}
+        for currency, sums in sorted(totals.items())
+    }
+
+
+def bonus_view(bonus: Bonus, *, balance: Decimal | None = None) -> dict:
+    """A bonus as the wallet API shows it (SPEC §10)."""
+    currency = bonus.currency_id
+    if balance is None:
+        balance = Account.objects.filter(bonus=bonus).values_list("balance", flat=True).first()
+    return {
+        "id": bonus.pk,
+        "status": bonus.status,
+        "currency": currency,
+        "amount": money_format(bonus.amount, currency),
+        "balance": money_format(balance or Decimal(0), currency),
+        "wagering_required": money_format(bonus.wagering_required, currency),
+        "wagering_done": money_format(bonus.wagering_done, currency),
+        "wagering_remaining": money_format(bonus.wagering_remaining, currency),
+        "max_bet": money_format(bonus.max_bet, currency) if bonus.max_bet is not None else None,
+        "max_conversion": money_format(bonus.max_conversion, currency)
+        if bonus.max_conversion is not None
+        else None,
+        "contribution_weights": bonus.contribution_weights,
+        "expires_at": bonus.expires_at.isoformat() if bonus.expires_at else None,
+    }
+
+
+def wallet_overview(*, player: Player) -> dict:
+    """Balances per currency and the active bonuses with their wagering progress."""
+    bonuses = (
+        Bonus.objects.filter(player=player, status__in=[Bonus.Status.ACTIVE, Bonus.Status.PENDING])
+        .select_related("account")
+        .order_by("pk")
+    )
+    return {
+        "balances": wallet_balances(player=player),
+        "bonuses": [bonus_view(b, balance=b.account.balance) for b in bonuses],
+    }
+
+
+def ledger_entries(*, player: Player) -> QuerySet[Entry]:
+    """The player's ledger entries, newest first, with their transaction and account."""
+    return (
+        Entry.objects.filter(account__player=player)
+        .select_related("transaction", "account")
+        .order_by("-transaction_id", "-pk")
+    )
+
+
+def house_balances(*, currency: str) -> dict[str, Decimal]:
+    """House balances per kind, derived from entries (house accounts keep no cached balance)."""
+    rows = (
+        Entry.objects.filter(account__player__isnull=True, account__currency_id=currency)
+        .values_list("account__kind")
+        .annotate(total=Sum("amount"))
+    )
+    return dict(rows)
+
+
+def ledger_drift() -> dict:
+    """Every breach of the ledger's invariants: per-currency totals, unbalanced transactions,
+    and player accounts whose cached balance differs from the sum of their entries."""
+    currency_totals = {
+        currency: total
+        for currency, total in Entry.objects.values_list("account__currency_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        if total != 0
+    }
+    unbalanced = list(
+        Entry.objects.values_list("transaction_id", "account__currency_id")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by()[:100]
+    )
+    accounts = []
+    sums = dict(
+        Entry.objects.filter(account__player__isnull=False)
+        .values_list("account_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for account_id, balance in Account.objects.filter(player__isnull=False).values_list(
+        "pk", "balance"
+    ):
+        expected = sums.get(account_id, Decimal(0))
+        if balance != expected:
+            accounts.append({"account": account_id, "cached": balance, "entries": expected})
+    return {"currencies": currency_totals, "transactions": unbalanced, "accounts": accounts}

@@ -1,0 +1,488 @@
+"""Money-moving wallet services: deposit, withdrawal, bet, win, rollback, chargeback, adjustment.
+
+Every service is one database transaction with a unique idempotency key. Reading a balance to
+decide (bets, withdrawals) first locks the player's accounts in that currency (wallet/locks.py).
+Bonus lifecycle services live in wallet/bonuses.py and are re-exported here.
+
+Player status (ADR 0003): `blocked`, `self_excluded` and `closed` players may not deposit, bet
+or receive bonuses or rewards; wins and rollbacks of bets already placed still settle, and
+withdrawals, chargebacks, forfeits and staff adjustments are always allowed.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from config.errors import DomainError
+from players.models import Activity, BonusActivity, Player
+from wallet.bonuses import (  # noqa: F401  (re-exported: the public service surface)
+    bonus_end,
+    bonus_forfeit,
+    bonus_grant,
+    bonuses_expire,
+    bonuses_forfeit_all,
+)
+from wallet.ledger import (
+    Leg,
+    amount_in_player_currency,
+    amount_validate,
+    cash_account_id,
+    currency_quantum,
+    house_account_id,
+    ledger_post,
+)
+from wallet.locks import player_accounts_lock
+from wallet.models import Account, Bonus, LedgerTransaction
+from wallet.wagering import contribution_weight, stake_split, win_split
+
+Kind = LedgerTransaction.Kind
+HOUSE = Account.Kind
+
+
+@dataclass
+class Locked:
+    """The player's cash account and open bonus accounts (oldest grant first), locked."""
+
+    cash: Account
+    bonuses: list[Account] = field(default_factory=list)
+
+    def bonus_account(self, bonus_id: int) -> Account | None:
+        return next((a for a in self.bonuses if a.bonus_id == bonus_id), None)
+
+
+def _lock(*, player_id: int, currency: str) -> Locked:
+    accounts = list(player_accounts_lock(player_id=player_id, currency=currency))
+    if not any(a.kind == Account.Kind.CASH for a in accounts):
+        cash_account_id(player_id=player_id, currency=currency)
+        accounts = list(player_accounts_lock(player_id=player_id, currency=currency))
+    cash = next(a for a in accounts if a.kind == Account.Kind.CASH)
+    bonuses = sorted(
+        (a for a in accounts if a.kind == Account.Kind.BONUS), key=lambda a: a.bonus_id
+    )
+    return Locked(cash=cash, bonuses=bonuses)
+
+
+def _refuse_unless_active(player: Player, operation: str) -> None:
+    if player.status != Player.Status.ACTIVE:
+        raise DomainError(
+            "player_blocked", f"Player is {player.status}: {operation} refused.", status=403
+        )
+
+
+def wallet_deposit(
+    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
+) -> LedgerTransaction:
+    """Credit a deposit to the player's cash (the bank settlement account pays)."""
+    _refuse_unless_active(player, "deposit")
+    amount = amount_validate(amount, currency)
+    with transaction.atomic():
+        cash = cash_account_id(player_id=player.pk, currency=currency)
+        bank = house_account_id(currency=currency, kind=HOUSE.HOUSE_BANK)
+        return ledger_post(
+            kind=Kind.DEPOSIT,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=[Leg(bank, currency, -amount), Leg(cash, currency, amount)],
+            activity=activity,
+        )
+
+
+def wallet_withdraw(
+    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
+) -> LedgerTransaction:
+    """Pay out cash; active bonuses in that currency (wagering incomplete) are forfeited.
+
+    The forfeited bonus ids are in the transaction's `details["forfeited_bonuses"]`.
+    """
+    amount = amount_validate(amount, currency)
+    with transaction.atomic():
+        locked = _lock(player_id=player.pk, currency=currency)
+        if locked.cash.balance < amount:
+            raise DomainError("insufficient_funds", f"Cash balance is {locked.cash.balance}.")
+        forfeited = []
+        for account in locked.bonuses:
+            bonus_end(
+                bonus=account.bonus,
+                account=account,
+                status=Bonus.Status.FORFEITED,
+                reason="withdrawal before wagering was complete",
+            )
+            forfeited.append(account.bonus_id)
+        bank = house_account_id(currency=currency, kind=HOUSE.HOUSE_BANK)
+        return ledger_post(
+            kind=Kind.WITHDRAWAL,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=[Leg(locked.cash.pk, currency, -amount), Leg(bank, currency, amount)],
+            activity=activity,
+            details={"forfeited_bonuses": forfeited},
+        )
+
+
+def _wagering_add(*, bonus_id: int, amount: Decimal) -> tuple[Decimal, Decimal] | None:
+    """Add wagering to an active bonus; returns (done, required) after it, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE wallet_bonus SET wagering_done = wagering_done + %s "
+            "WHERE id = %s AND status = 'active' RETURNING wagering_done, wagering_required",
+            [amount, bonus_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Decimal(str(row[0])), Decimal(str(row[1]))
+
+
+def wallet_bet_place(
+    *,
+    player: Player,
+    currency: str,
+    amount: Decimal,
+    idempotency_key: str,
+    game_category: str = "",
+    game_id: str = "",
+    activity=None,
+) -> LedgerTransaction:
+    """Take a stake from cash first, then bonus (oldest grant first); add wagering progress."""
+    _refuse_unless_active(player, "bet")
+    amount = amount_validate(amount, currency)
+    with transaction.atomic():
+        locked = _lock(player_id=player.pk, currency=currency)
+        max_bets = [a.bonus.max_bet for a in locked.bonuses if a.bonus.max_bet is not None]
+        if max_bets and amount > min(max_bets):
+            raise DomainError(
+                "max_bet_exceeded", f"Maximum bet while a bonus is active is {min(max_bets)}."
+            )
+        available = locked.cash.balance + sum((a.balance for a in locked.bonuses), Decimal(0))
+        if available < amount:
+            raise DomainError("insufficient_funds", f"Balance is {available}, stake {amount}.")
+        from_cash, from_bonus = stake_split(
+            amount=amount,
+            cash=locked.cash.balance,
+            bonuses=[(a.bonus_id, a.balance) for a in locked.bonuses],
+        )
+        # Wagering goes to the grant the bet drew on, else to the oldest active grant.
+        target = locked.bonus_account(next(iter(from_bonus))) if from_bonus else None
+        target = target or (locked.bonuses[0] if locked.bonuses else None)
+        contribution = Decimal(0)
+        if target is not None:
+            weight = contribution_weight(
+                contribution_weights=target.bonus.contribution_weights,
+                game_weights=target.bonus.game_weights,
+                game_category=game_category,
+                game_id=game_id,
+            )
+            contribution = (amount * weight).quantize(Decimal("0.00000001"))
+        game = house_account_id(currency=currency, kind=HOUSE.HOUSE_GAME)
+        legs = [Leg(locked.cash.pk, currency, -from_cash), Leg(game, currency, amount)]
+        legs += [
+            Leg(locked.bonus_account(bonus_id).pk, currency, -part)
+            for bonus_id, part in from_bonus.items()
+        ]
+        posted = ledger_post(
+            kind=Kind.BET,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=legs,
+            activity=activity,
+            details={
+                "cash": str(from_cash),
+                "bonus": {str(k): str(v) for k, v in from_bonus.items()},
+                "wagering": {"bonus": target.bonus_id, "amount": str(contribution)}
+                if contribution
+                else {},
+            },
+        )
+        if contribution:
+            progress = _wagering_add(bonus_id=target.bonus_id, amount=contribution)
+            if progress is not None and progress[0] >= progress[1]:
+                target.balance -= from_bonus.get(target.bonus_id, Decimal(0))
+                bonus_end(
+                    bonus=target.bonus,
+                    account=target,
+                    status=Bonus.Status.COMPLETED,
+                    reason="wagering complete",
+                )
+        return posted
+
+
+def bets_referenced(
+    *, player: Player, currency: str, reference_id: str = "", round_id: str = "", source="api"
+) -> list[LedgerTransaction]:
+    """The bet transactions a win or rollback refers to (by bet external id, else by round)."""
+    bets = Activity.objects.filter(player_id=player.pk, type=Activity.Type.BET, source=source)
+    if reference_id:
+        bets = bets.filter(external_id=reference_id)
+    elif round_id:
+        bets = bets.filter(round_id=round_id)
+    else:
+        raise DomainError("unknown_reference", "No reference_id or round_id given.")
+    found = list(bets.values_list("pk", "currency_id"))
+    if not found:
+        raise DomainError("unknown_reference", "No bet with that reference.")
+    if any(code != currency for _, code in found):
+        raise DomainError("currency_mismatch", "The bet was placed in another currency.")
+    return list(
+        LedgerTransaction.objects.filter(
+            activity_id__in=[pk for pk, _ in found], kind=Kind.BET
+        ).select_related("reversed_by")
+    )
+
+
+def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, int]:
+    """Where money coming back to each bonus goes: its open account; cash if the bonus was
+    converted (completed); the forfeited-bonus house account if it expired or was forfeited."""
+    closed = [b for b in bonus_ids if locked.bonus_account(b) is None]
+    statuses = dict(Bonus.objects.filter(pk__in=closed).values_list("pk", "status"))
+    currency = locked.cash.currency_id
+    destinations = {}
+    for bonus_id in bonus_ids:
+        account = locked.bonus_account(bonus_id)
+        if account is not None:
+            destinations[bonus_id] = account.pk
+        elif statuses.get(bonus_id) == Bonus.Status.COMPLETED:
+            destinations[bonus_id] = locked.cash.pk
+        else:
+            destinations[bonus_id] = house_account_id(
+                currency=currency, kind=HOUSE.HOUSE_BONUS_FORFEIT
+            )
+    return destinations
+
+
+def wallet_win_settle(
+    *,
+    player: Player,
+    currency: str,
+    amount: Decimal,
+    idempotency_key: str,
+    bets: list[LedgerTransaction],
+    activity=None,
+) -> LedgerTransaction:
+    """Pay a win back in proportion to where the stakes of `bets` came from."""
+    amount = amount_validate(amount, currency, allow_zero=True)
+    live = [bet for bet in bets if not hasattr(bet, "reversed_by")]
+    if bets and not live:
+        raise DomainError("already_rolled_back", "The bet was rolled back.")
+    cash_stake = sum((Decimal(b.details.get("cash", "0")) for b in live), Decimal(0))
+    bonus_stakes: dict[int, Decimal] = {}
+    for bet in live:
+        for bonus_id, part in bet.details.get("bonus", {}).items():
+            bonus_stakes[int(bonus_id)] = bonus_stakes.get(int(bonus_id), Decimal(0)) + Decimal(
+                part
+            )
+    with transaction.atomic():
+        locked = _lock(player_id=player.pk, currency=currency)
+        cash_share, bonus_shares = win_split(
+            amount=amount,
+            cash_stake=cash_stake,
+            bonus_stakes=bonus_stakes,
+            quantum=currency_quantum(currency),
+        )
+        destinations = _bonus_destinations(locked=locked, bonus_ids=list(bonus_shares))
+        game = house_account_id(currency=currency, kind=HOUSE.HOUSE_GAME)
+        legs = [Leg(game, currency, -amount), Leg(locked.cash.pk, currency, cash_share)]
+        legs += [Leg(destinations[b], currency, share) for b, share in bonus_shares.items()]
+        return ledger_post(
+            kind=Kind.WIN,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=legs,
+            activity=activity,
+            details={
+                "cash": str(cash_share),
+                "bonus": {str(k): str(v) for k, v in bonus_shares.items()},
+                "bets": [b.pk for b in live],
+            },
+        )
+
+
+def wallet_bet_rollback(
+    *,
+    player: Player,
+    currency: str,
+    idempotency_key: str,
+    bets: list[LedgerTransaction],
+    amount: Decimal | None = None,
+    activity=None,
+) -> list[LedgerTransaction]:
+    """Reverse the stakes of `bets` (each once) and the wagering they added."""
+    reversals = []
+    with transaction.atomic():
+        locked = _lock(player_id=player.pk, currency=currency)
+        # Read after the lock: a concurrent rollback of the same bet has committed by now.
+        reversed_ids = set(
+            LedgerTransaction.objects.filter(reverses__in=[b.pk for b in bets]).values_list(
+                "reverses_id", flat=True
+            )
+        )
+        live = [bet for bet in bets if bet.pk not in reversed_ids]
+        if bets and not live:
+            raise DomainError("already_rolled_back", "The bet was already rolled back.")
+        stake = sum(
+            (
+                Decimal(b.details.get("cash", "0"))
+                + sum(map(Decimal, b.details.get("bonus", {}).values()), Decimal(0))
+                for b in live
+            ),
+            Decimal(0),
+        )
+        if amount is not None and amount != stake:
+            raise DomainError(
+                "invalid_amount", f"The rollback amount must equal the stake {stake}."
+            )
+        game = house_account_id(currency=currency, kind=HOUSE.HOUSE_GAME)
+        for bet in live:
+            parts = {int(k): Decimal(v) for k, v in bet.details.get("bonus", {}).items()}
+            destinations = _bonus_destinations(locked=locked, bonus_ids=list(parts))
+            cash_part = Decimal(bet.details.get("cash", "0"))
+            legs = [Leg(locked.cash.pk, currency, cash_part)]
+            legs += [Leg(destinations[b], currency, part) for b, part in parts.items()]
+            legs.append(Leg(game, currency, -(cash_part + sum(parts.values(), Decimal(0)))))
+            reversals.append(
+                ledger_post(
+                    kind=Kind.ROLLBACK,
+                    idempotency_key=idempotency_key
+                    if len(live) == 1
+                    else f"{idempotency_key}:{bet.pk}",
+                    player_id=player.pk,
+                    legs=legs,
+                    activity=activity,
+                    reverses=bet,
+                )
+            )
+            wagering = bet.details.get("wagering") or {}
+            if wagering and locked.bonus_account(wagering["bonus"]) is not None:
+                Bonus.objects.filter(pk=wagering["bonus"], status=Bonus.Status.ACTIVE).update(
+                    wagering_done=Greatest(F("wagering_done") - Decimal(wagering["amount"]), 0)
+                )
+    return reversals
+
+
+def wallet_chargeback(
+    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
+) -> LedgerTransaction:
+    """A deposit reversed by the payment provider: take back what cash holds (the shortfall is
+    recorded in details, never a negative balance) and forfeit the player's active bonuses."""
+    amount = amount_validate(amount, currency)
+    with transaction.atomic():
+        locked = _lock(player_id=player.pk, currency=currency)
+        for account in locked.bonuses:
+            bonus_end(
+                bonus=account.bonus,
+                account=account,
+                status=Bonus.Status.FORFEITED,
+                reason="chargeback",
+            )
+        taken = min(amount, locked.cash.balance)
+        bank = house_account_id(currency=currency, kind=HOUSE.HOUSE_BANK)
+        return ledger_post(
+            kind=Kind.CHARGEBACK,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=[Leg(locked.cash.pk, currency, -taken), Leg(bank, currency, taken)],
+            activity=activity,
+            details={"taken": str(taken), "shortfall": str(amount - taken)},
+        )
+
+
+def wallet_adjust(
+    *, player: Player, currency: str, amount: Decimal, reason: str, idempotency_key: str, by=None
+) -> LedgerTransaction:
+    """Staff correction of a player's cash (signed amount) against the adjustments account."""
+    if not reason or not reason.strip():
+        raise DomainError("reason_required", "A reason is required for a manual adjustment.")
+    magnitude = amount_validate(abs(Decimal(amount)), currency)
+    amount = magnitude if Decimal(amount) > 0 else -magnitude
+    with transaction.atomic():
+        locked = _lock(player_id=player.pk, currency=currency)
+        if locked.cash.balance + amount < 0:
+            raise DomainError("insufficient_funds", f"Cash balance is {locked.cash.balance}.")
+        house = house_account_id(currency=currency, kind=HOUSE.HOUSE_ADJUSTMENT)
+        return ledger_post(
+            kind=Kind.ADJUSTMENT,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=[Leg(locked.cash.pk, currency, amount), Leg(house, currency, -amount)],
+            reason=reason.strip()[:255],
+            created_by=by,
+        )
+
+
+def wallet_cash_reward_pay(
+    *, player: Player, currency: str, amount: Decimal, reason: str, idempotency_key: str
+) -> LedgerTransaction:
+    """Pay a cash reward (e.g. cashback) to cash, booked as bonus expense."""
+    _refuse_unless_active(player, "reward")
+    amount = amount_validate(amount, currency)
+    with transaction.atomic():
+        cash = cash_account_id(player_id=player.pk, currency=currency)
+        expense = house_account_id(currency=currency, kind=HOUSE.HOUSE_BONUS_EXPENSE)
+        posted = ledger_post(
+            kind=Kind.CASH_REWARD,
+            idempotency_key=idempotency_key,
+            player_id=player.pk,
+            legs=[Leg(expense, currency, -amount), Leg(cash, currency, amount)],
+            reason=reason[:255],
+        )
+        BonusActivity.objects.create(
+            player=player,
+            kind=BonusActivity.Kind.CASH_PAID,
+            player_amount=amount_in_player_currency(
+                player=player, amount=amount, currency=currency
+            ),
+            occurred_at=timezone.now(),
+        )
+        return posted
+
+
+def wallet_event_apply(*, activity: Activity) -> dict:
+    """Move the money of one live event (deposit … chargeback); returns balances after it."""
+    from wallet.selectors import wallet_balances
+
+    player = activity.player
+    currency = activity.currency_id
+    key = f"event:{activity.source}:{activity.external_id}"
+    common = {"player": player, "currency": currency, "idempotency_key": key, "activity": activity}
+    kind = activity.type
+    if kind == Activity.Type.DEPOSIT:
+        wallet_deposit(amount=activity.amount, **common)
+    elif kind == Activity.Type.WITHDRAWAL:
+        wallet_withdraw(amount=activity.amount, **common)
+    elif kind == Activity.Type.BET:
+        if activity.amount:
+            wallet_bet_place(
+                amount=activity.amount,
+                game_category=activity.game_category,
+                game_id=activity.game_id,
+                **common,
+            )
+    elif kind == Activity.Type.WIN:
+        bets = []
+        if activity.reference_id or activity.round_id:
+            bets = bets_referenced(
+                player=player,
+                currency=currency,
+                reference_id=activity.reference_id,
+                round_id=activity.round_id,
+                source=activity.source,
+            )
+        if activity.amount:
+            wallet_win_settle(amount=activity.amount, bets=bets, **common)
+    elif kind == Activity.Type.ROLLBACK:
+        bets = bets_referenced(
+            player=player,
+            currency=currency,
+            reference_id=activity.reference_id,
+            round_id=activity.round_id,
+            source=activity.source,
+        )
+        wallet_bet_rollback(amount=activity.amount, bets=bets, **common)
+    elif kind == Activity.Type.CHARGEBACK:
+        wallet_chargeback(amount=activity.amount, **common)
+    else:
+        raise DomainError("invalid_type", f"Unknown event type {kind}.")
+    return wallet_balances(player=player)

@@ -1,0 +1,78 @@
+"""Pure wagering arithmetic: contribution weights and how stakes and wins split by source.
+
+No database access here, so the same rules serve the services and can be tested alone.
+"""
+
+from decimal import ROUND_DOWN, Decimal
+
+# Copied onto a grant when the grant names no weights (a category absent from a grant's
+# weights contributes nothing).
+DEFAULT_CONTRIBUTION_WEIGHTS = {
+    "slots": "1.0",
+    "table": "0.1",
+    "live": "0.1",
+    "poker": "0.1",
+    "sports": "0.5",
+    "other": "0",
+}
+
+
+def contribution_weight(
+    *, contribution_weights: dict, game_weights: dict, game_category: str, game_id: str
+) -> Decimal:
+    """Weight of one bet for wagering: the game's override, else its category's weight, else 0."""
+    if game_id and game_id in game_weights:
+        return Decimal(str(game_weights[game_id]))
+    return Decimal(str(contribution_weights.get(game_category or "other", "0")))
+
+
+def stake_split(
+    *, amount: Decimal, cash: Decimal, bonuses: list[tuple[int, Decimal]]
+) -> tuple[Decimal, dict[int, Decimal]]:
+    """Take `amount` from cash first, then from bonus balances in the given (oldest-first) order."""
+    from_cash = min(cash, amount)
+    rest = amount - from_cash
+    from_bonus: dict[int, Decimal] = {}
+    for bonus_id, balance in bonuses:
+        if rest <= 0:
+            break
+        part = min(balance, rest)
+        if part > 0:
+            from_bonus[bonus_id] = part
+            rest -= part
+    if rest > 0:
+        raise ValueError("stake_split called without enough funds")
+    return from_cash, from_bonus
+
+
+def win_split(
+    *, amount: Decimal, cash_stake: Decimal, bonus_stakes: dict[int, Decimal], quantum: Decimal
+) -> tuple[Decimal, dict[int, Decimal]]:
+    """Split a win in proportion to where the stake came from.
+
+    The cash share is rounded down to the minor unit; each bonus share too, and the rounding
+    remainder goes to the last bonus share, so withdrawable cash is never rounded up.
+    """
+    stake = cash_stake + sum(bonus_stakes.values(), Decimal(0))
+    if stake == 0 or not bonus_stakes:
+        return amount, {}
+    cash_share = (amount * cash_stake / stake).quantize(quantum, rounding=ROUND_DOWN)
+    shares = {
+        bonus_id: (amount * part / stake).quantize(quantum, rounding=ROUND_DOWN)
+        for bonus_id, part in bonus_stakes.items()
+    }
+    remainder = amount - cash_share - sum(shares.values(), Decimal(0))
+    last = list(shares)[-1]
+    shares[last] += remainder
+    return cash_share, shares
+
+
+def wagering_required(
+    *, amount: Decimal, deposit_amount: Decimal, multiplier: Decimal, base: str
+) -> Decimal:
+    base_amount = {
+        "bonus": amount,
+        "deposit": deposit_amount,
+        "bonus_plus_deposit": amount + deposit_amount,
+    }[base]
+    return (base_amount * multiplier).quantize(Decimal("0.00000001"))
