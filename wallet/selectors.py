@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from players.models import Player
-from wallet.ledger import money_format
+from wallet.ledger import EIGHT_PLACES, money_format
 from wallet.models import Account, Bonus, Entry
 
 
@@ -83,33 +83,42 @@ def house_balances(*, currency: str) -> dict[str, Decimal]:
     return dict(rows)
 
 
+def _exact(value) -> Decimal:
+    # SQLite sums NUMERIC columns in floating point; 8 places is the ledger's precision.
+    return Decimal(str(value or 0)).quantize(EIGHT_PLACES)
+
+
 def ledger_drift() -> dict:
     """Every breach of the ledger's invariants: per-currency totals, unbalanced transactions,
     and player accounts whose cached balance differs from the sum of their entries."""
     currency_totals = {
-        currency: total
+        currency: _exact(total)
         for currency, total in Entry.objects.values_list("account__currency_id")
         .annotate(total=Sum("amount"))
         .order_by()
-        if total != 0
+        if _exact(total) != 0
     }
-    unbalanced = list(
-        Entry.objects.values_list("transaction_id", "account__currency_id")
+    unbalanced = [
+        (transaction_id, currency, _exact(total))
+        for transaction_id, currency, total in Entry.objects.values_list(
+            "transaction_id", "account__currency_id"
+        )
         .annotate(total=Sum("amount"))
-        .exclude(total=0)
-        .order_by()[:100]
-    )
-    accounts = []
+        .order_by()
+        .iterator()
+        if _exact(total) != 0
+    ][:100]
     sums = dict(
         Entry.objects.filter(account__player__isnull=False)
         .values_list("account_id")
         .annotate(total=Sum("amount"))
         .order_by()
     )
+    accounts = []
     for account_id, balance in Account.objects.filter(player__isnull=False).values_list(
         "pk", "balance"
     ):
-        expected = sums.get(account_id, Decimal(0))
-        if balance != expected:
+        expected = _exact(sums.get(account_id))
+        if _exact(balance) != expected:
             accounts.append({"account": account_id, "cached": balance, "entries": expected})
     return {"currencies": currency_totals, "transactions": unbalanced, "accounts": accounts}

@@ -34,6 +34,7 @@ from wallet.ledger import (
     currency_quantum,
     house_account_id,
     ledger_post,
+    money_format,
 )
 from wallet.locks import player_accounts_lock
 from wallet.models import Account, Bonus, LedgerTransaction
@@ -190,8 +191,8 @@ def wallet_bet_place(
             legs=legs,
             activity=activity,
             details={
-                "cash": str(from_cash),
-                "bonus": {str(k): str(v) for k, v in from_bonus.items()},
+                "cash": money_format(from_cash, currency),
+                "bonus": {str(k): money_format(v, currency) for k, v in from_bonus.items()},
                 "wagering": {"bonus": target.bonus_id, "amount": str(contribution)}
                 if contribution
                 else {},
@@ -293,8 +294,8 @@ def wallet_win_settle(
             legs=legs,
             activity=activity,
             details={
-                "cash": str(cash_share),
-                "bonus": {str(k): str(v) for k, v in bonus_shares.items()},
+                "cash": money_format(cash_share, currency),
+                "bonus": {str(k): money_format(v, currency) for k, v in bonus_shares.items()},
                 "bets": [b.pk for b in live],
             },
         )
