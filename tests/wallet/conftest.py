@@ -28,6 +28,14 @@ def _wallet_caches():
     ledger.caches_clear()
 
 
+def _currencies_seed() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("players.migrations.0002_seed_currencies").seed(apps, None)
+
+
 def assert_ledger_conserved() -> None:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         with connection.cursor() as cursor:  # fire the deferred balance trigger now
@@ -45,6 +53,8 @@ def ledger_conserved(request):
         return
     transactional = marker.kwargs.get("transaction", False)
     request.getfixturevalue("transactional_db" if transactional else "db")
+    if transactional:  # a flush after an earlier transactional test removed the seed data
+        _currencies_seed()
     yield
     if not getattr(request.node, "_ledger_broken_on_purpose", False):
         assert_ledger_conserved()
