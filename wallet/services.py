@@ -386,7 +386,10 @@ def wallet_chargeback(
             player_id=player.pk,
             legs=[Leg(locked.cash.pk, currency, -taken), Leg(bank, currency, taken)],
             activity=activity,
-            details={"taken": str(taken), "shortfall": str(amount - taken)},
+            details={
+                "taken": money_format(taken, currency),
+                "shortfall": money_format(amount - taken, currency),
+            },
         )
 
 
