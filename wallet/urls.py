@@ -1,7 +1,21 @@
 """API routes of the wallet app, mounted under /api/v1/."""
 
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-router = SimpleRouter()
+from wallet import api
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    path("players/<str:external_id>/wallet/", api.PlayerWalletView.as_view(), name="wallet"),
+    path("players/<str:external_id>/ledger/", api.PlayerLedgerView.as_view(), name="ledger"),
+    path(
+        "players/<str:external_id>/bonuses/",
+        api.PlayerBonusGrantView.as_view(),
+        name="bonus-grant",
+    ),
+    path(
+        "players/<str:external_id>/adjustments/",
+        api.PlayerAdjustmentView.as_view(),
+        name="adjustment",
+    ),
+    path("bonuses/<int:bonus_id>/forfeit/", api.BonusForfeitView.as_view(), name="bonus-forfeit"),
+]
