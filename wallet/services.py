@@ -27,6 +27,7 @@ from wallet.bonuses import (  # noqa: F401  (re-exported: the public service sur
     bonuses_forfeit_all,
 )
 from wallet.ledger import (
+    EIGHT_PLACES,
     Leg,
     amount_in_player_currency,
     amount_validate,
@@ -128,14 +129,18 @@ def _wagering_add(*, bonus_id: int, amount: Decimal) -> tuple[Decimal, Decimal] 
     """Add wagering to an active bonus; returns (done, required) after it, in one statement."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE wallet_bonus SET wagering_done = wagering_done + %s "
+            "UPDATE wallet_bonus SET wagering_done = ROUND(wagering_done + %s, 8) "
             "WHERE id = %s AND status = 'active' RETURNING wagering_done, wagering_required",
             [amount, bonus_id],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    return Decimal(str(row[0])), Decimal(str(row[1]))
+    # str() first: SQLite hands NUMERIC back as float
+    return (
+        Decimal(str(row[0])).quantize(EIGHT_PLACES),
+        Decimal(str(row[1])).quantize(EIGHT_PLACES),
+    )
 
 
 def wallet_bet_place(

@@ -3,7 +3,8 @@
 PostgreSQL: cached balances kept by a statement trigger on entry insert; a deferred constraint
 trigger proving every transaction balances per currency at commit; append-only entries and
 transactions; a forward-only bonus state machine.
-SQLite (embedded default): only the balance trigger; the services check the balance in Python.
+SQLite (embedded default): only the balance trigger (rounding to 8 places, because SQLite does
+NUMERIC arithmetic in binary floating point); the services check the balance in Python.
 """
 
 from django.db import migrations
@@ -83,7 +84,7 @@ DROP FUNCTION IF EXISTS wallet_entry_apply_balance();
 SQLITE_CREATE = """
 CREATE TRIGGER wallet_entry_balance AFTER INSERT ON wallet_entry
 BEGIN
-    UPDATE wallet_account SET balance = balance + NEW.amount
+    UPDATE wallet_account SET balance = ROUND(balance + NEW.amount, 8)
      WHERE id = NEW.account_id AND player_id IS NOT NULL;
 END
 """
