@@ -1,0 +1,219 @@
+"""Back office for the wallet: the ledger and balances read-only; grants, forfeits and manual
+adjustments only through forms that call the services, each audited (staff user and reason on
+the ledger transaction, plus an admin log entry)."""
+
+import uuid
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from config.errors import DomainError
+from players.models import Currency, Player
+from wallet import services
+from wallet.models import Account, Bonus, Entry, LedgerTransaction
+
+TEMPLATE = "admin/wallet/service_form.html"
+
+
+def _audit(request, obj, flag: int, message: str) -> None:
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk,
+        queryset=[obj],
+        action_flag=flag,
+        change_message=message,
+        single_object=True,
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "player", "currency", "kind", "bonus", "balance", "is_open"]
+    list_filter = ["kind", "currency", "is_open"]
+    search_fields = ["player__external_id"]
+    list_select_related = ["player"]
+    raw_id_fields = ["player", "bonus"]
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ["account", "amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AdjustmentForm(forms.Form):
+    player = forms.CharField(label="Player external id")
+    currency = forms.ModelChoiceField(Currency.objects.filter(active=True))
+    amount = forms.DecimalField(max_digits=20, decimal_places=8, help_text="Negative takes cash.")
+    reason = forms.CharField(max_length=255)
+    key = forms.CharField(widget=forms.HiddenInput)
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "player", "bonus", "reason", "created_by", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["player__external_id", "idempotency_key"]
+    list_select_related = ["player", "created_by"]
+    inlines = [EntryInline]
+    raw_id_fields = ["player", "activity", "bonus", "reverses"]
+
+    def has_add_permission(self, request) -> bool:
+        # "Add" is the manual adjustment form: the only transaction staff write by hand.
+        return request.user.has_perm("wallet.add_ledgertransaction")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        form = AdjustmentForm(request.POST or None, initial={"key": uuid.uuid4().hex})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                player = Player.objects.get(external_id=data["player"])
+                posted = services.wallet_adjust(
+                    player=player,
+                    currency=data["currency"].code,
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    idempotency_key=f"admin:adjust:{data['key']}",
+                    by=request.user,
+                )
+            except Player.DoesNotExist:
+                form.add_error("player", "No such player.")
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                _audit(request, posted, ADDITION, f"Adjustment {data['amount']}: {data['reason']}")
+                messages.success(request, f"Adjusted {player}: {data['amount']}.")
+                return redirect("admin:wallet_ledgertransaction_change", posted.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Manual adjustment",
+            "form": form,
+            "submit_label": "Adjust",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, TEMPLATE, context)
+
+
+class BonusGrantForm(forms.Form):
+    player = forms.CharField(label="Player external id")
+    currency = forms.ModelChoiceField(Currency.objects.filter(active=True))
+    amount = forms.DecimalField(max_digits=20, decimal_places=8)
+    wagering_multiplier = forms.DecimalField(max_digits=10, decimal_places=4, min_value=0)
+    wagering_base = forms.ChoiceField(choices=Bonus.WageringBase.choices)
+    max_bet = forms.DecimalField(max_digits=20, decimal_places=8, required=False)
+    max_conversion = forms.DecimalField(max_digits=20, decimal_places=8, required=False)
+    expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False)
+    reason = forms.CharField(max_length=255)
+    key = forms.CharField(widget=forms.HiddenInput)
+
+
+class ForfeitForm(forms.Form):
+    reason = forms.CharField(max_length=255)
+
+
+@admin.register(Bonus)
+class BonusAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "player", "currency", "status", "amount", "wagering_required", "wagering_done",
+        "max_bet", "expires_at", "granted_by",
+    ]  # fmt: skip
+    list_filter = ["status", "currency", "wagering_base"]
+    search_fields = ["player__external_id"]
+    list_select_related = ["player", "granted_by"]
+    raw_id_fields = ["player", "granted_by"]
+    actions = ["forfeit"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_forfeit_permission(self, request) -> bool:
+        return request.user.has_perm("wallet.change_bonus")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        form = BonusGrantForm(request.POST or None, initial={"key": uuid.uuid4().hex})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            days = data["expires_in_days"]
+            try:
+                player = Player.objects.get(external_id=data["player"])
+                bonus = services.bonus_grant(
+                    player=player,
+                    currency=data["currency"].code,
+                    amount=data["amount"],
+                    wagering_multiplier=data["wagering_multiplier"],
+                    wagering_base=data["wagering_base"],
+                    max_bet=data["max_bet"],
+                    max_conversion=data["max_conversion"],
+                    expires_at=timezone.now() + timedelta(days=days) if days else None,
+                    reason=data["reason"],
+                    source="admin",
+                    idempotency_key=f"admin:grant:{data['key']}",
+                    granted_by=request.user,
+                )
+            except Player.DoesNotExist:
+                form.add_error("player", "No such player.")
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                _audit(request, bonus, ADDITION, f"Granted {bonus.amount}: {data['reason']}")
+                messages.success(request, f"Granted {bonus}.")
+                return redirect("admin:wallet_bonus_change", bonus.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Grant a bonus",
+            "form": form,
+            "submit_label": "Grant",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, TEMPLATE, context)
+
+    @admin.action(description="Forfeit selected bonuses…", permissions=["forfeit"])
+    def forfeit(self, request, queryset):
+        form = ForfeitForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            done = 0
+            for bonus in queryset.filter(status=Bonus.Status.ACTIVE):
+                try:
+                    services.bonus_forfeit(
+                        bonus=bonus, reason=form.cleaned_data["reason"], by=request.user
+                    )
+                except DomainError as exc:
+                    messages.error(request, f"{bonus}: {exc.message}")
+                    continue
+                _audit(request, bonus, CHANGE, f"Forfeited: {form.cleaned_data['reason']}")
+                done += 1
+            messages.success(request, f"Forfeited {done} bonus(es).")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Forfeit bonuses",
+            "form": form,
+            "bonuses": list(queryset),
+            "action": "forfeit",
+            "submit_label": "Forfeit",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, TEMPLATE, context)
