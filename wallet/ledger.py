@@ -10,11 +10,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
-from players.models import Currency, ExchangeRate, Player
+from players.models import Currency, Player
+from players.money import convert
 from wallet.models import Account, Entry, LedgerTransaction
 
 AMOUNT_CEILING = Decimal("1000000000")  # a sane ceiling for one movement (SPEC §2)
@@ -66,7 +67,11 @@ def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False)
 
 
 def house_account_id(*, currency: str, kind: str) -> int:
-    """Id of the house account of `kind` in `currency`, created on first use."""
+    """Id of the house account of `kind` in `currency`, created on first use.
+
+    The id is cached only once it is committed: another thread must never post against a
+    house account row that is still invisible to it (the balance trigger would not see it).
+    """
     key = (currency, kind)
     account_id = _house_accounts.get(key)
     if account_id is None:
@@ -74,7 +79,7 @@ def house_account_id(*, currency: str, kind: str) -> int:
             [Account(player=None, currency_id=currency, kind=kind)], ignore_conflicts=True
         )
         account_id = Account.objects.get(player=None, currency_id=currency, kind=kind).pk
-        _house_accounts[key] = account_id
+        transaction.on_commit(lambda: _house_accounts.__setitem__(key, account_id))
     return account_id
 
 
@@ -117,41 +122,89 @@ def ledger_post(
     unbalanced = {c: t for c, t in totals.items() if t != 0}
     if unbalanced:
         raise DomainError("ledger_unbalanced", f"Entries do not balance: {unbalanced}.")
+    row = {
+        "kind": kind,
+        "idempotency_key": idempotency_key,
+        "player_id": player_id,
+        "activity_id": _pk(fields.pop("activity", None)),
+        "bonus_id": _pk(fields.pop("bonus", None)),
+        "reverses_id": _pk(fields.pop("reverses", None)),
+        "details": fields.pop("details", {}),
+        "reason": fields.pop("reason", ""),
+        "created_by_id": _pk(fields.pop("created_by", None)),
+        "created_at": timezone.now(),
+    }
+    if fields:
+        raise TypeError(f"unknown ledger transaction fields: {sorted(fields)}")
+    legs = [leg for leg in legs if leg.amount != 0]
+    if connection.vendor == "postgresql":
+        posted = LedgerTransaction(pk=_insert_postgresql(row, legs), **row)
+        posted._state.adding, posted._state.db = False, connection.alias
+    else:
+        posted = _insert_orm(row, legs)
+    return posted
+
+
+def _pk(obj) -> int | None:
+    return getattr(obj, "pk", obj)
+
+
+POST_SQL = """
+WITH posted AS (
+    INSERT INTO wallet_ledgertransaction (kind, idempotency_key, player_id, activity_id, bonus_id,
+        reverses_id, details, reason, created_by_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    RETURNING id
+), legs AS (
+    INSERT INTO wallet_entry (transaction_id, account_id, amount)
+    SELECT posted.id, leg.account_id, leg.amount
+      FROM posted, unnest(%s::bigint[], %s::numeric[]) AS leg(account_id, amount)
+)
+SELECT id FROM posted
+"""
+
+
+def _insert_postgresql(row: dict, legs: list[Leg]) -> int:
+    """The transaction and its entries in one statement: one round trip per posting."""
+    from psycopg.errors import UniqueViolation
+    from psycopg.types.json import Jsonb
+
+    params = [*row.values(), [leg.account_id for leg in legs], [leg.amount for leg in legs]]
+    params[6] = Jsonb(row["details"])
     try:
-        transaction = LedgerTransaction.objects.create(
-            kind=kind, idempotency_key=idempotency_key, player_id=player_id, **fields
+        with connection.cursor() as cursor:
+            cursor.execute(POST_SQL, params)
+            return cursor.fetchone()[0]
+    except IntegrityError as exc:
+        raise _posting_error(isinstance(exc.__cause__, UniqueViolation)) from exc
+
+
+def _insert_orm(row: dict, legs: list[Leg]) -> LedgerTransaction:
+    try:
+        posted = LedgerTransaction.objects.create(**row)
+    except IntegrityError as exc:
+        raise _posting_error(True) from exc
+    try:
+        Entry.objects.bulk_create(
+            [
+                Entry(transaction=posted, account_id=leg.account_id, amount=leg.amount)
+                for leg in legs
+            ]
         )
-    except IntegrityError as exc:  # a concurrent call with the same key (or reversal) won
-        raise DomainError(
+    except IntegrityError as exc:
+        raise _posting_error(False) from exc
+    return posted
+
+
+def _posting_error(duplicate: bool) -> DomainError:
+    if duplicate:  # a concurrent call with the same key (or a second reversal) won
+        return DomainError(
             "idempotency_conflict", "This operation was already applied.", status=409
-        ) from exc
-    entries = [
-        Entry(transaction=transaction, account_id=leg.account_id, amount=leg.amount)
-        for leg in legs
-        if leg.amount != 0
-    ]
-    if entries:
-        try:
-            Entry.objects.bulk_create(entries)
-        except IntegrityError as exc:  # the balance CHECK: a caller skipped its funds check
-            raise DomainError("insufficient_funds", "Not enough money.") from exc
-    return transaction
+        )
+    # the balance CHECK: only reachable if a caller skipped its funds check under the lock
+    return DomainError("insufficient_funds", "Not enough money.")
 
 
 def amount_in_player_currency(*, player: Player, amount: Decimal, currency: str) -> Decimal:
     """`amount` in the player's primary currency at the rates in force now."""
-    if currency == player.currency_id:
-        return amount
-    now = timezone.now()
-    rates = {}
-    for code in (currency, player.currency_id):
-        rate = (
-            ExchangeRate.objects.filter(currency_id=code, valid_from__lte=now)
-            .order_by("-valid_from")
-            .values_list("rate", flat=True)
-            .first()
-        )
-        if rate is None:
-            raise DomainError("unknown_rate", f"No exchange rate for {code}.")
-        rates[code] = rate
-    return (amount * rates[currency] / rates[player.currency_id]).quantize(EIGHT_PLACES)
+    return convert(amount, source=currency, target=player.currency_id, at=timezone.now())

@@ -9,6 +9,7 @@ or receive bonuses or rewards; wins and rollbacks of bets already placed still s
 withdrawals, chargebacks, forfeits and staff adjustments are always allowed.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -233,10 +234,21 @@ def bets_referenced(
     if any(code != currency for _, code in found):
         raise DomainError("currency_mismatch", "The bet was placed in another currency.")
     return list(
-        LedgerTransaction.objects.filter(
-            activity_id__in=[pk for pk, _ in found], kind=Kind.BET
-        ).select_related("reversed_by")
+        LedgerTransaction.objects.filter(activity_id__in=[pk for pk, _ in found], kind=Kind.BET)
     )
+
+
+def _bets_unreversed(bets: list[LedgerTransaction]) -> list[LedgerTransaction]:
+    """The bets not rolled back, read under the player's lock (a concurrent rollback of the
+    same bet has committed by then)."""
+    if not bets:
+        return []
+    reversed_ids = set(
+        LedgerTransaction.objects.filter(reverses__in=[b.pk for b in bets]).values_list(
+            "reverses_id", flat=True
+        )
+    )
+    return [bet for bet in bets if bet.pk not in reversed_ids]
 
 
 def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, int]:
@@ -270,18 +282,16 @@ def wallet_win_settle(
 ) -> LedgerTransaction:
     """Pay a win back in proportion to where the stakes of `bets` came from."""
     amount = amount_validate(amount, currency, allow_zero=True)
-    live = [bet for bet in bets if not hasattr(bet, "reversed_by")]
-    if bets and not live:
-        raise DomainError("already_rolled_back", "The bet was rolled back.")
-    cash_stake = sum((Decimal(b.details.get("cash", "0")) for b in live), Decimal(0))
-    bonus_stakes: dict[int, Decimal] = {}
-    for bet in live:
-        for bonus_id, part in bet.details.get("bonus", {}).items():
-            bonus_stakes[int(bonus_id)] = bonus_stakes.get(int(bonus_id), Decimal(0)) + Decimal(
-                part
-            )
     with transaction.atomic():
         locked = _lock(player_id=player.pk, currency=currency)
+        live = _bets_unreversed(bets)
+        if bets and not live:
+            raise DomainError("already_rolled_back", "The bet was rolled back.")
+        cash_stake = sum((Decimal(b.details.get("cash", "0")) for b in live), Decimal(0))
+        bonus_stakes: dict[int, Decimal] = defaultdict(Decimal)
+        for bet in live:
+            for bonus_id, part in bet.details.get("bonus", {}).items():
+                bonus_stakes[int(bonus_id)] += Decimal(part)
         cash_share, bonus_shares = win_split(
             amount=amount,
             cash_stake=cash_stake,
@@ -319,13 +329,7 @@ def wallet_bet_rollback(
     reversals = []
     with transaction.atomic():
         locked = _lock(player_id=player.pk, currency=currency)
-        # Read after the lock: a concurrent rollback of the same bet has committed by now.
-        reversed_ids = set(
-            LedgerTransaction.objects.filter(reverses__in=[b.pk for b in bets]).values_list(
-                "reverses_id", flat=True
-            )
-        )
-        live = [bet for bet in bets if bet.pk not in reversed_ids]
+        live = _bets_unreversed(bets)
         if bets and not live:
             raise DomainError("already_rolled_back", "The bet was already rolled back.")
         stake = sum(

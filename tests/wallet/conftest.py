@@ -16,12 +16,6 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _postgres_only(request):
-    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-
-
-@pytest.fixture(autouse=True)
 def _wallet_caches():
     ledger.caches_clear()
     yield
