@@ -122,3 +122,39 @@ def test_concurrent_bets_and_wins_on_bonus_money_conserve_everything():
     in_threads(16, play)
     totals = wallet_balances(player=player)["EUR"]
     assert Decimal(totals["cash"]) >= 0 and Decimal(totals["bonus"]) >= 0
+
+
+def test_same_event_posted_20_times_concurrently_through_the_api():
+    """End to end: POST events/ of one bet 20 times at once → one ledger transaction, one
+    `applied` and 19 `duplicate` answers carrying the same balances."""
+    from rest_framework.test import APIClient
+
+    from tests.conftest import _client_for
+
+    player = player_make()
+    services.wallet_deposit(player=player, currency="EUR", amount=D("50.00"), idempotency_key="d")
+    token = _client_for("service")._credentials["HTTP_AUTHORIZATION"]
+    event = {
+        "external_id": "race-bet-1",
+        "player_id": player.external_id,
+        "type": "bet",
+        "amount": "20.00",
+        "currency": "EUR",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "game_category": "slots",
+    }
+
+    def post(index):
+        close_old_connections()
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=token)
+        response = client.post("/api/v1/events/", event, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()["results"][0]
+
+    answers = in_threads(20, post)
+    assert LedgerTransaction.objects.filter(kind="bet").count() == 1
+    statuses = sorted(a["status"] for a in answers)
+    assert statuses == ["applied"] + ["duplicate"] * 19
+    assert {str(a["balances"]) for a in answers} == {"{'EUR': {'cash': '30.00', 'bonus': '0.00'}}"}
+    assert wallet_balances(player=player) == {"EUR": {"cash": "30.00", "bonus": "0.00"}}

@@ -85,3 +85,27 @@ def test_chargeback_takes_what_cash_holds(player):
     assert event(player, "chargeback", "10.00", "cb1")["EUR"]["cash"] == "0.00"
     chargeback = LedgerTransaction.objects.get(kind="chargeback")
     assert chargeback.details == {"taken": "2.00", "shortfall": "8.00"}
+
+
+def test_events_api_moves_money_and_rejects_with_reason_codes(service_client):
+    base = {"player_id": "api-p1", "currency": "EUR", "occurred_at": "2026-11-20T10:00:00Z"}
+    body = {
+        "events": [
+            {**base, "external_id": "e1", "type": "deposit", "amount": "70.00"},
+            {**base, "external_id": "e2", "type": "bet", "amount": "80.00"},
+            {**base, "external_id": "e3", "type": "bet", "amount": "20.00", "round_id": "r"},
+            {**base, "external_id": "e4", "type": "win", "amount": "5.00", "reference_id": "zz"},
+            {**base, "external_id": "e5", "type": "win", "amount": "5.00", "round_id": "r"},
+        ]
+    }
+    results = service_client.post("/api/v1/events/", body, format="json").json()["results"]
+    assert [(r["status"], (r["reason"] or {}).get("code")) for r in results] == [
+        ("applied", None),
+        ("rejected", "insufficient_funds"),
+        ("applied", None),
+        ("rejected", "unknown_reference"),
+        ("applied", None),
+    ]
+    assert results[1]["balances"] == {"EUR": {"cash": "70.00", "bonus": "0.00"}}
+    assert results[-1]["balances"] == {"EUR": {"cash": "55.00", "bonus": "0.00"}}
+    assert LedgerTransaction.objects.filter(player__external_id="api-p1").count() == 3
