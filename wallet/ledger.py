@@ -56,7 +56,7 @@ def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False)
     if not isinstance(amount, Decimal):
         amount = Decimal(str(amount))
     if not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero):
-        raise DomainError("invalid_amount", f"Amount must be positive, got {amount}.")
+        raise DomainError("invalid_amount", f"Amount must be positive, got {amount:f}.")
     if amount > AMOUNT_CEILING:
         raise DomainError("invalid_amount", f"Amount {amount} is above the ceiling.")
     if amount != money_round_down(amount, currency):

@@ -63,9 +63,18 @@ def _lock(*, player_id: int, currency: str) -> Locked:
         cash_account_id(player_id=player_id, currency=currency)
         accounts = list(player_accounts_lock(player_id=player_id, currency=currency))
     cash = next(a for a in accounts if a.kind == Account.Kind.CASH)
-    bonuses = sorted(
+    bonuses = []
+    now = timezone.now()
+    for account in sorted(
         (a for a in accounts if a.kind == Account.Kind.BONUS), key=lambda a: a.bonus_id
-    )
+    ):
+        if account.bonus.expires_at is not None and account.bonus.expires_at <= now:
+            # past its expiry but not yet swept by the hourly job: expire it now, unused
+            bonus_end(
+                bonus=account.bonus, account=account, status=Bonus.Status.EXPIRED, reason="expired"
+            )
+        else:
+            bonuses.append(account)
     return Locked(cash=cash, bonuses=bonuses)
 
 

@@ -322,3 +322,15 @@ def test_multi_currency_balances_and_player_currency_facts():
     )
     assert wallet_balances(player=player) == {"USD": {"cash": "10.00", "bonus": "100.00"}}
     assert BonusActivity.objects.get(player=player).player_amount == Decimal("92.00000000")
+
+
+def test_a_bonus_past_expiry_is_expired_before_a_bet_can_use_it(player):
+    bonus = grant(player, "10.00", expires_at=timezone.now() + timedelta(minutes=1))
+    Bonus.objects.filter(pk=bonus.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(DomainError) as err:
+        bet(player, "5.00")
+    assert err.value.code == "insufficient_funds"
+    deposit(player, "5.00")
+    bet(player, "5.00")
+    bonus.refresh_from_db()
+    assert bonus.status == "expired"
