@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from config.errors import DomainError
@@ -22,13 +22,11 @@ AMOUNT_CEILING = Decimal("1000000000")  # a sane ceiling for one movement (SPEC 
 EIGHT_PLACES = Decimal("0.00000001")
 
 _minor_units: dict[str, int] = {}
-_house_accounts: dict[tuple[str, str], int] = {}
 
 
 def caches_clear() -> None:
-    """Forget cached currencies and house account ids (tests roll the database back)."""
+    """Forget the cached currency minor units (a currency was edited, or tests flushed)."""
     _minor_units.clear()
-    _house_accounts.clear()
 
 
 def currency_quantum(currency: str) -> Decimal:
@@ -69,18 +67,21 @@ def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False)
 def house_account_id(*, currency: str, kind: str) -> int:
     """Id of the house account of `kind` in `currency`, created on first use.
 
-    The id is cached only once it is committed: another thread must never post against a
-    house account row that is still invisible to it (the balance trigger would not see it).
+    Not cached across transactions: a cached id could name a row that another transaction has
+    not committed or that a rolled-back test created. The hot paths get these ids from the lock
+    statement instead (wallet/locks.py).
     """
-    key = (currency, kind)
-    account_id = _house_accounts.get(key)
-    if account_id is None:
-        Account.objects.bulk_create(
-            [Account(player=None, currency_id=currency, kind=kind)], ignore_conflicts=True
+    ids = list(
+        Account.objects.filter(player=None, currency_id=currency, kind=kind).values_list(
+            "pk", flat=True
         )
-        account_id = Account.objects.get(player=None, currency_id=currency, kind=kind).pk
-        transaction.on_commit(lambda: _house_accounts.__setitem__(key, account_id))
-    return account_id
+    )
+    if ids:
+        return ids[0]
+    Account.objects.bulk_create(
+        [Account(player=None, currency_id=currency, kind=kind)], ignore_conflicts=True
+    )
+    return Account.objects.get(player=None, currency_id=currency, kind=kind).pk
 
 
 def cash_account_id(*, player_id: int, currency: str) -> int:

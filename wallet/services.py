@@ -38,7 +38,7 @@ from wallet.ledger import (
     ledger_post,
     money_format,
 )
-from wallet.locks import player_accounts_lock
+from wallet.locks import player_accounts_lock_with_house
 from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.wagering import contribution_weight, stake_split, win_split
 
@@ -52,16 +52,22 @@ class Locked:
 
     cash: Account
     bonuses: list[Account] = field(default_factory=list)
+    house: dict[str, int] = field(default_factory=dict)
+
+    def house_id(self, kind: str) -> int:
+        if kind not in self.house:
+            self.house[kind] = house_account_id(currency=self.cash.currency_id, kind=kind)
+        return self.house[kind]
 
     def bonus_account(self, bonus_id: int) -> Account | None:
         return next((a for a in self.bonuses if a.bonus_id == bonus_id), None)
 
 
 def _lock(*, player_id: int, currency: str) -> Locked:
-    accounts = list(player_accounts_lock(player_id=player_id, currency=currency))
+    accounts, house = player_accounts_lock_with_house(player_id=player_id, currency=currency)
     if not any(a.kind == Account.Kind.CASH for a in accounts):
         cash_account_id(player_id=player_id, currency=currency)
-        accounts = list(player_accounts_lock(player_id=player_id, currency=currency))
+        accounts, house = player_accounts_lock_with_house(player_id=player_id, currency=currency)
     cash = next(a for a in accounts if a.kind == Account.Kind.CASH)
     bonuses = []
     now = timezone.now()
@@ -75,7 +81,7 @@ def _lock(*, player_id: int, currency: str) -> Locked:
             )
         else:
             bonuses.append(account)
-    return Locked(cash=cash, bonuses=bonuses)
+    return Locked(cash=cash, bonuses=bonuses, house=house)
 
 
 def _refuse_unless_active(player: Player, operation: str) -> None:
@@ -92,13 +98,13 @@ def wallet_deposit(
     _refuse_unless_active(player, "deposit")
     amount = amount_validate(amount, currency)
     with transaction.atomic():
-        cash = cash_account_id(player_id=player.pk, currency=currency)
-        bank = house_account_id(currency=currency, kind=HOUSE.HOUSE_BANK)
+        locked = _lock(player_id=player.pk, currency=currency)
+        bank = locked.house_id(HOUSE.HOUSE_BANK)
         return ledger_post(
             kind=Kind.DEPOSIT,
             idempotency_key=idempotency_key,
             player_id=player.pk,
-            legs=[Leg(bank, currency, -amount), Leg(cash, currency, amount)],
+            legs=[Leg(bank, currency, -amount), Leg(locked.cash.pk, currency, amount)],
             activity=activity,
         )
 
@@ -124,7 +130,7 @@ def wallet_withdraw(
                 reason="withdrawal before wagering was complete",
             )
             forfeited.append(account.bonus_id)
-        bank = house_account_id(currency=currency, kind=HOUSE.HOUSE_BANK)
+        bank = locked.house_id(HOUSE.HOUSE_BANK)
         return ledger_post(
             kind=Kind.WITHDRAWAL,
             idempotency_key=idempotency_key,
@@ -193,7 +199,7 @@ def wallet_bet_place(
                 game_id=game_id,
             )
             contribution = (amount * weight).quantize(Decimal("0.00000001"))
-        game = house_account_id(currency=currency, kind=HOUSE.HOUSE_GAME)
+        game = locked.house_id(HOUSE.HOUSE_GAME)
         legs = [Leg(locked.cash.pk, currency, -from_cash), Leg(game, currency, amount)]
         legs += [
             Leg(locked.bonus_account(bonus_id).pk, currency, -part)
@@ -265,7 +271,6 @@ def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, in
     converted (completed); the forfeited-bonus house account if it expired or was forfeited."""
     closed = [b for b in bonus_ids if locked.bonus_account(b) is None]
     statuses = dict(Bonus.objects.filter(pk__in=closed).values_list("pk", "status"))
-    currency = locked.cash.currency_id
     destinations = {}
     for bonus_id in bonus_ids:
         account = locked.bonus_account(bonus_id)
@@ -274,9 +279,7 @@ def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, in
         elif statuses.get(bonus_id) == Bonus.Status.COMPLETED:
             destinations[bonus_id] = locked.cash.pk
         else:
-            destinations[bonus_id] = house_account_id(
-                currency=currency, kind=HOUSE.HOUSE_BONUS_FORFEIT
-            )
+            destinations[bonus_id] = locked.house_id(HOUSE.HOUSE_BONUS_FORFEIT)
     return destinations
 
 
@@ -308,7 +311,7 @@ def wallet_win_settle(
             quantum=currency_quantum(currency),
         )
         destinations = _bonus_destinations(locked=locked, bonus_ids=list(bonus_shares))
-        game = house_account_id(currency=currency, kind=HOUSE.HOUSE_GAME)
+        game = locked.house_id(HOUSE.HOUSE_GAME)
         legs = [Leg(game, currency, -amount), Leg(locked.cash.pk, currency, cash_share)]
         legs += [Leg(destinations[b], currency, share) for b, share in bonus_shares.items()]
         return ledger_post(
@@ -353,7 +356,7 @@ def wallet_bet_rollback(
             raise DomainError(
                 "invalid_amount", f"The rollback amount must equal the stake {stake}."
             )
-        game = house_account_id(currency=currency, kind=HOUSE.HOUSE_GAME)
+        game = locked.house_id(HOUSE.HOUSE_GAME)
         for bet in live:
             parts = {int(k): Decimal(v) for k, v in bet.details.get("bonus", {}).items()}
             destinations = _bonus_destinations(locked=locked, bonus_ids=list(parts))
@@ -397,7 +400,7 @@ def wallet_chargeback(
                 reason="chargeback",
             )
         taken = min(amount, locked.cash.balance)
-        bank = house_account_id(currency=currency, kind=HOUSE.HOUSE_BANK)
+        bank = locked.house_id(HOUSE.HOUSE_BANK)
         return ledger_post(
             kind=Kind.CHARGEBACK,
             idempotency_key=idempotency_key,
@@ -423,7 +426,7 @@ def wallet_adjust(
         locked = _lock(player_id=player.pk, currency=currency)
         if locked.cash.balance + amount < 0:
             raise DomainError("insufficient_funds", f"Cash balance is {locked.cash.balance}.")
-        house = house_account_id(currency=currency, kind=HOUSE.HOUSE_ADJUSTMENT)
+        house = locked.house_id(HOUSE.HOUSE_ADJUSTMENT)
         return ledger_post(
             kind=Kind.ADJUSTMENT,
             idempotency_key=idempotency_key,
@@ -441,13 +444,13 @@ def wallet_cash_reward_pay(
     _refuse_unless_active(player, "reward")
     amount = amount_validate(amount, currency)
     with transaction.atomic():
-        cash = cash_account_id(player_id=player.pk, currency=currency)
-        expense = house_account_id(currency=currency, kind=HOUSE.HOUSE_BONUS_EXPENSE)
+        locked = _lock(player_id=player.pk, currency=currency)
+        expense = locked.house_id(HOUSE.HOUSE_BONUS_EXPENSE)
         posted = ledger_post(
             kind=Kind.CASH_REWARD,
             idempotency_key=idempotency_key,
             player_id=player.pk,
-            legs=[Leg(expense, currency, -amount), Leg(cash, currency, amount)],
+            legs=[Leg(expense, currency, -amount), Leg(locked.cash.pk, currency, amount)],
             reason=reason[:255],
         )
         BonusActivity.objects.create(
