@@ -158,3 +158,31 @@ def test_same_event_posted_20_times_concurrently_through_the_api():
     assert statuses == ["applied"] + ["duplicate"] * 19
     assert {str(a["balances"]) for a in answers} == {"{'EUR': {'cash': '30.00', 'bonus': '0.00'}}"}
     assert wallet_balances(player=player) == {"EUR": {"cash": "30.00", "bonus": "0.00"}}
+
+
+def test_same_idempotency_key_10_times_concurrently_grants_once():
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from wallet.models import Bonus
+
+    player = player_make()
+    staff = get_user_model().objects.create(username="grant-race", is_superuser=True)
+    body = {"amount": "10.00", "currency": "EUR", "wagering_multiplier": 5, "reason": "race"}
+
+    def post(index):
+        close_old_connections()
+        client = APIClient()
+        client.force_authenticate(staff)
+        response = client.post(
+            f"/api/v1/players/{player.external_id}/bonuses/",
+            body,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="same-key",
+        )
+        return response.status_code, response.json()
+
+    answers = in_threads(10, post)
+    assert Bonus.objects.filter(player=player).count() == 1
+    assert all(answer == answers[0] for answer in answers)
+    assert answers[0][0] == 201
