@@ -48,11 +48,25 @@ def statuses(response) -> list[str]:
     return [r["status"] for r in response.json()["results"]]
 
 
+def fund(client: APIClient, *player_ids: str, amount: str = "5000.00") -> None:
+    """Bets move wallet money: give the players cash first (a deposit event each)."""
+    for player_id in player_ids:
+        deposit = ev(f"fund-{player_id}", player_id=player_id, type="deposit", amount=amount)
+        assert statuses(post(client, deposit)) == ["applied"]
+
+
+def eur(cash: str) -> dict:
+    return {"EUR": {"cash": cash, "bonus": "0.00"}}
+
+
 def test_single_event_is_applied_and_creates_the_unknown_player(service_client):
+    fund(service_client, "p-1")
     response = post(service_client, ev("e1", amount="12.5"))
     assert response.status_code == 200
     assert response.json() == {
-        "results": [{"external_id": "e1", "status": "applied", "reason": None, "balances": {}}]
+        "results": [
+            {"external_id": "e1", "status": "applied", "reason": None, "balances": eur("4987.50")}
+        ]
     }
     player = Player.objects.get(external_id="p-1")
     assert player.currency_id == "EUR"
@@ -66,6 +80,7 @@ def test_single_event_is_applied_and_creates_the_unknown_player(service_client):
 def test_events_refresh_the_touched_players_after_commit(
     service_client, django_capture_on_commit_callbacks
 ):
+    fund(service_client, "p-1", amount="100")
     with django_capture_on_commit_callbacks(execute=True):
         post(service_client, {"events": [ev("e1", amount="100"), ev("e2", type="win", amount="1")]})
     player = Player.objects.get(external_id="p-1")
@@ -74,6 +89,7 @@ def test_events_refresh_the_touched_players_after_commit(
 
 
 def test_replay_answers_duplicate_with_the_original_outcome(service_client):
+    fund(service_client, "p-1")
     post(service_client, ev("e1"))
     response = post(service_client, ev("e1"))
     assert response.status_code == 200
@@ -82,11 +98,11 @@ def test_replay_answers_duplicate_with_the_original_outcome(service_client):
             "external_id": "e1",
             "status": "duplicate",
             "reason": None,
-            "balances": {},
+            "balances": eur("4990.00"),
             "original_status": "applied",
         }
     ]
-    assert Activity.objects.count() == 1
+    assert Activity.objects.filter(type="bet").count() == 1
 
 
 def test_replay_with_an_equivalent_payload_is_a_duplicate(service_client):
@@ -113,13 +129,14 @@ def test_a_rejected_event_stays_rejected_on_replay(service_client):
 
 
 def test_same_id_with_a_different_payload_is_a_conflict(service_client):
+    fund(service_client, "p-1")
     post(service_client, ev("e1"))
     response = post(service_client, ev("e1", amount="11.00"))
     assert response.status_code == 409
     result = response.json()["results"][0]
     assert result["status"] == "rejected"
     assert result["reason"]["code"] == "idempotency_conflict"
-    assert Activity.objects.get().amount == Decimal("10")
+    assert Activity.objects.get(external_id="e1").amount == Decimal("10")
 
     batch = post(service_client, {"events": [ev("e1", player_id="p-2"), ev("e2")]})
     assert batch.status_code == 200
@@ -128,6 +145,7 @@ def test_same_id_with_a_different_payload_is_a_conflict(service_client):
 
 
 def test_batch_mixes_applied_duplicate_and_rejected(service_client):
+    fund(service_client, "p-1")
     post(service_client, ev("old"))
     events = [
         ev("a1"),
@@ -176,7 +194,12 @@ def test_batch_mixes_applied_duplicate_and_rejected(service_client):
         "invalid_event",
     ]
     assert "amount" in results[2]["reason"]["details"]
-    assert set(Activity.objects.values_list("external_id", flat=True)) == {"old", "a1", "a2"}
+    assert set(Activity.objects.values_list("external_id", flat=True)) == {
+        "fund-p-1",
+        "old",
+        "a1",
+        "a2",
+    }
     assert Player.objects.get(external_id="p-2").currency_id == "EUR"
     # An event refused as invalid left no receipt: sent again correctly, it applies.
     assert statuses(post(service_client, ev("bad-amount"))) == ["applied"]
@@ -191,16 +214,17 @@ def test_invalid_single_event_is_a_400_error(service_client):
 
 
 def test_batch_of_1000_is_accepted_and_1001_refused(service_client):
+    fund(service_client, *(f"p-{i}" for i in range(7)))
     events = [ev(f"b{i}", player_id=f"p-{i % 7}") for i in range(1001)]
     refused = post(service_client, {"events": events})
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "invalid"
-    assert not Activity.objects.exists()
+    assert Activity.objects.count() == 7  # the deposits only
 
     accepted = post(service_client, {"events": events[:1000]})
     assert accepted.status_code == 200
     assert statuses(accepted) == ["applied"] * 1000
-    assert Activity.objects.count() == 1000
+    assert Activity.objects.filter(type="bet").count() == 1000
     assert Player.objects.count() == 7
 
 
@@ -211,6 +235,7 @@ def test_an_empty_batch_is_refused(service_client):
 
 
 def test_operator_and_admin_may_post_events(operator_client, admin_client_api):
+    fund(operator_client, "p-1")
     assert statuses(post(operator_client, ev("o1"))) == ["applied"]
     assert statuses(post(admin_client_api, ev("a1"))) == ["applied"]
 
@@ -243,6 +268,7 @@ def _post_concurrently(bodies: list[dict]) -> list:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_same_event_posted_concurrently_is_applied_once(service_client):
+    fund(service_client, "p-1")
     responses = _post_concurrently([ev("race")] * 20)
     assert all(r is not None and r.status_code == 200 for r in responses)
     outcomes = sorted(r.json()["results"][0]["status"] for r in responses)
@@ -255,12 +281,18 @@ def test_the_same_event_posted_concurrently_is_applied_once(service_client):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_events_of_one_unknown_player_create_it_once(service_client):
+    # Unfunded bets are refused by the wallet but still create the player (once) and answer.
     responses = _post_concurrently([ev(f"c{i}", player_id="fresh") for i in range(20)])
+    assert all(r is not None and r.status_code == 200 for r in responses)
+    assert sorted(r.json()["results"][0]["status"] for r in responses) == ["rejected"] * 20
+    assert Player.objects.filter(external_id="fresh").count() == 1
+    fund(service_client, "fresh")
+    responses = _post_concurrently([ev(f"d{i}", player_id="fresh") for i in range(20)])
     assert all(r is not None and r.status_code == 200 for r in responses)
     assert sorted(r.json()["results"][0]["status"] for r in responses) == ["applied"] * 20
     assert Player.objects.filter(external_id="fresh").count() == 1
     player = Player.objects.get(external_id="fresh")
-    assert Activity.objects.filter(player=player).count() == 20
+    assert Activity.objects.filter(player=player, type="bet").count() == 20
     metrics = PlayerMetrics.objects.get(player=player, window="lifetime")
     assert metrics.bet_count == 20  # no refresh that read fewer events committed last
     # Each change recorded once and in order: a chain from `new` to the final segment.

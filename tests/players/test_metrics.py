@@ -13,6 +13,7 @@ from players.metrics import METRIC_NAMES, WINDOWS
 from players.models import Activity, BonusActivity, ExchangeRate, Player, PlayerMetrics
 from players.services import metrics_refresh
 from tests.factories import ActivityFactory, PlayerFactory, currency
+from wallet.services import wallet_adjust
 
 pytestmark = pytest.mark.django_db
 
@@ -334,6 +335,10 @@ def event(external_id: str, player_id: str, type_: str, amount: str, cur: str, w
 
 def test_foreign_currency_events_convert_at_the_rate_in_force(service_client, usd_rates):
     eur_player = PlayerFactory(external_id="eur-1", registered_at=REGISTERED)
+    # cash for the EUR bet; an adjustment is no activity, so it leaves the metrics alone
+    wallet_adjust(
+        player=eur_player, currency="EUR", amount=D("5.00"), reason="test", idempotency_key="f"
+    )
     events = [
         event("m1", "eur-1", "win", "10.00", "USD", "2026-10-01T10:00:00Z"),  # seed rate 0.92
         event("m2", "eur-1", "deposit", "100.00", "USD", "2026-11-10T10:00:00Z"),  # 0.90
