@@ -44,6 +44,7 @@ EVENT_RESULTS = inline_serializer(
         "status": serializers.ChoiceField(choices=["applied", "duplicate", "rejected"]),
         "reason": serializers.DictField(allow_null=True),
         "balances": serializers.DictField(),
+        "warnings": serializers.ListField(child=serializers.DictField()),
         "original_status": serializers.CharField(required=False),
     },
 )

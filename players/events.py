@@ -22,6 +22,8 @@ from config.errors import DomainError
 from players.models import Activity, Currency, EventReceipt, Player
 from players.money import convert
 from players.services import player_get_or_create
+from wallet.events import event_money_apply
+from wallet.selectors import event_warnings, wallet_balances
 
 log = structlog.get_logger(__name__)
 
@@ -60,24 +62,22 @@ class EventInput:
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def result(external_id: str, status: str, reason: dict | None, balances: dict, **extra) -> dict:
+def result(
+    external_id: str,
+    status: str,
+    reason: dict | None,
+    balances: dict,
+    warnings: list | None = None,
+    **extra,
+) -> dict:
     return {
         "external_id": external_id,
         "status": status,
         "reason": reason,
         "balances": balances,
+        "warnings": warnings or [],
         **extra,
     }
-
-
-def _wallet():
-    """The wallet's event hooks (wallet.events / wallet.selectors); no money moves without it."""
-    try:
-        from wallet.events import event_money_apply
-        from wallet.selectors import wallet_balances
-    except ImportError:
-        return (lambda *, activity: {}), (lambda *, player: {})
-    return event_money_apply, wallet_balances
 
 
 def _replay(receipt: EventReceipt, payload_hash: str) -> dict:
@@ -97,7 +97,12 @@ def _replay(receipt: EventReceipt, payload_hash: str) -> dict:
         else None
     )
     return result(
-        receipt.external_id, DUPLICATE, reason, receipt.balances, original_status=receipt.status
+        receipt.external_id,
+        DUPLICATE,
+        reason,
+        receipt.balances,
+        receipt.warnings,
+        original_status=receipt.status,
     )
 
 
@@ -113,28 +118,38 @@ def event_record(*, event: EventInput) -> tuple[dict, int | None]:
     except IntegrityError:
         return _replay(EventReceipt.objects.get(external_id=event.external_id), payload_hash), None
 
-    money_apply, balances_of = _wallet()
     player = player_get_or_create(
         external_id=event.player_id, currency=event.currency, registered_at=event.occurred_at
     )
     try:
         with transaction.atomic():
             activity = _activity_create(player=player, event=event)
-            balances = money_apply(activity=activity)
+            balances = event_money_apply(activity=activity)
+            receipt.warnings = event_warnings(activity=activity)
         receipt.status, receipt.activity, touched = APPLIED, activity, player.pk
     except DomainError as error:
-        balances = balances_of(player=player)
+        balances = wallet_balances(player=player)
         receipt.status, receipt.reason_code, touched = REJECTED, error.code, None
         receipt.reason_message = error.message[:255]
         log.info("event_rejected", external_id=event.external_id, code=error.code)
     receipt.balances = balances
-    receipt.save(update_fields=["status", "activity", "reason_code", "reason_message", "balances"])
+    receipt.save(
+        update_fields=[
+            "status",
+            "activity",
+            "reason_code",
+            "reason_message",
+            "balances",
+            "warnings",
+        ]
+    )
     reason = (
         {"code": receipt.reason_code, "message": receipt.reason_message}
         if receipt.reason_code
         else None
     )
-    return result(event.external_id, receipt.status, reason, balances), touched
+    outcome = result(event.external_id, receipt.status, reason, balances, receipt.warnings)
+    return outcome, touched
 
 
 def _activity_create(*, player: Player, event: EventInput) -> Activity:

@@ -334,6 +334,7 @@ class EventReceipt(models.Model):
     reason_code = models.CharField(max_length=32, blank=True)
     reason_message = models.CharField(max_length=255, blank=True)
     balances = models.JSONField(default=dict)
+    warnings = models.JSONField(default=list, blank=True)
     activity = models.OneToOneField(
         Activity, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt"
     )

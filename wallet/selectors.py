@@ -7,7 +7,7 @@ from django.db.models import QuerySet, Sum
 
 from players.models import Player
 from wallet.ledger import EIGHT_PLACES, money_format
-from wallet.models import Account, Bonus, Entry
+from wallet.models import Account, Bonus, Entry, LedgerTransaction
 
 
 def wallet_balances(*, player: Player) -> dict:
@@ -122,3 +122,25 @@ def ledger_drift() -> dict:
         if _exact(balance) != expected:
             accounts.append({"account": account_id, "cached": balance, "entries": expected})
     return {"currencies": currency_totals, "transactions": unbalanced, "accounts": accounts}
+
+
+def event_warnings(*, activity) -> list[dict]:
+    """What an applied event did beyond moving its own money (a withdrawal forfeiting bonuses)."""
+    if activity.type != "withdrawal":
+        return []
+    forfeited = [
+        bonus_id
+        for details in LedgerTransaction.objects.filter(activity=activity).values_list(
+            "details", flat=True
+        )
+        for bonus_id in (details or {}).get("forfeited_bonuses", [])
+    ]
+    if not forfeited:
+        return []
+    return [
+        {
+            "code": "bonuses_forfeited",
+            "message": "The withdrawal forfeited active bonuses whose wagering was incomplete.",
+            "bonus_ids": forfeited,
+        }
+    ]

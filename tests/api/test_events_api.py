@@ -65,7 +65,13 @@ def test_single_event_is_applied_and_creates_the_unknown_player(service_client):
     assert response.status_code == 200
     assert response.json() == {
         "results": [
-            {"external_id": "e1", "status": "applied", "reason": None, "balances": eur("4987.50")}
+            {
+                "external_id": "e1",
+                "status": "applied",
+                "reason": None,
+                "balances": eur("4987.50"),
+                "warnings": [],
+            }
         ]
     }
     player = Player.objects.get(external_id="p-1")
@@ -99,6 +105,7 @@ def test_replay_answers_duplicate_with_the_original_outcome(service_client):
             "status": "duplicate",
             "reason": None,
             "balances": eur("4990.00"),
+            "warnings": [],
             "original_status": "applied",
         }
     ]
