@@ -1,15 +1,22 @@
 """`manage.py pitboss_demo`: load generated demo players and activity, and an admin login."""
 
 import secrets
+from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from players.custom_segments import custom_segment_save
 from players.demo import demo_activity, demo_players
+from players.events import EventInput, events_record
 from players.models import Activity, Currency, Fingerprint, Player
-from players.money import convert
 from players.services import players_refresh
+from wallet.services import bonus_grant
+
+LIVE_PLAYERS = 20
 
 
 class Command(BaseCommand):
@@ -58,9 +65,7 @@ class Command(BaseCommand):
                 type=a.type,
                 amount=a.amount,
                 currency_id=a.currency,
-                player_amount=convert(
-                    a.amount, source=a.currency, target=a.currency, at=a.occurred_at
-                ),
+                player_amount=a.amount,  # demo players play in their own currency
                 occurred_at=a.occurred_at,
                 game_category=a.game_category,
                 game_id=a.game_id,
@@ -68,5 +73,50 @@ class Command(BaseCommand):
             for a in demo_activity(people, per_player=per_player)
         ]
         Activity.objects.bulk_create(rows, batch_size=2000)
+        self._live_wallets(people[:LIVE_PLAYERS], currencies)
+        custom_segment_save(
+            name="high-rollers",
+            expression="turnover_30d >= 500 and rtp_30d < 1",
+            description="Demo: big 30-day stakes while losing.",
+        )
         players_refresh()
         self.stdout.write(f"Loaded {len(people)} demo players and {len(rows)} activity rows.")
+
+    def _live_wallets(self, people: list, currencies: dict) -> None:
+        """Live events through the events service (they move wallet money) and a few bonuses."""
+        now = timezone.now()
+        events = []
+        for index, person in enumerate(people):
+            at = now - timedelta(hours=index + 1)
+            events.extend(_live_events(person, currencies[person.currency], at))
+        events_record(events=events)
+        for person in people[::4]:
+            bonus_grant(
+                player=Player.objects.get(external_id=person.external_id),
+                currency=person.currency,
+                amount=Decimal("20.00"),
+                wagering_multiplier=10,
+                max_bet=Decimal("5.00"),
+                expires_at=now + timedelta(days=7),
+                idempotency_key=f"demo-bonus-{person.external_id}",
+                reason="demo welcome bonus",
+            )
+
+
+def _live_events(person, currency, at) -> list[EventInput]:
+    """A deposit, five slot bets and a win on the first round."""
+
+    def event(suffix: str, kind: str, amount: str, **extra) -> EventInput:
+        return EventInput(
+            external_id=f"live-{person.external_id}-{suffix}",
+            player_id=person.external_id,
+            type=kind,
+            amount=Decimal(amount),
+            currency=currency,
+            occurred_at=at,
+            game_category="" if kind == "deposit" else "slots",
+            **extra,
+        )
+
+    bets = [event(f"bet{n}", "bet", "5.00", round_id=f"r{n}") for n in range(5)]
+    return [event("dep", "deposit", "200.00"), *bets, event("win0", "win", "12.00", round_id="r0")]
