@@ -60,29 +60,33 @@ def file_sniff(*, path: str, encoding: str = "", delimiter: str = "", sheet: str
 
 
 @functools.lru_cache(maxsize=1)
-def _workbook_sheet(path: str, stamp: tuple[int, int], sheet: str) -> tuple[list[str], str, Any]:
-    """(sheet names, chosen name, loaded sheet). calamine reads a whole sheet at once, so the
-    last one is kept: sniffing and reading the same upload parse it once, not once per call."""
+def _workbook(path: str, stamp: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
+    """(workbook, its loaded sheet by name). calamine reads a whole sheet at once, so the last
+    one is kept: sniffing and reading the same upload parse it once, not once per call."""
     from python_calamine import CalamineWorkbook
 
-    workbook = CalamineWorkbook.from_path(path)
+    return CalamineWorkbook.from_path(path), {}
+
+
+def _load_sheet(path: str, sheet: str) -> tuple[list[str], str, Any]:
+    """(sheet names, chosen name, loaded sheet)."""
+    status = os.stat(path)
+    workbook, loaded = _workbook(path, (status.st_mtime_ns, status.st_size))
     names = list(workbook.sheet_names)
     if sheet and sheet not in names:
         raise DomainError(
             "unknown_sheet", f"The workbook has no sheet {sheet!r}.", details={"sheets": names}
         )
     chosen = sheet or names[0]
-    return names, chosen, workbook.get_sheet_by_name(chosen)
-
-
-def _load_sheet(path: str, sheet: str) -> tuple[list[str], str, Any]:
-    status = os.stat(path)
-    return _workbook_sheet(path, (status.st_mtime_ns, status.st_size), sheet)
+    if chosen not in loaded:
+        loaded.clear()  # one sheet in memory at a time
+        loaded[chosen] = workbook.get_sheet_by_name(chosen)
+    return names, chosen, loaded[chosen]
 
 
 def file_release() -> None:
     """Forget the spreadsheet kept in memory (after the last stage that reads the file)."""
-    _workbook_sheet.cache_clear()
+    _workbook.cache_clear()
 
 
 def _sniff_spreadsheet(path: str, sheet: str) -> FileInfo:

@@ -125,13 +125,14 @@ def import_job_create(
         )
     except DomainError:
         job.file.delete(save=False)
+        file_release()
         raise
-    finally:
-        file_release()  # the web process keeps no spreadsheet in memory
     _apply_info(job, info, resolved)
     job.save()
     if start:
         import_job_start(job=job)
+    if start and not settings.CELERY_TASK_ALWAYS_EAGER:
+        file_release()  # a worker runs the stages: the web process keeps no spreadsheet
     return job
 
 

@@ -171,9 +171,9 @@ def test_a_workbook_is_parsed_once_by_the_stages(run_import, monkeypatch):
     rows += [[f"a{i}", 7, "bet", 1.5, "EUR", "2026-03-02"] for i in range(30)]
     job = run_import(_xlsx(rows), kind="activity", name="activity.xlsx")
     assert job.status == ImportJob.Status.SUCCEEDED and job.activities_created == 30
-    # once for the upload check, once for the parse, validate and read stages together
-    assert len(opened) == 2
-    assert reading._workbook_sheet.cache_info().currsize == 0  # nothing kept afterwards
+    # the upload check, parse, validate and read stages of one process share one parse
+    assert len(opened) == 1
+    assert reading._workbook.cache_info().currsize == 0  # nothing kept afterwards
 
 
 def test_unknown_sheet(run_import):
