@@ -6,11 +6,13 @@ holds; the index of each chunk is the row number in the file (the header is row 
 
 import codecs
 import csv
+import functools
 import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 
 import pandas as pd
 from charset_normalizer import from_bytes
@@ -57,22 +59,42 @@ def file_sniff(*, path: str, encoding: str = "", delimiter: str = "", sheet: str
     return _sniff_csv(path, head, size, encoding, delimiter)
 
 
-def _sniff_spreadsheet(path: str, sheet: str) -> FileInfo:
+@functools.lru_cache(maxsize=1)
+def _workbook(path: str, stamp: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
+    """(workbook, its loaded sheet by name). calamine reads a whole sheet at once, so the last
+    one is kept: sniffing and reading the same upload parse it once, not once per call."""
     from python_calamine import CalamineWorkbook
 
+    return CalamineWorkbook.from_path(path), {}
+
+
+def _load_sheet(path: str, sheet: str) -> tuple[list[str], str, Any]:
+    """(sheet names, chosen name, loaded sheet)."""
+    status = os.stat(path)
+    workbook, loaded = _workbook(path, (status.st_mtime_ns, status.st_size))
+    names = list(workbook.sheet_names)
+    if sheet and sheet not in names:
+        raise DomainError(
+            "unknown_sheet", f"The workbook has no sheet {sheet!r}.", details={"sheets": names}
+        )
+    chosen = sheet or names[0]
+    if chosen not in loaded:
+        loaded.clear()  # one sheet in memory at a time
+        loaded[chosen] = workbook.get_sheet_by_name(chosen)
+    return names, chosen, loaded[chosen]
+
+
+def file_release() -> None:
+    """Forget the spreadsheet kept in memory (after the last stage that reads the file)."""
+    _workbook.cache_clear()
+
+
+def _sniff_spreadsheet(path: str, sheet: str) -> FileInfo:
     try:
-        workbook = CalamineWorkbook.from_path(path)
-        names = list(workbook.sheet_names)
-        if sheet and sheet not in names:
-            raise DomainError(
-                "unknown_sheet",
-                f"The workbook has no sheet {sheet!r}.",
-                details={"sheets": names},
-            )
-        chosen = sheet or names[0]
-        rows = workbook.get_sheet_by_name(chosen).iter_rows()
+        names, chosen, loaded = _load_sheet(path, sheet)
+        rows = loaded.iter_rows()
         header = next((r for r in rows if any(_cell_text(c) for c in r)), None)
-        height = workbook.get_sheet_by_name(chosen).height
+        height = loaded.height
     except DomainError:
         raise
     except Exception as exc:  # calamine raises its own error types for broken workbooks
@@ -257,10 +279,8 @@ def _csv_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataF
 
 
 def _xlsx_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    from python_calamine import CalamineWorkbook
-
     width = len(info.columns)
-    rows = CalamineWorkbook.from_path(path).get_sheet_by_name(info.sheet).iter_rows()
+    rows = _load_sheet(path, info.sheet)[2].iter_rows()
     header_seen = False
     batch: list[list[str]] = []
     numbers: list[int] = []

@@ -23,7 +23,7 @@ from config.errors import DomainError
 from importer import loading, pipeline
 from importer.fields import Mapping, mapping_parse  # noqa: F401 (re-exported)
 from importer.models import ImportJob, ImportTemplate, Kind, OnError
-from importer.reading import FileInfo, file_chunks, file_preview, file_sniff
+from importer.reading import FileInfo, file_chunks, file_preview, file_release, file_sniff
 from importer.records import staging_rows
 from importer.resources import formula_safe
 from importer.validation import ERROR_COLUMNS, Context, check_chunk
@@ -125,11 +125,14 @@ def import_job_create(
         )
     except DomainError:
         job.file.delete(save=False)
+        file_release()
         raise
     _apply_info(job, info, resolved)
     job.save()
     if start:
         import_job_start(job=job)
+    if start and not settings.CELERY_TASK_ALWAYS_EAGER:
+        file_release()  # a worker runs the stages: the web process keeps no spreadsheet
     return job
 
 
@@ -257,6 +260,13 @@ def _stage_validate(job: ImportJob) -> str:
     info = file_sniff(
         path=job.file.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet
     )
+    try:
+        return _validate(job, info)
+    finally:
+        file_release()
+
+
+def _validate(job: ImportJob, info: FileInfo) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping, columns=info.columns)
     context = _context(mapping)
     loading.stage_create(job_id=job.pk, kind=job.kind)
@@ -391,10 +401,18 @@ def import_preview(
     *, path: str, kind: str, mapping: Any = None, encoding="", delimiter="", sheet="", rows=10
 ) -> dict:
     """The first rows as they will be read and checked, for the admin's mapping preview."""
-    info, resolved = file_inspect(
-        path=path, kind=kind, mapping=mapping, encoding=encoding, delimiter=delimiter, sheet=sheet
-    )
-    chunk = file_preview(path=path, info=info, rows=rows)
+    try:
+        info, resolved = file_inspect(
+            path=path,
+            kind=kind,
+            mapping=mapping,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+        )
+        chunk = file_preview(path=path, info=info, rows=rows)
+    finally:
+        file_release()
     result = check_chunk(chunk=chunk, mapping=resolved, context=_context(resolved))
     values = result.values.astype(object).where(result.values.notna(), None)
     return {

@@ -93,7 +93,11 @@ def _text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(units as int64, bad mask, decimal digits used) for a text column of amounts."""
+    """(units as int64, bad mask, decimal digits used) for a text column of amounts.
+
+    Vectorised with numpy's string ufuncs; integers are built from the digit bytes, so no
+    float ever holds an amount.
+    """
     units = pd.Series(0, index=text.index, dtype="int64")
     digits = pd.Series(0, index=text.index, dtype="int64")
     bad = pd.Series(False, index=text.index)
@@ -101,32 +105,42 @@ def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, p
     if not present.any():
         return units, bad, digits
     values = text[present]
-    fast = values.str.fullmatch(NUMBER)
-    slow = values[~fast]
-    normalised = values.where(fast, "0")
-    if len(slow):
+    array = values.to_numpy(dtype=str)
+    ascii_ = np.strings.str_len(array) == np.strings.str_len(np.strings.encode(array, "utf-8"))
+    body = np.where(np.strings.startswith(array, "+"), np.strings.slice(array, 1, None), array)
+    whole, dot, fraction = np.strings.partition(body, ".")
+    fast = (
+        ascii_ & np.strings.isdecimal(whole) & (np.strings.isdecimal(fraction) | (fraction == ""))
+    )
+    if not fast.all():
         # Rare shapes ("1e-05", "-3", "1_000") go through Decimal one by one.
-        fixed = slow.map(_decimal_text)
-        bad.loc[fixed[fixed.isna()].index] = True
-        normalised.loc[fixed.index] = fixed.fillna("0")
-    whole, _, fraction = _split(normalised.str.lstrip("+"))
-    negative = whole.str.startswith("-")
-    whole = whole.str.lstrip("-")
-    fraction = fraction.str.rstrip("0")
-    too_long = (fraction.str.len() > 8) | (whole.str.len() > 10)
-    bad.loc[too_long[too_long].index] = True
-    ok = ~too_long
-    whole_int = whole.where(ok & (whole != ""), "0").astype("int64")
-    frac_int = fraction.where(ok, "").str.pad(8, side="right", fillchar="0").astype("int64")
-    signed = (whole_int * SCALE + frac_int).where(~negative, -(whole_int * SCALE + frac_int))
-    units.loc[signed.index] = signed
-    digits.loc[fraction.index] = fraction.str.len()
+        slow = values[~fast].map(_decimal_text)
+        bad.loc[slow[slow.isna()].index] = True
+        fixed = slow.fillna("0").to_numpy(dtype=str)
+        body = body.astype(object)
+        body[~fast] = fixed
+        body = body.astype(str)
+        whole, dot, fraction = np.strings.partition(body, ".")
+    negative = np.strings.startswith(whole, "-")
+    whole = np.strings.lstrip(whole, "-")
+    fraction = np.strings.rstrip(fraction, "0")
+    used = np.strings.str_len(fraction)
+    too_long = (used > 8) | (np.strings.str_len(whole) > 10)
+    whole = np.where(too_long, "0", whole)
+    fraction = np.where(too_long, "", fraction)
+    signed = _digits_value(whole, 10) * SCALE + _digits_value(np.strings.ljust(fraction, 8, "0"), 8)
+    signed = np.where(negative, -signed, signed)
+    bad.loc[values.index[too_long]] = True
+    units.loc[values.index] = signed
+    digits.loc[values.index] = used
     return units, bad, digits
 
 
-def _split(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    parts = series.str.partition(".")
-    return parts[0], parts[1], parts[2]
+def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
+    """ASCII digit strings of at most `width` characters → int64 (exact)."""
+    padded = np.strings.rjust(array, width, "0").astype(f"S{width}")
+    matrix = padded.view(np.uint8).reshape(-1, width).astype(np.int64) - 48
+    return (matrix * 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)).sum(axis=1)
 
 
 def _decimal_text(value: str) -> str | None:
@@ -136,6 +150,10 @@ def _decimal_text(value: str) -> str | None:
         return None
     if not number.is_finite():
         return None
+    if number.is_zero():
+        return "0"
+    if not -20 < number.adjusted() < 20:  # "1e999999999" would expand to a gigabyte of zeros
+        return None  # far beyond the ceiling or the 8 decimals either way
     return format(number, "f")
 
 

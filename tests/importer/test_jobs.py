@@ -152,6 +152,30 @@ def test_xlsx_with_typed_cells(run_import):
     assert Player.objects.get().external_id == "1001"  # a number cell read as "1001", not 1001.0
 
 
+def test_a_workbook_is_parsed_once_by_the_stages(run_import, monkeypatch):
+    import python_calamine
+
+    from importer import reading
+
+    real = python_calamine.CalamineWorkbook
+    opened = []
+
+    class Counting:
+        @staticmethod
+        def from_path(path):
+            opened.append(path)
+            return real.from_path(path)
+
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Counting)
+    rows = [["Transaction", "Player ID", "Type", "Amount", "Currency", "Date"]]
+    rows += [[f"a{i}", 7, "bet", 1.5, "EUR", "2026-03-02"] for i in range(30)]
+    job = run_import(_xlsx(rows), kind="activity", name="activity.xlsx")
+    assert job.status == ImportJob.Status.SUCCEEDED and job.activities_created == 30
+    # the upload check, parse, validate and read stages of one process share one parse
+    assert len(opened) == 1
+    assert reading._workbook.cache_info().currsize == 0  # nothing kept afterwards
+
+
 def test_unknown_sheet(run_import):
     content = _xlsx([["Player ID"], ["1"]])
     with pytest.raises(DomainError) as error:

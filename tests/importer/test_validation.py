@@ -4,6 +4,7 @@ import csv
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from importer.models import ImportJob
@@ -20,6 +21,9 @@ GOOD = "t0,p1,deposit,100.00,EUR,2026-01-02T10:00:00Z,,\n"
     [
         ("t1,,bet,10,EUR,2026-01-02,,", "Player ID", "missing_value"),
         ("t1,p1,bet,ten,EUR,2026-01-02,,", "Amount", "invalid_number"),
+        ("t1,p1,bet,1e999999999,EUR,2026-01-02,,", "Amount", "invalid_number"),  # not 1 GB
+        ("t1,p1,bet,1.2.3,EUR,2026-01-02,,", "Amount", "invalid_number"),
+        ("t1,p1,bet,++5,EUR,2026-01-02,,", "Amount", "invalid_number"),
         ("t1,p1,bet,-5,EUR,2026-01-02,,", "Amount", "invalid_amount"),
         ("t1,p1,bet,1.234,EUR,2026-01-02,,", "Amount", "invalid_amount"),  # EUR has 2 places
         ("t1,p1,bet,100000001,EUR,2026-01-02,,", "Amount", "invalid_amount"),  # ceiling
@@ -141,3 +145,25 @@ def test_no_exchange_rate_is_a_row_error(run_import):
     skipped = run_import(content, kind="activity", on_error="skip")
     assert skipped.status == ImportJob.Status.SUCCEEDED
     assert list(Activity.objects.values_list("external_id", flat=True)) == ["t0"]
+
+
+@pytest.mark.parametrize(
+    "text,units,digits",
+    [
+        ("12.50", 1_250_000_000, 1),
+        ("+5.", 500_000_000, 0),
+        ("1,000.50", 100_050_000_000, 1),
+        ("1e2", 10_000_000_000, 0),
+        ("0e-50", 0, 0),
+        ("\u0661\u0662", 1_200_000_000, 0),  # Arabic-Indic digits, as Python's int() reads them
+        ("0.00000001", 1, 8),
+        ("9999999999.99999999", 999_999_999_999_999_999, 8),
+    ],
+)
+def test_amount_text_becomes_exact_units(text, units, digits):
+    from importer.validation import _money
+
+    series = pd.Series([text, "7"], index=[2, 3])
+    parsed, bad, used = _money(series, pd.Series([False, False], index=[2, 3]))
+    assert (int(parsed[2]), bool(bad[2]), int(used[2])) == (units, False, digits)
+    assert int(parsed[3]) == 700_000_000
