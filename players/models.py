@@ -149,10 +149,16 @@ class Activity(models.Model):
 
     source = models.CharField(max_length=32, default="api", help_text="api, or import:<kind>")
     external_id = models.CharField(max_length=200)
-    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="activity")
+    # No single-column indexes: (player, occurred_at) serves player lookups, and currencies are
+    # never searched by their activity; each index costs the bulk import dearly (bench/).
+    player = models.ForeignKey(
+        Player, on_delete=models.PROTECT, related_name="activity", db_index=False
+    )
     type = models.CharField(max_length=16, choices=Type.choices)
     amount = models.DecimalField(**MONEY)
-    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        Currency, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # The amount in the player's primary currency at the rate in force when it occurred,
     # fixed at ingest so that metrics are a plain SUM (ADR 0002).
     player_amount = models.DecimalField(**MONEY)
@@ -176,6 +182,12 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["player", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
+            # Live wins and rollbacks find their bets by round; imports (other sources) skip it.
+            models.Index(
+                fields=["player", "round_id"],
+                condition=Q(source="api") & ~Q(round_id=""),
+                name="activity_live_round",
+            ),
         ]
 
     def __str__(self) -> str:
