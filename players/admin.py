@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
+from config.admin import ReadOnlyAdminMixin
 from config.errors import DomainError
 from importer.resources import PlayerResource
 from players import services
@@ -28,16 +29,9 @@ from players.selectors import segment_distribution
 RECENT_ACTIVITY = 50
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
-    can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class SegmentChangeInline(ReadOnlyInline):
@@ -180,7 +174,7 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "occurred_at",
         "player",
@@ -198,28 +192,13 @@ class ActivityAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # append-only
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(PlayerMetrics)
-class PlayerMetricsAdmin(admin.ModelAdmin):
+class PlayerMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("player", "window", "turnover", "ggr", "ngr", "deposits", "rtp", "as_of")
     list_filter = ("window",)
     search_fields = ("=player__external_id",)
     list_select_related = ("player",)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 class VipThresholdInline(admin.TabularInline):
@@ -263,14 +242,8 @@ class CurrencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SegmentChange)
-class SegmentChangeAdmin(admin.ModelAdmin):
+class SegmentChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("changed_at", "player", "from_segment", "to_segment")
     list_filter = ("to_segment", "from_segment")
     search_fields = ("=player__external_id",)
     list_select_related = ("player",)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request) -> bool:
-        return False
