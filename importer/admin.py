@@ -7,8 +7,10 @@ import uuid
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -86,9 +88,6 @@ class ImportJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # uploads go through the upload view (with its mapping preview)
 
-    def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("importer.view_importjob")
-
     def get_urls(self):
         return [
             path("upload/", self.admin_site.admin_view(self.upload_view), name="importer_upload"),
@@ -117,14 +116,16 @@ class ImportJobAdmin(admin.ModelAdmin):
         url = reverse("admin:importer_importjob_errors", args=[job.pk])
         return format_html('<a href="{}">Download errors (CSV)</a>', url)
 
-    @admin.action(description="Run again (no duplicates are created)")
+    @admin.action(description="Run again (no duplicates are created)", permissions=["change"])
     def retry(self, request, queryset):
         for job in queryset.exclude(status=ImportJob.Status.SUCCEEDED):
             services.import_job_retry(job=job)
         messages.success(request, "Queued again.")
 
     def errors_view(self, request, pk: int):
-        job = ImportJob.objects.get(pk=pk)
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
         if not job.error_report:
             raise Http404
         return FileResponse(

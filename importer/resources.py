@@ -30,6 +30,9 @@ class PlayerResource(FormulaSafeResource):
     # Exported masked (PII), never imported: a masked export read back must not overwrite.
     username = fields.Field(attribute="username", column_name="username", readonly=True)
     email = fields.Field(attribute="email", column_name="email", readonly=True)
+    # Computed by Pitboss, exported for information, never overwritten by an import.
+    segment = fields.Field(attribute="segment", column_name="segment", readonly=True)
+    risk_score = fields.Field(attribute="risk_score", column_name="risk_score", readonly=True)
 
     class Meta:
         model = Player

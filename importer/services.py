@@ -27,6 +27,7 @@ from importer.reading import FileInfo, file_chunks, file_preview, file_release, 
 from importer.records import staging_rows
 from importer.resources import formula_safe
 from importer.validation import ERROR_COLUMNS, Context, check_chunk
+from players.services import excluded_players_bonuses_forfeit
 
 logger = logging.getLogger(__name__)
 
@@ -340,8 +341,13 @@ def _stage_load(job: ImportJob) -> str:
         loading.currencies_create(currencies=mapping.currencies)
         if job.kind == Kind.PLAYERS:
             created, updated = loading.load_players(job_id=job.pk)
+            # A status the file sets (self-excluded, blocked…) forfeits active bonuses at once.
+            forfeited = excluded_players_bonuses_forfeit(
+                player_ids=loading.affected_player_ids(job_id=job.pk) or []
+            )
             _update(job, players_created=created, players_updated=updated)
-            return f"{created} players created, {updated} updated"
+            note = f"; bonuses forfeited for {forfeited} excluded players" if forfeited else ""
+            return f"{created} players created, {updated} updated{note}"
         players, activities = loading.load_activity(job_id=job.pk, source=f"import:{job.kind}")
         _update(job, players_created=players, activities_created=activities)
     return f"{players} players created, {activities} activities stored"

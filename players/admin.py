@@ -141,11 +141,18 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
             link,
         )
 
-    @admin.action(description="Refresh metrics and segments")
+    @admin.action(description="Refresh metrics and segments", permissions=["change"])
     def refresh_metrics(self, request: HttpRequest, queryset: QuerySet[Player]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         services.players_refresh(player_ids=ids)
         self.message_user(request, f"Refreshed {len(ids)} players.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change) -> None:
+        # A status change goes through the service: leaving `active` forfeits bonuses at once.
+        status_changed = change and "status" in form.changed_data
+        super().save_model(request, obj, form, change)
+        if status_changed:
+            services.player_status_set(player=obj, status=obj.status, by=request.user)
 
     def get_urls(self):
         distribution = self.admin_site.admin_view(self.distribution_view)

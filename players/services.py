@@ -85,3 +85,34 @@ def players_refresh(
     ids = _ids(player_ids)
     metrics_refresh(player_ids=ids, as_of=as_of)
     segments_refresh(player_ids=ids)
+
+
+def player_status_set(*, player: Player, status: str, by=None) -> Player:
+    """Change a player's status; leaving `active` forfeits their active bonuses at once (SPEC §7)."""
+    with transaction.atomic():
+        player.status = status
+        player.save(update_fields=["status"])
+        if status != Player.Status.ACTIVE:
+            excluded_players_bonuses_forfeit(player_ids=[player.pk], by=by)
+    return player
+
+
+def excluded_players_bonuses_forfeit(*, player_ids: Iterable[int], by=None) -> int:
+    """Forfeit the active bonuses of those of these players who are no longer active.
+
+    Loops only over excluded players who still hold a bonus (each forfeit is a ledger
+    transaction); returns how many players lost bonuses.
+    """
+    from wallet.models import Bonus
+    from wallet.services import bonuses_forfeit_all
+
+    holders = (
+        Player.objects.filter(pk__in=list(player_ids), bonuses__status=Bonus.Status.ACTIVE)
+        .exclude(status=Player.Status.ACTIVE)
+        .distinct()
+    )
+    count = 0
+    for player in holders.order_by("pk"):
+        bonuses_forfeit_all(player=player, reason=f"player status {player.status}", by=by)
+        count += 1
+    return count

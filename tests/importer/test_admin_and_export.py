@@ -94,3 +94,28 @@ def test_player_resource_imports_by_external_id():
     result = PlayerResource().import_data(data, dry_run=False)
     assert not result.has_errors(), [e.error for e in result.base_errors]
     assert Player.objects.get(external_id="x1").country == "DE"
+
+
+def test_error_report_of_a_missing_job_is_404(admin_client):
+    assert admin_client.get("/admin/importer/importjob/999999/errors.csv").status_code == 404
+
+
+def test_analyst_sees_jobs_but_cannot_run_them_again(client, run_import):
+    from django.contrib.auth.models import Group, User
+
+    from config.roles import roles_sync
+
+    roles_sync()
+    job = run_import(b"UserID,Currency\nu1,EUR\n", kind="players")
+    analyst = User.objects.create_user("analyst-staff", password="x", is_staff=True)
+    analyst.groups.add(Group.objects.get(name="analyst"))
+    client.force_login(analyst)
+    listing = client.get("/admin/importer/importjob/")
+    assert listing.status_code == 200 and "retry" not in listing.content.decode()
+    assert client.get(f"/admin/importer/importjob/{job.pk}/change/").status_code == 200
+    refused = client.post(
+        "/admin/importer/importjob/", {"action": "retry", "_selected_action": [job.pk]}
+    )
+    assert refused.status_code in {200, 403}
+    job.refresh_from_db()
+    assert job.status == "succeeded"
