@@ -114,9 +114,16 @@ def ledger_post(
     idempotency_key: str,
     legs: list[Leg],
     player_id: int | None = None,
+    unless_reversed: list[int] | None = None,
     **fields,
-) -> LedgerTransaction:
-    """Write one balanced ledger transaction (caller holds the locks and an atomic block)."""
+) -> LedgerTransaction | None:
+    """Write one balanced ledger transaction (caller holds the locks and an atomic block).
+
+    With `unless_reversed` (transaction ids), nothing is written and None is returned if any of
+    them has been reversed: on PostgreSQL that check is part of the posting statement, so a win
+    costs no extra round trip for it (the caller holds the player's lock, which a rollback takes
+    too, so the answer cannot change before commit).
+    """
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for leg in legs:
         totals[leg.currency] += leg.amount
@@ -138,10 +145,16 @@ def ledger_post(
     if fields:
         raise TypeError(f"unknown ledger transaction fields: {sorted(fields)}")
     legs = [leg for leg in legs if leg.amount != 0]
+    guard = list(unless_reversed or ())
     if connection.vendor == "postgresql":
-        posted = LedgerTransaction(pk=_insert_postgresql(row, legs), **row)
+        pk = _insert_postgresql(row, legs, guard)
+        if pk is None:
+            return None
+        posted = LedgerTransaction(pk=pk, **row)
         posted._state.adding, posted._state.db = False, connection.alias
     else:
+        if guard and LedgerTransaction.objects.filter(reverses__in=guard).exists():
+            return None
         posted = _insert_orm(row, legs)
     return posted
 
@@ -150,11 +163,15 @@ def _pk(obj) -> int | None:
     return getattr(obj, "pk", obj)
 
 
+# The transaction row is inserted only if none of the guard ids (an empty array: no guard) has
+# been reversed; no row posted means no entries and no id returned.
 POST_SQL = """
 WITH posted AS (
     INSERT INTO wallet_ledgertransaction (kind, idempotency_key, player_id, activity_id, bonus_id,
         reverses_id, details, reason, created_by_id, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+     WHERE NOT EXISTS (SELECT 1 FROM wallet_ledgertransaction r
+                        WHERE r.reverses_id = ANY(%s::bigint[]))
     RETURNING id
 ), legs AS (
     INSERT INTO wallet_entry (transaction_id, account_id, amount)
@@ -165,17 +182,18 @@ SELECT id FROM posted
 """
 
 
-def _insert_postgresql(row: dict, legs: list[Leg]) -> int:
+def _insert_postgresql(row: dict, legs: list[Leg], guard: list[int]) -> int | None:
     """The transaction and its entries in one statement: one round trip per posting."""
     from psycopg.errors import UniqueViolation
     from psycopg.types.json import Jsonb
 
-    params = [*row.values(), [leg.account_id for leg in legs], [leg.amount for leg in legs]]
+    params = [*row.values(), guard, [leg.account_id for leg in legs], [leg.amount for leg in legs]]
     params[6] = Jsonb(row["details"])
     try:
         with connection.cursor() as cursor:
             cursor.execute(POST_SQL, params)
-            return cursor.fetchone()[0]
+            found = cursor.fetchone()
+            return None if found is None else found[0]
     except IntegrityError as exc:
         raise _posting_error(isinstance(exc.__cause__, UniqueViolation)) from exc
 

@@ -270,7 +270,9 @@ def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, in
     """Where money coming back to each bonus goes: its open account; cash if the bonus was
     converted (completed); the forfeited-bonus house account if it expired or was forfeited."""
     closed = [b for b in bonus_ids if locked.bonus_account(b) is None]
-    statuses = dict(Bonus.objects.filter(pk__in=closed).values_list("pk", "status"))
+    statuses = (
+        dict(Bonus.objects.filter(pk__in=closed).values_list("pk", "status")) if closed else {}
+    )
     destinations = {}
     for bonus_id in bonus_ids:
         account = locked.bonus_account(bonus_id)
@@ -283,6 +285,48 @@ def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, in
     return destinations
 
 
+def _win_post(
+    *,
+    locked: Locked,
+    currency: str,
+    amount: Decimal,
+    idempotency_key: str,
+    player: Player,
+    live: list[LedgerTransaction],
+    activity,
+) -> LedgerTransaction | None:
+    """Post a win split over the stakes of `live`; None (nothing written) if one of them has
+    been rolled back."""
+    cash_stake = sum((Decimal(b.details.get("cash", "0")) for b in live), Decimal(0))
+    bonus_stakes: dict[int, Decimal] = defaultdict(Decimal)
+    for bet in live:
+        for bonus_id, part in bet.details.get("bonus", {}).items():
+            bonus_stakes[int(bonus_id)] += Decimal(part)
+    cash_share, bonus_shares = win_split(
+        amount=amount,
+        cash_stake=cash_stake,
+        bonus_stakes=bonus_stakes,
+        quantum=currency_quantum(currency),
+    )
+    destinations = _bonus_destinations(locked=locked, bonus_ids=list(bonus_shares))
+    game = locked.house_id(HOUSE.HOUSE_GAME)
+    legs = [Leg(game, currency, -amount), Leg(locked.cash.pk, currency, cash_share)]
+    legs += [Leg(destinations[b], currency, share) for b, share in bonus_shares.items()]
+    return ledger_post(
+        kind=Kind.WIN,
+        idempotency_key=idempotency_key,
+        player_id=player.pk,
+        legs=legs,
+        activity=activity,
+        details={
+            "cash": money_format(cash_share, currency),
+            "bonus": {str(k): money_format(v, currency) for k, v in bonus_shares.items()},
+            "bets": [b.pk for b in live],
+        },
+        unless_reversed=[b.pk for b in live],
+    )
+
+
 def wallet_win_settle(
     *,
     player: Player,
@@ -292,40 +336,27 @@ def wallet_win_settle(
     bets: list[LedgerTransaction],
     activity=None,
 ) -> LedgerTransaction:
-    """Pay a win back in proportion to where the stakes of `bets` came from."""
+    """Pay a win back in proportion to where the stakes of `bets` came from.
+
+    Bets rolled back are left out (all of them rolled back: `already_rolled_back`). The posting
+    assumes none was and checks it in the same statement; only if one was does it look them up
+    and post again (under the player's lock, which a rollback also takes, so the second answer
+    holds).
+    """
     amount = amount_validate(amount, currency, allow_zero=True)
     with transaction.atomic():
         locked = _lock(player_id=player.pk, currency=currency)
-        live = _bets_unreversed(bets)
-        if bets and not live:
-            raise DomainError("already_rolled_back", "The bet was rolled back.")
-        cash_stake = sum((Decimal(b.details.get("cash", "0")) for b in live), Decimal(0))
-        bonus_stakes: dict[int, Decimal] = defaultdict(Decimal)
-        for bet in live:
-            for bonus_id, part in bet.details.get("bonus", {}).items():
-                bonus_stakes[int(bonus_id)] += Decimal(part)
-        cash_share, bonus_shares = win_split(
-            amount=amount,
-            cash_stake=cash_stake,
-            bonus_stakes=bonus_stakes,
-            quantum=currency_quantum(currency),
-        )
-        destinations = _bonus_destinations(locked=locked, bonus_ids=list(bonus_shares))
-        game = locked.house_id(HOUSE.HOUSE_GAME)
-        legs = [Leg(game, currency, -amount), Leg(locked.cash.pk, currency, cash_share)]
-        legs += [Leg(destinations[b], currency, share) for b, share in bonus_shares.items()]
-        return ledger_post(
-            kind=Kind.WIN,
-            idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=legs,
-            activity=activity,
-            details={
-                "cash": money_format(cash_share, currency),
-                "bonus": {str(k): money_format(v, currency) for k, v in bonus_shares.items()},
-                "bets": [b.pk for b in live],
-            },
-        )
+        live = list(bets)
+        common = {"locked": locked, "currency": currency, "amount": amount, "player": player}
+        while True:
+            posted = _win_post(
+                idempotency_key=idempotency_key, live=live, activity=activity, **common
+            )
+            if posted is not None:
+                return posted
+            live = _bets_unreversed(bets)
+            if not live:
+                raise DomainError("already_rolled_back", "The bet was rolled back.")
 
 
 def wallet_bet_rollback(

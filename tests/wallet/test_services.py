@@ -128,6 +128,39 @@ def test_rollback_restores_stake_and_wagering_once(player):
     assert err.value.code == "already_rolled_back"
 
 
+def test_win_on_a_rolled_back_bet_is_refused_and_writes_nothing(player):
+    deposit(player, "10.00")
+    stake = bet(player, "4.00")
+    services.wallet_bet_rollback(player=player, currency="EUR", idempotency_key=key(), bets=[stake])
+    with pytest.raises(DomainError) as err:
+        services.wallet_win_settle(
+            player=player, currency="EUR", amount=D("8.00"), idempotency_key=key(), bets=[stake]
+        )
+    assert err.value.code == "already_rolled_back"
+    assert not LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.WIN).exists()
+    assert wallet_balances(player=player) == {"EUR": {"cash": "10.00", "bonus": "0.00"}}
+
+
+def test_win_over_a_round_leaves_out_the_rolled_back_bet(player):
+    deposit(player, "1.00")
+    grant(player, "10.00")
+    from_cash = bet(player, "1.00")  # all cash
+    from_bonus = bet(player, "3.00")  # all bonus
+    services.wallet_bet_rollback(
+        player=player, currency="EUR", idempotency_key=key(), bets=[from_cash]
+    )
+    win = services.wallet_win_settle(
+        player=player,
+        currency="EUR",
+        amount=D("6.00"),
+        idempotency_key=key(),
+        bets=[from_cash, from_bonus],
+    )
+    assert win.details["bets"] == [from_bonus.pk]
+    assert win.details["cash"] == "0.00"
+    assert wallet_balances(player=player) == {"EUR": {"cash": "1.00", "bonus": "13.00"}}
+
+
 def test_grant_copies_terms_and_records_bonus_activity(player):
     bonus = grant(
         player,
