@@ -16,6 +16,7 @@ from django.utils import timezone
 from config.errors import DomainError
 from players.models import Currency, Player
 from players.money import convert
+from wallet import prepared
 from wallet.models import Account, Entry, LedgerTransaction
 
 AMOUNT_CEILING = Decimal("1000000000")  # a sane ceiling for one movement (SPEC §2)
@@ -190,10 +191,8 @@ def _insert_postgresql(row: dict, legs: list[Leg], guard: list[int]) -> int | No
     params = [*row.values(), guard, [leg.account_id for leg in legs], [leg.amount for leg in legs]]
     params[6] = Jsonb(row["details"])
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(POST_SQL, params)
-            found = cursor.fetchone()
-            return None if found is None else found[0]
+        rows = prepared.fetch(POST_SQL, params)
+        return rows[0][0] if rows else None
     except IntegrityError as exc:
         raise _posting_error(isinstance(exc.__cause__, UniqueViolation)) from exc
 

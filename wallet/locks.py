@@ -9,6 +9,7 @@ import json
 from django.db import connection
 from django.db.models import Q
 
+from wallet import prepared
 from wallet.models import Account, Bonus
 
 # One round trip on PostgreSQL: the accounts locked, their bonus terms joined (the terms never
@@ -56,9 +57,7 @@ def player_accounts_lock_with_house(
             Account.objects.filter(player=None, currency_id=currency).values_list("kind", "pk")
         )
         return accounts, house
-    with connection.cursor() as cursor:
-        cursor.execute(LOCK_SQL, [player_id, currency, currency])
-        rows = cursor.fetchall()
+    rows = prepared.fetch(LOCK_SQL, [player_id, currency, currency])
     accounts, house = [], {}
     for (pk, kind, balance, bonus_id, amount, max_bet, max_conversion, weights, game_weights,
          required, done, expires_at) in rows:  # fmt: skip
