@@ -9,10 +9,12 @@ Fairness:
 - the 8 wallet clients are 8 processes (spawned: each has its own interpreter, Django setup and
   database connection, so they do not share a GIL), as pgbench's 8 clients are 8 connections
   (`-c 8 -j 2`, TPC-B as shipped, scale 8);
-- each phase has a warm-up whose operations are not counted, then a fixed measured window;
-- pgbench and the wallet alternate on the same server (P W, then W P at scale ≥ 0.1), so a
-  load change on a shared machine hits both; the figure is total operations over total
-  measured time of each side;
+- both sides warm up uncounted (pgbench 2 s, the clients 2 s and 0.5 s before each phase),
+  then run fixed measured windows;
+- pgbench and the wallet alternate on the same server in short phases, P W W P P W W P (4
+  rounds at scale >= 0.1, of max(3 s, 10 s x scale) each), so a load change on a shared machine
+  hits both sides alike; the client processes stay alive between phases. The figure is total
+  operations over total measured time of each side; the per-round ratios show the spread;
 - the op mix is what a game server sends: a bet of 1.00 then its win (0.50, 1.00 or 2.00,
   settled against that bet), and a deposit of 10.00 every tenth round — every operation locks
   the player's accounts, posts a balanced transaction and commits.
@@ -143,9 +145,11 @@ def _cleanup() -> None:
         cursor.execute(f"DELETE FROM players_player WHERE id IN ({players})")
 
 
-def _client(index: int, database: str, player_ids: list[int], ready, go, clock, results) -> None:
+def _client(index: int, database: str, player_ids: list[int], commands, results) -> None:
     """One wallet client process: its own Django and connection, its own players (as TPC-B
-    tellers), bet → win rounds with a deposit every tenth, counted inside the measured window."""
+    tellers), bet → win rounds with a deposit every tenth. Per command (measure_from,
+    measure_to) it plays until measure_to and reports what completed inside the window; None
+    ends it. It stays alive between phases, so its connection and prepared statements do too."""
     import random
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -162,98 +166,101 @@ def _client(index: int, database: str, player_ids: list[int], ready, go, clock, 
     connection.settings_dict["NAME"] = database
     players = list(Player.objects.filter(pk__in=player_ids).order_by("pk"))
     rng = random.Random(index)
-    counts = dict.fromkeys(KINDS, 0)
-    refused = 0
-    ready.put(index)
-    go.wait()
-    measure_from, measure_to = clock[0], clock[1]
-    cpu_from = None
     serial = 0
-    while True:
-        now = time.time()
-        if now >= measure_to:
-            break
-        counting = now >= measure_from
-        if counting and cpu_from is None:
-            cpu_from = time.process_time()
-        player = rng.choice(players)
-        serial += 1
-        key = f"{PREFIX}{index}-{serial}-{time.time_ns()}"
-        done = []
-        try:
-            if serial % DEPOSIT_EVERY == 0:
-                services.wallet_deposit(
+    results.put(("ready", index))
+    while (command := commands.get()) is not None:
+        measure_from, measure_to = command
+        counts = dict.fromkeys(KINDS, 0)
+        refused = 0
+        cpu_from = None
+        while (now := time.time()) < measure_to:
+            counting = now >= measure_from
+            if counting and cpu_from is None:
+                cpu_from = time.process_time()
+            player = rng.choice(players)
+            serial += 1
+            key = f"{PREFIX}{index}-{serial}-{time.time_ns()}"
+            done = []
+            try:
+                if serial % DEPOSIT_EVERY == 0:
+                    services.wallet_deposit(
+                        player=player,
+                        currency="EUR",
+                        amount=Decimal("10.00"),
+                        idempotency_key=f"{key}-d",
+                    )
+                    done.append("deposit")
+                bet = services.wallet_bet_place(
                     player=player,
                     currency="EUR",
-                    amount=Decimal("10.00"),
-                    idempotency_key=f"{key}-d",
+                    amount=Decimal("1.00"),
+                    idempotency_key=f"{key}-b",
+                    game_category="slots",
                 )
-                done.append("deposit")
-            bet = services.wallet_bet_place(
-                player=player,
-                currency="EUR",
-                amount=Decimal("1.00"),
-                idempotency_key=f"{key}-b",
-                game_category="slots",
-            )
-            done.append("bet")
-            services.wallet_win_settle(
-                player=player,
-                currency="EUR",
-                amount=Decimal(rng.choice(["0.50", "1.00", "2.00"])),
-                idempotency_key=f"{key}-w",
-                bets=[bet],
-            )
-            done.append("win")
-        except DomainError:
-            refused += 1
-        if counting and time.time() <= measure_to:
-            for kind in done:
-                counts[kind] += 1
-    cpu = time.process_time() - cpu_from if cpu_from is not None else 0.0
+                done.append("bet")
+                services.wallet_win_settle(
+                    player=player,
+                    currency="EUR",
+                    amount=Decimal(rng.choice(["0.50", "1.00", "2.00"])),
+                    idempotency_key=f"{key}-w",
+                    bets=[bet],
+                )
+                done.append("win")
+            except DomainError:
+                refused += 1
+            if counting and time.time() <= measure_to:
+                for kind in done:
+                    counts[kind] += 1
+        cpu = time.process_time() - cpu_from if cpu_from is not None else 0.0
+        results.put(("phase", index, counts, refused, cpu))
     connection.close()
-    results.put((index, counts, refused, cpu))
 
 
-def _wallet_phase(database: str, player_ids: list[int], warmup: float, seconds: float) -> dict:
-    """8 client processes: warm-up, then `seconds` measured; totals per operation kind."""
-    context = multiprocessing.get_context("spawn")
-    ready, results = context.Queue(), context.Queue()
-    go = context.Event()
-    clock = context.Array("d", 2)
-    processes = [
-        context.Process(
-            target=_client,
-            args=(i, database, player_ids[i::CLIENTS], ready, go, clock, results),
-            daemon=True,
-        )
-        for i in range(CLIENTS)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        for _ in processes:
-            ready.get(timeout=120)
-        start = time.time()
-        clock[0], clock[1] = start + warmup, start + warmup + seconds
-        go.set()
-        collected = [results.get(timeout=warmup + seconds + 120) for _ in processes]
-    finally:
-        for process in processes:
+class _Clients:
+    """The 8 wallet client processes (spawned: each imports and sets up Django itself)."""
+
+    def __init__(self, database: str, player_ids: list[int]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.results = context.Queue()
+        self.commands = [context.Queue() for _ in range(CLIENTS)]
+        self.processes = [
+            context.Process(
+                target=_client,
+                args=(i, database, player_ids[i::CLIENTS], self.commands[i], self.results),
+                daemon=True,
+            )
+            for i in range(CLIENTS)
+        ]
+        for process in self.processes:
+            process.start()
+        for _ in self.processes:
+            self.results.get(timeout=180)
+
+    def phase(self, warmup: float, seconds: float) -> dict:
+        """All clients play `warmup` seconds uncounted, then `seconds` counted."""
+        start = time.time() + 0.05
+        for queue in self.commands:
+            queue.put((start + warmup, start + warmup + seconds))
+        collected = [self.results.get(timeout=warmup + seconds + 120) for _ in self.processes]
+        counts = dict.fromkeys(KINDS, 0)
+        for _, _, client_counts, _, _ in collected:
+            for kind in KINDS:
+                counts[kind] += client_counts[kind]
+        return {
+            "counts": counts,
+            "ops": sum(counts.values()),
+            "refused": sum(c[3] for c in collected),
+            "client_cpu": sum(c[4] for c in collected),
+            "seconds": seconds,
+        }
+
+    def close(self) -> None:
+        for queue in self.commands:
+            queue.put(None)
+        for process in self.processes:
             process.join(timeout=30)
             if process.is_alive():
                 process.terminate()
-    counts = dict.fromkeys(KINDS, 0)
-    for _, client_counts, _, _ in collected:
-        for kind in KINDS:
-            counts[kind] += client_counts[kind]
-    return {
-        "counts": counts,
-        "ops": sum(counts.values()),
-        "refused": sum(c[2] for c in collected),
-        "client_cpu": sum(c[3] for c in collected),
-        "seconds": seconds,
-    }
 
 
 def run(scale: float = 1.0) -> list[BenchResult]:
@@ -266,27 +273,30 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     if connection.vendor != "postgresql":
         print("bench.wallet needs PostgreSQL (DATABASE_URL)")
         return []
-    seconds = max(3.0, 20 * scale)
-    warmup = 2.0 if scale >= 0.1 else 1.0
-    orders = (
-        [("pgbench", "wallet"), ("wallet", "pgbench")] if scale >= 0.1 else [("pgbench", "wallet")]
-    )
+    # Short phases alternating P W W P P W W P …: a load change on a shared machine hits both
+    # sides alike. 4 rounds of 3 s each at scale 0.2, of 10 s at scale 1; 1 round in smoke runs.
+    seconds = max(3.0, 10 * scale)
+    rounds = 4 if scale >= 0.1 else 1
     database = connection.settings_dict["NAME"]
     load_before = os.getloadavg()
     _cleanup()
     wallet, pgbench = [], []
+    clients = None
     try:
         player_ids = _players_make(max(CLIENTS * 25, int(CLIENTS * 250 * scale)))
         _pgbench_init()
         connection.close()  # the clients and pgbench get the server to themselves
-        for order in orders:
+        clients = _Clients(database, player_ids)
+        _pgbench_tps(2)  # warm-ups, not counted: pgbench's tables, the clients' connections
+        clients.phase(2.0, 0.0)
+        for round_ in range(rounds):
+            order = ("pgbench", "wallet") if round_ % 2 == 0 else ("wallet", "pgbench")
             for side in order:
                 if side == "pgbench":
-                    _pgbench_tps(warmup)  # warm-up, not counted
                     pgbench.append(_pgbench_tps(seconds))
                     print(f"   pgbench TPC-B  {pgbench[-1]:>9,.1f} tps", flush=True)
                 else:
-                    phase = _wallet_phase(database, player_ids, warmup, seconds)
+                    phase = clients.phase(0.5, seconds)
                     wallet.append(phase)
                     print(
                         f"   wallet         {phase['ops'] / seconds:>9,.1f} ops/s  "
@@ -296,6 +306,8 @@ def run(scale: float = 1.0) -> list[BenchResult]:
                         flush=True,
                     )
     finally:
+        if clients is not None:
+            clients.close()
         _pgbench_drop()
         _cleanup()
     load_after = os.getloadavg()
@@ -306,6 +318,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     counts = {kind: sum(phase["counts"][kind] for phase in wallet) for kind in KINDS}
     mix = ", ".join(f"{kind} {100 * n / max(ops, 1):.1f}%" for kind, n in counts.items())
     phases = "/".join(f"{p['ops'] / p['seconds']:.0f}" for p in wallet)
+    ratios = sorted(p["ops"] / p["seconds"] / t for p, t in zip(wallet, pgbench, strict=True))
     cpu_per_op = 1000 * sum(phase["client_cpu"] for phase in wallet) / max(ops, 1)
     result = BenchResult(
         name="wallet.ops_8_clients",
@@ -320,14 +333,16 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             f"{sum(phase['refused'] for phase in wallet)} refused, {len(player_ids)} players, "
             f"client CPU {cpu_per_op:.2f} ms/op, per phase wallet "
             f"{phases} pgbench "
-            f"{'/'.join(f'{t:.0f}' for t in pgbench)}, load "
+            f"{'/'.join(f'{t:.0f}' for t in pgbench)}, per-round ratio "
+            f"{ratios[0]:.1%}..{ratios[-1]:.1%}, load "
             f"{load_before[0]:.2f}->{load_after[0]:.2f}"
         ),
     )
     print(
         f"   wallet service layer: {wallet_rate:,.1f} ops/s ({CLIENTS} processes; {mix})\n"
         f"   pgbench TPC-B:        {tps:,.1f} tps (-c {CLIENTS} -j {PGBENCH_JOBS})\n"
-        f"   ratio:                {wallet_rate / tps:.1%} (target >= 20%), "
+        f"   ratio:                {wallet_rate / tps:.1%} (target >= 20%; per round "
+        f"{ratios[0]:.1%} .. {ratios[-1]:.1%}), "
         f"load average {load_before[0]:.2f} -> {load_after[0]:.2f}",
         flush=True,
     )
