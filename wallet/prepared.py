@@ -15,16 +15,18 @@ call on that connection prepares again: the cost of the unprepared path, once.
 import sys
 import time
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def fetch(sql: str, params: list) -> list[tuple]:
-    """Rows of `sql` run as a prepared statement on the default connection."""
+    """Rows of `sql` (a statement that returns rows) run as a prepared statement on the default
+    connection."""
     from psycopg import Cursor
 
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: `connection` is a per-access proxy
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = db.connection
     if raw.prepare_threshold is None:
         # Django turns psycopg's automatic preparing off (threshold None), which makes psycopg
         # ignore prepare=True as well; a threshold nothing reaches keeps automatic preparing
@@ -33,12 +35,12 @@ def fetch(sql: str, params: list) -> list[tuple]:
     started = time.monotonic()
     cursor = Cursor(raw)
     try:
-        with connection.wrap_database_errors:
+        with db.wrap_database_errors:
             cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall() if cursor.description else []
+            return cursor.fetchall()
     finally:
         cursor.close()
-        if connection.queries_logged:
-            connection.queries_log.append(
+        if db.queries_logged:
+            db.queries_log.append(
                 {"sql": sql, "params": params, "time": f"{time.monotonic() - started:.3f}"}
             )
