@@ -42,6 +42,51 @@ def test_unbalanced_transaction_fails_at_commit(funded):
         sql("SET CONSTRAINTS ALL IMMEDIATE")  # the commit point inside the test's transaction
 
 
+def _balanced_raw_transaction(funded, key: str) -> tuple[int, int, int]:
+    """A balanced raw transaction (cash +5, house -5) checked immediately; its ids."""
+    cash = Account.objects.get(player=funded, kind="cash").pk
+    house = Account.objects.get(player=None, currency_id="EUR", kind="house_bank").pk
+    sql(
+        "INSERT INTO wallet_ledgertransaction (kind, idempotency_key, player_id, details, "
+        "reason, created_at) VALUES ('adjustment', %s, %s, '{}', '', now())",
+        [key, funded.pk],
+    )
+    sql(
+        "INSERT INTO wallet_entry (transaction_id, account_id, amount) SELECT id, a, x "
+        "FROM wallet_ledgertransaction, (VALUES (%s::bigint, 5), (%s::bigint, -5)) v(a, x) "
+        "WHERE idempotency_key = %s",
+        [cash, house, key],
+    )
+    sql("SET CONSTRAINTS ALL IMMEDIATE")  # checked: balanced
+    sql("SET CONSTRAINTS ALL DEFERRED")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM wallet_ledgertransaction WHERE idempotency_key = %s", [key])
+        return cursor.fetchone()[0], cash, house
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("explicit_id", [False, True])
+def test_an_entry_added_after_a_passing_check_is_checked_again(funded, explicit_id):
+    """The trigger checks a ledger transaction once for the entries that check saw; an entry
+    added afterwards (even with an id below the others') is not among them."""
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        posted, cash, _ = _balanced_raw_transaction(funded, "raw-later")
+        columns, values = ("id, ", "-7, ") if explicit_id else ("", "")
+        sql(
+            f"INSERT INTO wallet_entry ({columns}transaction_id, account_id, amount) "
+            f"VALUES ({values}%s, %s, 1)",
+            [posted, cash],
+        )
+        sql("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.postgres
+def test_a_balanced_raw_transaction_passes_the_check(funded):
+    with transaction.atomic():
+        _balanced_raw_transaction(funded, "raw-ok")
+    assert Entry.objects.filter(transaction__idempotency_key="raw-ok").count() == 2
+
+
 @pytest.mark.postgres
 def test_negative_player_balance_fails(funded):
     cash = Account.objects.get(player=funded, kind="cash")
