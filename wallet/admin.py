@@ -4,6 +4,7 @@ the ledger transaction, plus an admin log entry)."""
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -120,6 +121,13 @@ class BonusGrantForm(forms.Form):
     amount = forms.DecimalField(max_digits=20, decimal_places=8)
     wagering_multiplier = forms.DecimalField(max_digits=10, decimal_places=4, min_value=0)
     wagering_base = forms.ChoiceField(choices=Bonus.WageringBase.choices)
+    deposit_amount = forms.DecimalField(
+        max_digits=20,
+        decimal_places=8,
+        min_value=0,
+        required=False,
+        help_text="Required (above 0) when wagering is based on the deposit.",
+    )
     max_bet = forms.DecimalField(max_digits=20, decimal_places=8, required=False)
     max_conversion = forms.DecimalField(max_digits=20, decimal_places=8, required=False)
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False)
@@ -165,6 +173,7 @@ class BonusAdmin(admin.ModelAdmin):
                     amount=data["amount"],
                     wagering_multiplier=data["wagering_multiplier"],
                     wagering_base=data["wagering_base"],
+                    deposit_amount=data["deposit_amount"] or Decimal(0),
                     max_bet=data["max_bet"],
                     max_conversion=data["max_conversion"],
                     expires_at=timezone.now() + timedelta(days=days) if days else None,

@@ -78,6 +78,11 @@ def bonus_grant(
         raise DomainError("invalid_terms", "Wagering multiplier must be between 0 and 1000.")
     if wagering_base not in Bonus.WageringBase.values:
         raise DomainError("invalid_terms", f"Unknown wagering base {wagering_base}.")
+    if wagering_base != Bonus.WageringBase.BONUS and deposit_amount <= 0:
+        # without it the requirement would be 0 and the grant would convert to cash at once
+        raise DomainError(
+            "invalid_terms", f"Wagering base {wagering_base} needs a deposit amount above 0."
+        )
     if max_bet is not None:
         max_bet = amount_validate(max_bet, currency)
     if max_conversion is not None:
@@ -168,7 +173,7 @@ def bonus_end(
     }.get(status, Kind.BONUS_FORFEIT)
     now = timezone.now()
     ended = Bonus.objects.filter(pk=bonus.pk, status=Bonus.Status.ACTIVE).update(
-        status=status, ended_at=now, end_reason=reason[:255]
+        status=status, ended_at=now, end_reason=reason[:255], converted=to_cash
     )
     if not ended:
         raise DomainError("bonus_not_active", f"Bonus {bonus.pk} is not active.", status=409)
@@ -194,6 +199,7 @@ def bonus_end(
             occurred_at=now,
         )
     bonus.status, bonus.ended_at, bonus.end_reason = status, now, reason[:255]
+    bonus.converted = to_cash
     return posted
 
 

@@ -47,7 +47,8 @@ def money_round_down(amount: Decimal, currency: str) -> Decimal:
 
 
 def money_format(amount: Decimal, currency: str) -> str:
-    return str(money_round_down(amount, currency))
+    """`amount` in the currency's minor units, plain notation ("0.00000000", never "0E-8")."""
+    return format(money_round_down(amount, currency), "f")
 
 
 def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False) -> Decimal:
@@ -57,10 +58,10 @@ def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False)
     if not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero):
         raise DomainError("invalid_amount", f"Amount must be positive, got {amount:f}.")
     if amount > AMOUNT_CEILING:
-        raise DomainError("invalid_amount", f"Amount {amount} is above the ceiling.")
+        raise DomainError("invalid_amount", f"Amount {amount:f} is above the ceiling.")
     if amount != money_round_down(amount, currency):
         raise DomainError(
-            "invalid_amount", f"{amount} has more decimal places than {currency} allows."
+            "invalid_amount", f"{amount:f} has more decimal places than {currency} allows."
         )
     return amount
 

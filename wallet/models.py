@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from players.models import MONEY, Currency, Player
 
@@ -43,6 +43,9 @@ class Bonus(models.Model):
     deposit_amount = models.DecimalField(**MONEY, default=Decimal(0))
     wagering_required = models.DecimalField(**MONEY)
     wagering_done = models.DecimalField(**MONEY, default=Decimal(0))
+    # Cash this grant has paid so far (its conversion plus the bonus shares of later wins),
+    # kept so that max_conversion caps everything the grant ever pays.
+    converted = models.DecimalField(**MONEY, default=Decimal(0))
     contribution_weights = models.JSONField(default=dict, help_text='{"slots": "1.0", ...}')
     game_weights = models.JSONField(default=dict, help_text='Per game id: {"g-1": "0.5"}')
     max_bet = models.DecimalField(**MONEY, null=True, blank=True)
@@ -69,6 +72,11 @@ class Bonus(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(max_bet__isnull=True) | Q(max_bet__gt=0), name="bonus_max_bet_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(converted__gte=0)
+                & (Q(max_conversion__isnull=True) | Q(converted__lte=F("max_conversion"))),
+                name="bonus_converted_within_cap",
             ),
             models.CheckConstraint(
                 condition=Q(max_conversion__isnull=True) | Q(max_conversion__gte=0),

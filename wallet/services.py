@@ -120,7 +120,10 @@ def wallet_withdraw(
     with transaction.atomic():
         locked = _lock(player_id=player.pk, currency=currency)
         if locked.cash.balance < amount:
-            raise DomainError("insufficient_funds", f"Cash balance is {locked.cash.balance}.")
+            raise DomainError(
+                "insufficient_funds",
+                f"Cash balance is {money_format(locked.cash.balance, currency)}.",
+            )
         forfeited = []
         for account in locked.bonuses:
             bonus_end(
@@ -177,11 +180,16 @@ def wallet_bet_place(
         max_bets = [a.bonus.max_bet for a in locked.bonuses if a.bonus.max_bet is not None]
         if max_bets and amount > min(max_bets):
             raise DomainError(
-                "max_bet_exceeded", f"Maximum bet while a bonus is active is {min(max_bets)}."
+                "max_bet_exceeded",
+                f"Maximum bet while a bonus is active is {money_format(min(max_bets), currency)}.",
             )
         available = locked.cash.balance + sum((a.balance for a in locked.bonuses), Decimal(0))
         if available < amount:
-            raise DomainError("insufficient_funds", f"Balance is {available}, stake {amount}.")
+            raise DomainError(
+                "insufficient_funds",
+                f"Balance is {money_format(available, currency)}, "
+                f"stake {money_format(amount, currency)}.",
+            )
         from_cash, from_bonus = stake_split(
             amount=amount,
             cash=locked.cash.balance,
@@ -266,23 +274,63 @@ def _bets_unreversed(bets: list[LedgerTransaction]) -> list[LedgerTransaction]:
     return [bet for bet in bets if bet.pk not in reversed_ids]
 
 
-def _bonus_destinations(*, locked: Locked, bonus_ids: list[int]) -> dict[int, int]:
-    """Where money coming back to each bonus goes: its open account; cash if the bonus was
-    converted (completed); the forfeited-bonus house account if it expired or was forfeited."""
-    closed = [b for b in bonus_ids if locked.bonus_account(b) is None]
-    statuses = (
-        dict(Bonus.objects.filter(pk__in=closed).values_list("pk", "status")) if closed else {}
-    )
-    destinations = {}
-    for bonus_id in bonus_ids:
+def _bonus_share_legs(
+    *, locked: Locked, currency: str, shares: dict[int, Decimal], win: bool
+) -> tuple[list[Leg], dict[int, Decimal]]:
+    """Where money coming back to each bonus goes (docs/wallet.md, "Money owed to an ended
+    bonus"): an active bonus's own account; for a win, a completed (converted) bonus's share
+    goes to cash only up to what its `max_conversion` still allows; everything else (the rest
+    of such a win, any share of an expired or forfeited bonus, and every stake refunded by a
+    rollback to a bonus no longer active) goes to the forfeited-bonus house account.
+
+    Returns the legs and the cash paid per completed bonus, which the caller adds to
+    `Bonus.converted` once the posting is written.
+    """
+    closed = [b for b in shares if locked.bonus_account(b) is None]
+    ended = {}
+    if win and closed:
+        ended = {
+            pk: (status, cap, converted)
+            for pk, status, cap, converted in Bonus.objects.filter(pk__in=closed).values_list(
+                "pk", "status", "max_conversion", "converted"
+            )
+        }
+    legs, paid = [], {}
+    for bonus_id, share in shares.items():
         account = locked.bonus_account(bonus_id)
         if account is not None:
-            destinations[bonus_id] = account.pk
-        elif statuses.get(bonus_id) == Bonus.Status.COMPLETED:
-            destinations[bonus_id] = locked.cash.pk
-        else:
-            destinations[bonus_id] = locked.house_id(HOUSE.HOUSE_BONUS_FORFEIT)
-    return destinations
+            legs.append(Leg(account.pk, currency, share))
+            continue
+        to_cash = Decimal(0)
+        status, cap, converted = ended.get(bonus_id, (None, None, None))
+        if status == Bonus.Status.COMPLETED:
+            room = share if cap is None else max(Decimal(0), Decimal(cap) - Decimal(converted))
+            to_cash = min(share, room)
+        if to_cash:
+            paid[bonus_id] = to_cash
+            legs.append(Leg(locked.cash.pk, currency, to_cash))
+        legs.append(Leg(locked.house_id(HOUSE.HOUSE_BONUS_FORFEIT), currency, share - to_cash))
+    return legs, paid
+
+
+def _bonuses_converted_add(paid: dict[int, Decimal]) -> None:
+    """Record the cash completed bonuses paid (under the player's lock: no concurrent writer)."""
+    for bonus_id, amount in paid.items():
+        converted = Bonus.objects.values_list("converted", flat=True).get(pk=bonus_id)
+        Bonus.objects.filter(pk=bonus_id).update(
+            converted=(Decimal(converted) + amount).quantize(EIGHT_PLACES)
+        )
+
+
+def _bets_settled(*, player_id: int, bets: list[LedgerTransaction]) -> bool:
+    """Whether a win was settled against any of `bets` (wins record the bets they paid on)."""
+    if not bets:
+        return False
+    ids = {b.pk for b in bets}
+    wins = LedgerTransaction.objects.filter(
+        player_id=player_id, kind=Kind.WIN, pk__gt=min(ids)
+    ).values_list("details", flat=True)
+    return any(ids.intersection(details.get("bets", ())) for details in wins)
 
 
 def _win_post(
@@ -308,23 +356,30 @@ def _win_post(
         bonus_stakes=bonus_stakes,
         quantum=currency_quantum(currency),
     )
-    destinations = _bonus_destinations(locked=locked, bonus_ids=list(bonus_shares))
+    bonus_legs, paid = _bonus_share_legs(
+        locked=locked, currency=currency, shares=bonus_shares, win=True
+    )
     game = locked.house_id(HOUSE.HOUSE_GAME)
     legs = [Leg(game, currency, -amount), Leg(locked.cash.pk, currency, cash_share)]
-    legs += [Leg(destinations[b], currency, share) for b, share in bonus_shares.items()]
-    return ledger_post(
+    details = {
+        "cash": money_format(cash_share, currency),
+        "bonus": {str(k): money_format(v, currency) for k, v in bonus_shares.items()},
+        "bets": [b.pk for b in live],
+    }
+    if paid:
+        details["converted"] = {str(k): money_format(v, currency) for k, v in paid.items()}
+    posted = ledger_post(
         kind=Kind.WIN,
         idempotency_key=idempotency_key,
         player_id=player.pk,
-        legs=legs,
+        legs=legs + bonus_legs,
         activity=activity,
-        details={
-            "cash": money_format(cash_share, currency),
-            "bonus": {str(k): money_format(v, currency) for k, v in bonus_shares.items()},
-            "bets": [b.pk for b in live],
-        },
+        details=details,
         unless_reversed=[b.pk for b in live],
     )
+    if posted is not None:  # nothing written: the caller posts again without the rolled back
+        _bonuses_converted_add(paid)
+    return posted
 
 
 def wallet_win_settle(
@@ -375,6 +430,10 @@ def wallet_bet_rollback(
         live = _bets_unreversed(bets)
         if bets and not live:
             raise DomainError("already_rolled_back", "The bet was already rolled back.")
+        if _bets_settled(player_id=player.pk, bets=live):
+            raise DomainError(
+                "bet_settled", "A win was settled against the bet; it can no longer be rolled back."
+            )
         stake = sum(
             (
                 Decimal(b.details.get("cash", "0"))
@@ -385,15 +444,17 @@ def wallet_bet_rollback(
         )
         if amount is not None and amount != stake:
             raise DomainError(
-                "invalid_amount", f"The rollback amount must equal the stake {stake}."
+                "invalid_amount",
+                f"The rollback amount must equal the stake {money_format(stake, currency)}.",
             )
         game = locked.house_id(HOUSE.HOUSE_GAME)
         for bet in live:
             parts = {int(k): Decimal(v) for k, v in bet.details.get("bonus", {}).items()}
-            destinations = _bonus_destinations(locked=locked, bonus_ids=list(parts))
+            bonus_legs, _ = _bonus_share_legs(
+                locked=locked, currency=currency, shares=parts, win=False
+            )
             cash_part = Decimal(bet.details.get("cash", "0"))
-            legs = [Leg(locked.cash.pk, currency, cash_part)]
-            legs += [Leg(destinations[b], currency, part) for b, part in parts.items()]
+            legs = [Leg(locked.cash.pk, currency, cash_part), *bonus_legs]
             legs.append(Leg(game, currency, -(cash_part + sum(parts.values(), Decimal(0)))))
             reversals.append(
                 ledger_post(
@@ -456,7 +517,10 @@ def wallet_adjust(
     with transaction.atomic():
         locked = _lock(player_id=player.pk, currency=currency)
         if locked.cash.balance + amount < 0:
-            raise DomainError("insufficient_funds", f"Cash balance is {locked.cash.balance}.")
+            raise DomainError(
+                "insufficient_funds",
+                f"Cash balance is {money_format(locked.cash.balance, currency)}.",
+            )
         house = locked.house_id(HOUSE.HOUSE_ADJUSTMENT)
         return ledger_post(
             kind=Kind.ADJUSTMENT,

@@ -52,16 +52,22 @@ class WalletMachine(RuleBasedStateMachine):
         bonus = self.bonuses[bonus_id]
         if status == "completed":
             cap = bonus["cap"]
-            self.cash += bonus["balance"] if cap is None else min(bonus["balance"], cap)
+            bonus["converted"] = bonus["balance"] if cap is None else min(bonus["balance"], cap)
+            self.cash += bonus["converted"]
         bonus["balance"] = Decimal(0)
         bonus["status"] = status
 
-    def pay_back(self, bonus_id: int, amount: Decimal) -> None:
-        status = self.bonuses[bonus_id]["status"]
-        if status == "active":
-            self.bonuses[bonus_id]["balance"] += amount
-        elif status == "completed":
-            self.cash += amount
+    def pay_back(self, bonus_id: int, amount: Decimal, *, win: bool) -> None:
+        """A win share or refunded stake of a bonus: its balance while active; a win share of a
+        completed bonus to cash up to its conversion cap; the rest to the house."""
+        bonus = self.bonuses[bonus_id]
+        if bonus["status"] == "active":
+            bonus["balance"] += amount
+        elif bonus["status"] == "completed" and win:
+            room = amount if bonus["cap"] is None else bonus["cap"] - bonus["converted"]
+            paid = min(amount, max(Decimal(0), room))
+            bonus["converted"] += paid
+            self.cash += paid
 
     def expect_refusal(self, code: str, call) -> None:
         with pytest.raises(DomainError) as err:
@@ -114,6 +120,7 @@ class WalletMachine(RuleBasedStateMachine):
             "required": amount * multiplier,
             "max_bet": max_bet,
             "cap": cap,
+            "converted": Decimal(0),
         }
         if multiplier == 0:
             self.end(bonus.pk, "completed")
@@ -155,7 +162,14 @@ class WalletMachine(RuleBasedStateMachine):
             if bonus["done"] >= bonus["required"]:
                 self.end(target, "completed")
         self.bets.append(
-            {"txn": posted, "cash": from_cash, "parts": parts, "wagering": wagering, "live": True}
+            {
+                "txn": posted,
+                "cash": from_cash,
+                "parts": parts,
+                "wagering": wagering,
+                "live": True,
+                "settled": False,
+            }
         )
 
     @precondition(lambda self: self.bets)
@@ -178,6 +192,7 @@ class WalletMachine(RuleBasedStateMachine):
         if not bet["live"]:
             return self.expect_refusal("already_rolled_back", call)
         call()
+        bet["settled"] = True
         stake = bet["cash"] + sum(bet["parts"].values(), Decimal(0))
         if not bet["parts"]:
             self.cash += amount
@@ -190,7 +205,7 @@ class WalletMachine(RuleBasedStateMachine):
         shares[list(shares)[-1]] += amount - cash_share - sum(shares.values())
         self.cash += cash_share
         for bonus_id, share in shares.items():
-            self.pay_back(bonus_id, share)
+            self.pay_back(bonus_id, share, win=True)
 
     @precondition(lambda self: self.bets)
     @rule(data=st.data())
@@ -205,11 +220,13 @@ class WalletMachine(RuleBasedStateMachine):
 
         if not bet["live"]:
             return self.expect_refusal("already_rolled_back", call)
+        if bet["settled"]:
+            return self.expect_refusal("bet_settled", call)
         call()
         bet["live"] = False
         self.cash += bet["cash"]
         for bonus_id, part in bet["parts"].items():
-            self.pay_back(bonus_id, part)
+            self.pay_back(bonus_id, part, win=False)
         if bet["wagering"]:
             target, contribution = bet["wagering"]
             if self.bonuses[target]["status"] == "active":
@@ -250,6 +267,8 @@ class WalletMachine(RuleBasedStateMachine):
             assert (got[0], got[1]) == (status, balance), (pk, got, expected[pk])
             if status == "active":
                 assert got[2] == done, (pk, got, expected[pk])
+        converted = dict(Bonus.objects.filter(player=self.player).values_list("pk", "converted"))
+        assert converted == {pk: b.get("converted", Decimal(0)) for pk, b in self.bonuses.items()}
 
     @invariant()
     def ledger_is_conserved(self):
