@@ -13,7 +13,7 @@ def event_money_apply(*, activity: Activity) -> dict:
 
     Shape: `{"EUR": {"cash": "70.00", "bonus": "0.00"}}` (strings in the currency's minor units).
     Raises `DomainError` with code insufficient_funds | max_bet_exceeded | unknown_reference |
-    currency_mismatch | player_blocked | invalid_amount.
+    currency_mismatch | player_blocked | invalid_amount | already_rolled_back | bet_settled.
     """
     from wallet import services
 

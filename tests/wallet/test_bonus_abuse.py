@@ -254,3 +254,13 @@ def test_refusal_messages_show_the_currency_minor_units(player):
     with pytest.raises(DomainError) as err:
         bet(btc, "1", currency="BTC")
     assert err.value.message == "Balance is 0.00000001, stake 1.00000000."
+
+
+# Kept on purpose (docs/wallet.md): an unreferenced win (jackpot, promo) is paid to cash in full.
+
+
+def test_a_win_without_reference_is_paid_to_cash_even_with_an_active_bonus(player):
+    grant(player, "50.00", wagering_multiplier=D(10))
+    win(player, "250.00", [])
+    assert wallet_balances(player=player) == {"EUR": {"cash": "250.00", "bonus": "50.00"}}
+    assert house_balances(currency="EUR")["house_game"] == D("-250.00")
