@@ -5,10 +5,12 @@ the ledger transaction, plus an admin log entry)."""
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.db.models import Model
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -62,6 +64,39 @@ class EntryInline(admin.TabularInline):
         return False
 
 
+class Posted(NamedTuple):
+    """What a money form wrote: the row, its audit line, the staff message, where to go next."""
+
+    written: Model
+    audit: str
+    message: str
+    route: str
+
+
+def _service_form_view(model_admin, request, form, title: str, submit_label: str, perform):
+    """Show a money form; on a valid POST call `perform(player, data)` and audit what it wrote."""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            posted = perform(Player.objects.get(external_id=data["player"]), data)
+        except Player.DoesNotExist:
+            form.add_error("player", "No such player.")
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            _audit(request, posted.written, ADDITION, posted.audit)
+            messages.success(request, posted.message)
+            return redirect(posted.route, posted.written.pk)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "submit_label": submit_label,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, TEMPLATE, context)
+
+
 class AdjustmentForm(forms.Form):
     player = forms.CharField(label="Player external id")
     currency = forms.ModelChoiceField(Currency.objects.filter(active=True))
@@ -85,34 +120,24 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         form = AdjustmentForm(request.POST or None, initial={"key": uuid.uuid4().hex})
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                player = Player.objects.get(external_id=data["player"])
-                posted = services.wallet_adjust(
-                    player=player,
-                    currency=data["currency"].code,
-                    amount=data["amount"],
-                    reason=data["reason"],
-                    idempotency_key=f"admin:adjust:{data['key']}",
-                    by=request.user,
-                )
-            except Player.DoesNotExist:
-                form.add_error("player", "No such player.")
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                _audit(request, posted, ADDITION, f"Adjustment {data['amount']}: {data['reason']}")
-                messages.success(request, f"Adjusted {player}: {data['amount']}.")
-                return redirect("admin:wallet_ledgertransaction_change", posted.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Manual adjustment",
-            "form": form,
-            "submit_label": "Adjust",
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, TEMPLATE, context)
+
+        def adjust(player: Player, data: dict) -> Posted:
+            posted = services.wallet_adjust(
+                player=player,
+                currency=data["currency"].code,
+                amount=data["amount"],
+                reason=data["reason"],
+                idempotency_key=f"admin:adjust:{data['key']}",
+                by=request.user,
+            )
+            return Posted(
+                posted,
+                f"Adjustment {data['amount']}: {data['reason']}",
+                f"Adjusted {player}: {data['amount']}.",
+                "admin:wallet_ledgertransaction_change",
+            )
+
+        return _service_form_view(self, request, form, "Manual adjustment", "Adjust", adjust)
 
 
 class BonusGrantForm(forms.Form):
@@ -162,42 +187,32 @@ class BonusAdmin(admin.ModelAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         form = BonusGrantForm(request.POST or None, initial={"key": uuid.uuid4().hex})
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
+
+        def grant(player: Player, data: dict) -> Posted:
             days = data["expires_in_days"]
-            try:
-                player = Player.objects.get(external_id=data["player"])
-                bonus = services.bonus_grant(
-                    player=player,
-                    currency=data["currency"].code,
-                    amount=data["amount"],
-                    wagering_multiplier=data["wagering_multiplier"],
-                    wagering_base=data["wagering_base"],
-                    deposit_amount=data["deposit_amount"] or Decimal(0),
-                    max_bet=data["max_bet"],
-                    max_conversion=data["max_conversion"],
-                    expires_at=timezone.now() + timedelta(days=days) if days else None,
-                    reason=data["reason"],
-                    source="admin",
-                    idempotency_key=f"admin:grant:{data['key']}",
-                    granted_by=request.user,
-                )
-            except Player.DoesNotExist:
-                form.add_error("player", "No such player.")
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                _audit(request, bonus, ADDITION, f"Granted {bonus.amount}: {data['reason']}")
-                messages.success(request, f"Granted {bonus}.")
-                return redirect("admin:wallet_bonus_change", bonus.pk)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Grant a bonus",
-            "form": form,
-            "submit_label": "Grant",
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, TEMPLATE, context)
+            bonus = services.bonus_grant(
+                player=player,
+                currency=data["currency"].code,
+                amount=data["amount"],
+                wagering_multiplier=data["wagering_multiplier"],
+                wagering_base=data["wagering_base"],
+                deposit_amount=data["deposit_amount"] or Decimal(0),
+                max_bet=data["max_bet"],
+                max_conversion=data["max_conversion"],
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+                reason=data["reason"],
+                source="admin",
+                idempotency_key=f"admin:grant:{data['key']}",
+                granted_by=request.user,
+            )
+            return Posted(
+                bonus,
+                f"Granted {bonus.amount}: {data['reason']}",
+                f"Granted {bonus}.",
+                "admin:wallet_bonus_change",
+            )
+
+        return _service_form_view(self, request, form, "Grant a bonus", "Grant", grant)
 
     @admin.action(description="Forfeit selected bonuses…", permissions=["forfeit"])
     def forfeit(self, request, queryset):
