@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from config.errors import DomainError
 from players.models import Activity, Currency, EventReceipt, Player
 from players.money import convert
+from players.refresh_queue import players_refresh_soon
 from players.services import player_get_or_create
 from wallet.events import event_money_apply
 from wallet.selectors import event_warnings, wallet_balances
@@ -194,7 +195,5 @@ def events_record(*, events: list[EventInput]) -> list[dict]:
         if player_pk is not None:
             touched.add(player_pk)
     if touched:
-        from players.tasks import players_refresh
-
-        transaction.on_commit(lambda: players_refresh.delay(sorted(touched)))
+        transaction.on_commit(lambda: players_refresh_soon(touched))
     return results
