@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from config.errors import DomainError
 from players.models import Activity, Currency, EventReceipt, Player
@@ -116,8 +116,7 @@ def event_record(*, event: EventInput) -> tuple[dict, int | None]:
     receipt = EventReceipt(external_id=event.external_id, payload_hash=payload_hash)
     try:
         with transaction.atomic():
-            player = _player(event)
-            activity = _activity_create(player=player, event=event)
+            player, activity = _player_and_activity(event)
             receipt.balances = event_money_apply(activity=activity)
             receipt.warnings = event_warnings(activity=activity)
             receipt.status, receipt.activity = APPLIED, activity
@@ -151,6 +150,68 @@ def _player(event: EventInput) -> Player:
     return player_get_or_create(
         external_id=event.player_id, currency=event.currency, registered_at=event.occurred_at
     )
+
+
+def _player_and_activity(event: EventInput) -> tuple[Player, Activity]:
+    """The event's player (created on first sight) and its new `Activity` row.
+
+    On PostgreSQL the common case — a known player whose currency is the event's — is one
+    statement that reads the player and inserts the activity; otherwise the ORM way.
+    """
+    if connection.vendor == "postgresql" and event.amount <= settings.PITBOSS["MAX_AMOUNT"]:
+        found = _player_and_activity_sql(event)
+        if found is not None:
+            return found
+    player = _player(event)
+    return player, _activity_create(player=player, event=event)
+
+
+_PLAYER_COLUMNS = [field.column for field in Player._meta.concrete_fields]
+_PLAYER_ATTNAMES = [field.attname for field in Player._meta.concrete_fields]
+_ACTIVITY_FIELDS = [field for field in Activity._meta.concrete_fields if not field.primary_key]
+_PLAYER_AND_ACTIVITY_SQL = f"""
+WITH p AS (
+    SELECT {", ".join(f'"{column}"' for column in _PLAYER_COLUMNS)}
+      FROM "{Player._meta.db_table}" WHERE "external_id" = %s
+), a AS (
+    INSERT INTO "{Activity._meta.db_table}" ({", ".join(f'"{f.column}"' for f in _ACTIVITY_FIELDS)})
+    SELECT {", ".join("p.id" if f.attname == "player_id" else "%s" for f in _ACTIVITY_FIELDS)}
+      FROM p WHERE p."currency_id" = %s
+    RETURNING "id"
+)
+SELECT p.*, (SELECT "id" FROM a) FROM p
+"""
+
+
+def _player_and_activity_sql(event: EventInput) -> tuple[Player, Activity] | None:
+    """None when the player is unknown or keeps another currency (nothing was written)."""
+    activity = Activity(
+        source="api",
+        external_id=event.external_id,
+        type=event.type,
+        amount=event.amount,
+        currency=event.currency,
+        player_amount=event.amount,  # the player's currency is the event's (checked in SQL)
+        occurred_at=event.occurred_at,
+        game_id=event.game_id,
+        game_category=event.game_category,
+        round_id=event.round_id,
+        reference_id=event.reference_id,
+    )
+    values = [
+        field.get_db_prep_save(field.pre_save(activity, True), connection)
+        for field in _ACTIVITY_FIELDS
+        if field.attname != "player_id"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAYER_AND_ACTIVITY_SQL, [event.player_id, *values, event.currency.code])
+        row = cursor.fetchone()
+    if row is None or row[-1] is None:
+        return None
+    player = Player.from_db(connection.alias, _PLAYER_ATTNAMES, row[:-1])
+    activity.pk, activity.player = row[-1], player
+    activity._state.adding, activity._state.db = False, connection.alias
+    return player, activity
 
 
 def _replay_or_raise(external_id: str, payload_hash: str, error: IntegrityError) -> dict:
