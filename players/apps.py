@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class PlayersConfig(AppConfig):
@@ -8,5 +8,13 @@ class PlayersConfig(AppConfig):
 
     def ready(self) -> None:
         from config.roles import roles_sync
+        from players.money import currencies_forget
 
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="pitboss_roles_sync")
+        post_migrate.connect(currencies_forget, dispatch_uid="players_currencies_forget_migrate")
+        for signal in (post_save, post_delete):
+            signal.connect(
+                currencies_forget,
+                sender="players.Currency",
+                dispatch_uid="players_currencies_forget",
+            )

@@ -1,12 +1,15 @@
 """Recording activity events from the API (SPEC §3, §10): idempotent, one outcome per event.
 
-Each event runs in its own transaction:
-1. its `EventReceipt` row is inserted first: the UNIQUE external id makes a concurrent or later
-   duplicate wait for, then replay, the first answer (or answer `idempotency_conflict` when the
-   payload differs);
-2. the `Activity` row and the wallet movement happen inside a savepoint; a `DomainError` from the
-   wallet (insufficient funds, max bet, …) rolls the savepoint back and the event is `rejected`;
-3. the receipt stores the outcome and the balances after it, so a replay answers the same.
+Each event is one transaction (a savepoint when the caller already holds one), in as few round
+trips as possible because the API answers it while the caller waits (SPEC §12):
+1. the player (created on first sight), the `Activity` row, the wallet movement and the
+   `EventReceipt` with its final outcome and the balances after it, all at once;
+2. a duplicate fails on a UNIQUE key (the activity's or the receipt's) — a concurrent one waits
+   for the first to commit — so the transaction rolls back and the first answer is replayed
+   (or `idempotency_conflict` when the payload differs);
+3. a `DomainError` (insufficient funds, max bet, …) rolls everything back; a second transaction
+   stores the `rejected` receipt (and the player). A rejected event moves no money, so a duplicate
+   that slips in between is harmless: whichever receipt commits first is the answer.
 """
 
 import hashlib
@@ -16,11 +19,12 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from config.errors import DomainError
 from players.models import Activity, Currency, EventReceipt, Player
 from players.money import convert
+from players.refresh_queue import players_refresh_soon
 from players.services import player_get_or_create
 from wallet.events import event_money_apply
 from wallet.selectors import event_warnings, wallet_balances
@@ -106,50 +110,116 @@ def _replay(receipt: EventReceipt, payload_hash: str) -> dict:
     )
 
 
-@transaction.atomic
 def event_record(*, event: EventInput) -> tuple[dict, int | None]:
     """Record one event; returns its result and the id of the player it touched (if applied)."""
     payload_hash = event.payload_hash()
+    receipt = EventReceipt(external_id=event.external_id, payload_hash=payload_hash)
     try:
         with transaction.atomic():
-            receipt = EventReceipt.objects.create(
-                external_id=event.external_id, payload_hash=payload_hash, status="pending"
-            )
-    except IntegrityError:
-        return _replay(EventReceipt.objects.get(external_id=event.external_id), payload_hash), None
-
-    player = player_get_or_create(
-        external_id=event.player_id, currency=event.currency, registered_at=event.occurred_at
-    )
-    try:
-        with transaction.atomic():
-            activity = _activity_create(player=player, event=event)
-            balances = event_money_apply(activity=activity)
+            player, activity = _player_and_activity(event)
+            receipt.balances = event_money_apply(activity=activity)
             receipt.warnings = event_warnings(activity=activity)
-        receipt.status, receipt.activity, touched = APPLIED, activity, player.pk
+            receipt.status, receipt.activity = APPLIED, activity
+            receipt.save(force_insert=True)
+        touched = player.pk
+    except IntegrityError as error:
+        return _replay_or_raise(event.external_id, payload_hash, error), None
     except DomainError as error:
-        balances = wallet_balances(player=player)
-        receipt.status, receipt.reason_code, touched = REJECTED, error.code, None
+        # Nothing of the event stayed (the transaction rolled back): answer `rejected`, and
+        # keep the player (events may precede the profile) and the receipt for replays.
+        receipt.status, receipt.reason_code = REJECTED, error.code
         receipt.reason_message = error.message[:255]
+        receipt.warnings, touched = [], None
         log.info("event_rejected", external_id=event.external_id, code=error.code)
-    receipt.balances = balances
-    receipt.save(
-        update_fields=[
-            "status",
-            "activity",
-            "reason_code",
-            "reason_message",
-            "balances",
-            "warnings",
-        ]
-    )
+        try:
+            with transaction.atomic():
+                receipt.balances = wallet_balances(player=_player(event))
+                receipt.save(force_insert=True)
+        except IntegrityError as conflict:
+            return _replay_or_raise(event.external_id, payload_hash, conflict), None
     reason = (
         {"code": receipt.reason_code, "message": receipt.reason_message}
         if receipt.reason_code
         else None
     )
-    outcome = result(event.external_id, receipt.status, reason, balances, receipt.warnings)
+    outcome = result(event.external_id, receipt.status, reason, receipt.balances, receipt.warnings)
     return outcome, touched
+
+
+def _player(event: EventInput) -> Player:
+    return player_get_or_create(
+        external_id=event.player_id, currency=event.currency, registered_at=event.occurred_at
+    )
+
+
+def _player_and_activity(event: EventInput) -> tuple[Player, Activity]:
+    """The event's player (created on first sight) and its new `Activity` row.
+
+    On PostgreSQL the common case — a known player whose currency is the event's — is one
+    statement that reads the player and inserts the activity; otherwise the ORM way.
+    """
+    if connection.vendor == "postgresql" and event.amount <= settings.PITBOSS["MAX_AMOUNT"]:
+        found = _player_and_activity_sql(event)
+        if found is not None:
+            return found
+    player = _player(event)
+    return player, _activity_create(player=player, event=event)
+
+
+_PLAYER_COLUMNS = [field.column for field in Player._meta.concrete_fields]
+_PLAYER_ATTNAMES = [field.attname for field in Player._meta.concrete_fields]
+_ACTIVITY_FIELDS = [field for field in Activity._meta.concrete_fields if not field.primary_key]
+_PLAYER_AND_ACTIVITY_SQL = f"""
+WITH p AS (
+    SELECT {", ".join(f'"{column}"' for column in _PLAYER_COLUMNS)}
+      FROM "{Player._meta.db_table}" WHERE "external_id" = %s
+), a AS (
+    INSERT INTO "{Activity._meta.db_table}" ({", ".join(f'"{f.column}"' for f in _ACTIVITY_FIELDS)})
+    SELECT {", ".join("p.id" if f.attname == "player_id" else "%s" for f in _ACTIVITY_FIELDS)}
+      FROM p WHERE p."currency_id" = %s
+    RETURNING "id"
+)
+SELECT p.*, (SELECT "id" FROM a) FROM p
+"""
+
+
+def _player_and_activity_sql(event: EventInput) -> tuple[Player, Activity] | None:
+    """None when the player is unknown or keeps another currency (nothing was written)."""
+    activity = Activity(
+        source="api",
+        external_id=event.external_id,
+        type=event.type,
+        amount=event.amount,
+        currency=event.currency,
+        player_amount=event.amount,  # the player's currency is the event's (checked in SQL)
+        occurred_at=event.occurred_at,
+        game_id=event.game_id,
+        game_category=event.game_category,
+        round_id=event.round_id,
+        reference_id=event.reference_id,
+    )
+    values = [
+        field.get_db_prep_save(field.pre_save(activity, True), connection)
+        for field in _ACTIVITY_FIELDS
+        if field.attname != "player_id"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAYER_AND_ACTIVITY_SQL, [event.player_id, *values, event.currency.code])
+        row = cursor.fetchone()
+    if row is None or row[-1] is None:
+        return None
+    player = Player.from_db(connection.alias, _PLAYER_ATTNAMES, row[:-1])
+    activity.pk, activity.player = row[-1], player
+    activity._state.adding, activity._state.db = False, connection.alias
+    return player, activity
+
+
+def _replay_or_raise(external_id: str, payload_hash: str, error: IntegrityError) -> dict:
+    """The answer to a duplicate: the event's receipt, committed by the transaction that won."""
+    receipt = EventReceipt.objects.filter(external_id=external_id).first()
+    if receipt is None:  # a conflict that is not a duplicate event: a real error
+        raise error
+    return _replay(receipt, payload_hash)
 
 
 def _activity_create(*, player: Player, event: EventInput) -> Activity:
@@ -186,7 +256,5 @@ def events_record(*, events: list[EventInput]) -> list[dict]:
         if player_pk is not None:
             touched.add(player_pk)
     if touched:
-        from players.tasks import players_refresh
-
-        transaction.on_commit(lambda: players_refresh.delay(sorted(touched)))
+        transaction.on_commit(lambda: players_refresh_soon(touched))
     return results

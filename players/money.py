@@ -1,5 +1,6 @@
 """Money rules (SPEC §2): validating incoming amounts and converting between currencies."""
 
+import time
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
@@ -8,13 +9,31 @@ from django.conf import settings
 from config.errors import DomainError
 from players.models import Currency, ExchangeRate
 
+CURRENCY_CACHE_SECONDS = 60.0
+_currencies: dict[str, tuple[float, Currency]] = {}  # code -> (expires, active currency)
+
+
+def currencies_forget(**_kwargs) -> None:
+    """Drop the per-process currency cache (a currency was saved or deleted, or a flush)."""
+    _currencies.clear()
+
 
 def currency_get(code: str) -> Currency:
-    """The active currency with this code, or a DomainError `unknown_currency`."""
-    try:
-        return Currency.objects.get(code=code, active=True)
-    except Currency.DoesNotExist:
-        raise DomainError("unknown_currency", f"Unknown currency '{code}'.") from None
+    """The active currency with this code, or a DomainError `unknown_currency`.
+
+    Every event names its currency, so active ones are kept per process for a minute; saving or
+    deleting a currency forgets them at once (players/apps.py), a bulk `update()` within a minute.
+    """
+    now = time.monotonic()
+    hit = _currencies.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    currency = Currency.objects.filter(code=code, active=True).first()
+    if currency is None:
+        raise DomainError("unknown_currency", f"Unknown currency '{code}'.")
+    if len(_currencies) < 1000:
+        _currencies[code] = (now + CURRENCY_CACHE_SECONDS, currency)
+    return currency
 
 
 def amount_check(amount: object, currency: Currency, *, field: str = "amount") -> Decimal:

@@ -21,14 +21,17 @@ def money_str(value: Decimal | None, minor_units: int) -> str | None:
     return format(value.quantize(Decimal(1).scaleb(-minor_units), rounding=ROUND_HALF_EVEN), "f")
 
 
-def metrics_as_json(row: PlayerMetrics | None, minor_units: int) -> dict:
+def metrics_as_json(row: PlayerMetrics | dict | None, minor_units: int) -> dict:
     """One window's metrics: money as strings in the player's currency, counts as numbers.
 
-    A player without stored metrics yet shows zeros (and missing for undefined ratios).
+    `row` is a stored row, or a dict of its values keyed by metric name (players/selectors.py
+    `player_detail`). A player without stored metrics yet shows zeros (and missing for undefined
+    ratios).
     """
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
     values = {}
     for metric in METRICS:
-        value = getattr(row, metric.name) if row is not None else None
+        value = get(metric.name) if row is not None else None
         if value is None:
             value = None if metric.nullable else Decimal(0) if metric.kind == "money" else 0
         if value is None or metric.kind in {"count", "days"}:
@@ -38,6 +41,28 @@ def metrics_as_json(row: PlayerMetrics | None, minor_units: int) -> dict:
         else:
             values[metric.name] = format(value.quantize(RATIO_QUANTUM).normalize(), "f")
     return values
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def player_detail_as_json(detail: dict) -> dict:
+    """`players/{id}/` from `player_detail` rows: the same shape as `PlayerSerializer`."""
+    minor_units = detail["minor_units"]
+    return {
+        "external_id": detail["external_id"],
+        "status": detail["status"],
+        "currency": detail["currency_id"],
+        "country": detail["country"],
+        "registered_at": _DATETIME.to_representation(detail["registered_at"]),
+        "segment": detail["segment"],
+        "custom_segments": sorted(detail["custom_segments"]),
+        "risk_score": detail["risk_score"],
+        "metrics": {
+            window: metrics_as_json(detail["metrics"].get(window), minor_units)
+            for window in WINDOWS
+        },
+    }
 
 
 class PlayerSerializer(serializers.ModelSerializer):

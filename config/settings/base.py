@@ -136,7 +136,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.RolePermission"],
@@ -175,6 +175,8 @@ PITBOSS = {
     # An incoming amount above this is refused as absurd, whatever the currency.
     "MAX_AMOUNT": Decimal(os.environ.get("PITBOSS_MAX_AMOUNT", "100000000")),
     "MAX_EVENTS_PER_REQUEST": 1000,
+    # An API token's user and roles are kept per process this long (config/api/authentication.py)
+    "AUTH_CACHE_SECONDS": float(os.environ.get("PITBOSS_AUTH_CACHE_SECONDS", "10")),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---
