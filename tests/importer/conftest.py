@@ -1,5 +1,6 @@
 """Fixtures for importer tests: files written on the fly, a runner for jobs."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,10 @@ from django.db import connection
 
 from importer import services
 
-REAL = Path(settings.BASE_DIR).parent / "shared" / "data" / "real"
+# The real files stay in ../shared (their licence is unknown); PITBOSS_REAL_DATA points elsewhere.
+REAL = Path(
+    os.environ.get("PITBOSS_REAL_DATA", Path(settings.BASE_DIR).parent / "shared" / "data" / "real")
+)
 
 
 def real_file(name: str) -> Path:
