@@ -86,7 +86,6 @@ def test_bustabit_rounds(run_import):
 
 
 def test_bustabit_rounds_computed_payout(run_import):
-    pytest.importorskip("rewards.expressions", reason="expression language not merged yet")
     path = real_file("bustabit.csv")
     job = run_import(path, kind="rounds", mapping=mappings.BUSTABIT_ROUNDS_EXPR)
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
@@ -184,3 +183,56 @@ def test_error_report_is_written(run_import, tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == job.rows_rejected == 42649
     assert rows[0]["code"] == "invalid_country" and rows[0]["column"] == "Country"
+
+
+REAL_IMPORTS = [
+    ("bustabit.csv", "rounds", mappings.BUSTABIT_ROUNDS, 50000),
+    ("bwin-AnalyticDataInternetGambling.csv", "aggregates", mappings.BWIN_AGGREGATES, 40499),
+    ("bwin-RawDataIDemographics.csv", "players", mappings.BWIN_PLAYERS, 42649),
+]
+
+
+@pytest.mark.parametrize("name,kind,mapping,rows", REAL_IMPORTS)
+def test_each_real_file_through_the_admin(
+    admin_client, django_capture_on_commit_callbacks, name, kind, mapping, rows
+):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    path = real_file(name)
+    if kind == "players":  # bwin's numeric country codes, translated through bwin-Codes.xlsx
+        mapping = {**mapping, "country": {"column": "Country", "map": _bwin_country_map()}}
+    url = "/admin/importer/importjob/upload/"
+    form = {"kind": kind, "on_error": "skip", "mapping": json.dumps(mapping)}
+    preview = admin_client.post(url, {**form, "file": SimpleUploadedFile(name, path.read_bytes())})
+    assert preview.status_code == 200
+    assert "First rows as they will be read" in preview.content.decode()
+    token = preview.context["form"].initial["preview_token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = admin_client.post(url, {**form, "preview_token": token, "_import": "1"})
+    assert done.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.SUCCEEDED, (job.message, job.errors[:3])
+    assert job.rows_done == rows and job.rows_rejected == 0
+
+
+@pytest.mark.parametrize("name,kind,mapping,rows", REAL_IMPORTS)
+def test_each_real_file_through_the_api(
+    api_client_operator, django_capture_on_commit_callbacks, name, kind, mapping, rows
+):
+    import json
+
+    path = real_file(name)
+    if kind == "players":
+        mapping = {**mapping, "country": {"column": "Country", "map": _bwin_country_map()}}
+    with open(path, "rb") as handle, django_capture_on_commit_callbacks(execute=True):
+        response = api_client_operator.post(
+            "/api/v1/imports/",
+            {"file": handle, "kind": kind, "mapping": json.dumps(mapping), "on_error": "reject"},
+            format="multipart",
+        )
+    assert response.status_code == 202, response.json()
+    job = api_client_operator.get(f"/api/v1/imports/{response.json()['id']}/").json()
+    assert job["status"] == "succeeded", job
+    assert job["rows_done"] == job["rows_total"] == rows and job["rows_rejected"] == 0
