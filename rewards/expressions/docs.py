@@ -81,14 +81,7 @@ def reference_markdown() -> str:
         _row("name", "type", "may be missing", "meaning", "example"),
         _row("---", "---", "---", "---", "---"),
     ]
-    for info in player_names().values():
-        meaning = info.description
-        if info.choices:
-            meaning += " One of: " + ", ".join(f"`{c}`" for c in info.choices) + "."
-        out.append(
-            _row(f"`{info.name}`", TYPE_WORDS[info.type], "yes" if info.nullable else "no",
-                 meaning, f"`{info.example}`")
-        )  # fmt: skip
+    out += _typed_rows(player_names().values())
     out += [
         "",
         "## Metrics",
@@ -111,14 +104,7 @@ def reference_markdown() -> str:
         _row("name", "type", "may be missing", "meaning", "example"),
         _row("---", "---", "---", "---", "---"),
     ]
-    for info in event_names().values():
-        meaning = info.description
-        if info.choices:
-            meaning += " One of: " + ", ".join(f"`{c}`" for c in info.choices) + "."
-        out.append(
-            _row(f"`{info.name}`", TYPE_WORDS[info.type], "yes" if info.nullable else "no",
-                 meaning, f"`{info.example}`")
-        )  # fmt: skip
+    out += _typed_rows(event_names().values())
     out += [
         "",
         "## Import columns (context `import_field`)",
@@ -136,3 +122,17 @@ def reference_markdown() -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _typed_rows(infos) -> list[str]:
+    """Table rows for names with a type and, perhaps, a closed set of values."""
+    rows = []
+    for info in infos:
+        meaning = info.description
+        if info.choices:
+            meaning += " One of: " + ", ".join(f"`{c}`" for c in info.choices) + "."
+        nullable = "yes" if info.nullable else "no"
+        rows.append(
+            _row(f"`{info.name}`", TYPE_WORDS[info.type], nullable, meaning, f"`{info.example}`")
+        )
+    return rows

@@ -2,6 +2,7 @@
 after every wallet test (entries sum to zero per currency; cached balances equal entries)."""
 
 import itertools
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from players.models import Player
-from wallet import ledger
+from wallet import ledger, services
 from wallet.selectors import ledger_drift
 
 _ids = itertools.count(1)
@@ -71,3 +72,20 @@ def player(db):
 
 def D(value) -> Decimal:  # noqa: N802
     return Decimal(str(value))
+
+
+# Service shortcuts shared by the wallet tests (a fresh idempotency key per call).
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def deposit(player, amount, currency="EUR"):
+    return services.wallet_deposit(
+        player=player, currency=currency, amount=D(amount), idempotency_key=key()
+    )
+
+
+def bet(player, amount, currency="EUR", **kw):
+    return services.wallet_bet_place(
+        player=player, currency=currency, amount=D(amount), idempotency_key=key(), **kw
+    )

@@ -4,7 +4,6 @@ Each test reproduces a reported path (through the services or the events API) th
 create money or convert bonus money past its terms.
 """
 
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -13,29 +12,13 @@ from rest_framework.test import APIClient
 
 from config.errors import DomainError
 from players.models import Player
-from tests.wallet.conftest import D, player_make
+from tests.wallet.conftest import D, bet, deposit, key, player_make
 from wallet import services
 from wallet.ledger import money_format
 from wallet.models import Account, Bonus
 from wallet.selectors import house_balances, wallet_balances
 
 pytestmark = pytest.mark.django_db
-
-
-def key() -> str:
-    return uuid.uuid4().hex
-
-
-def deposit(player, amount, currency="EUR"):
-    return services.wallet_deposit(
-        player=player, currency=currency, amount=D(amount), idempotency_key=key()
-    )
-
-
-def bet(player, amount, currency="EUR", **kw):
-    return services.wallet_bet_place(
-        player=player, currency=currency, amount=D(amount), idempotency_key=key(), **kw
-    )
 
 
 def win(player, amount, bets, currency="EUR"):

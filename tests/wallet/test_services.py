@@ -1,6 +1,5 @@
 """Wallet services: every operation, its refusals, bonus lifecycle and the BonusActivity facts."""
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,28 +8,12 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import BonusActivity, Player
-from tests.wallet.conftest import D, player_make
+from tests.wallet.conftest import D, bet, deposit, key, player_make
 from wallet import services
 from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.selectors import house_balances, wallet_balances, wallet_overview
 
 pytestmark = pytest.mark.django_db
-
-
-def key() -> str:
-    return uuid.uuid4().hex
-
-
-def deposit(player, amount, currency="EUR"):
-    return services.wallet_deposit(
-        player=player, currency=currency, amount=D(amount), idempotency_key=key()
-    )
-
-
-def bet(player, amount, currency="EUR", **kw):
-    return services.wallet_bet_place(
-        player=player, currency=currency, amount=D(amount), idempotency_key=key(), **kw
-    )
 
 
 def grant(player, amount="50.00", **terms):
