@@ -60,11 +60,6 @@ def amount_check(amount: object, currency: Currency, *, field: str = "amount") -
     return value
 
 
-def round_down(amount: Decimal, currency: Currency) -> Decimal:
-    """Round a computed amount (a reward) down to the currency's minor unit: never create money."""
-    return amount.quantize(currency.quantum, rounding=ROUND_DOWN)
-
-
 def rate_at(currency_code: str, at: datetime) -> Decimal:
     rate = (
         ExchangeRate.objects.filter(currency_id=currency_code, valid_from__lte=at)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
@@ -19,7 +20,6 @@ from players.money import convert
 from wallet import prepared
 from wallet.models import Account, Entry, LedgerTransaction
 
-AMOUNT_CEILING = Decimal("1000000000")  # a sane ceiling for one movement (SPEC §2)
 EIGHT_PLACES = Decimal("0.00000001")
 
 _minor_units: dict[str, int] = {}
@@ -57,7 +57,7 @@ def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False)
         amount = Decimal(str(amount))
     if not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero):
         raise DomainError("invalid_amount", f"Amount must be positive, got {amount:f}.")
-    if amount > AMOUNT_CEILING:
+    if amount > settings.PITBOSS["MAX_AMOUNT"]:  # the one configured sane ceiling (SPEC §2)
         raise DomainError("invalid_amount", f"Amount {amount:f} is above the ceiling.")
     if amount != money_round_down(amount, currency):
         raise DomainError(

@@ -1,7 +1,9 @@
-"""Refuse oversized JSON bodies before anything reads them (413 in the API's error shape).
+"""Refuse API bodies whose declared length is over the limit, before anything runs (413).
 
-DRF parses JSON from the request stream, which Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not
-guard; multipart uploads (imports) stream to disk and are exempt.
+This answers early, for any content type and before authentication, from Content-Length
+alone. Bodies without a declared length (chunked) are bounded while parsed by
+`config.api.parsers.BoundedJSONParser`. Multipart uploads (imports) stream to disk and are
+exempt.
 """
 
 from django.conf import settings
