@@ -21,9 +21,9 @@ from django.utils import timezone
 from config.errors import DomainError
 from players.models import Player
 from players.money import amount_validate
-from wallet.ledger import cash_account_id, house_account_id
+from wallet.ledger import Leg, cash_account_id, house_account_id, ledger_post
 from wallet.locks import player_accounts_lock_with_house
-from wallet.models import Account, Bonus
+from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.services.bonuses import bonus_end
 
 
@@ -42,6 +42,23 @@ class Locked:
 
     def bonus_account(self, bonus_id: int) -> Account | None:
         return next((a for a in self.bonuses if a.bonus_id == bonus_id), None)
+
+    def cash_post(
+        self, *, house: str, amount: Decimal, kind: str, idempotency_key: str, **fields
+    ) -> LedgerTransaction:
+        """Post `amount` from the house account of kind `house` to the player's cash (a
+        negative amount goes from cash to the house account): the two-leg movements."""
+        currency = self.cash.currency_id
+        return ledger_post(
+            kind=kind,
+            idempotency_key=idempotency_key,
+            player_id=self.cash.player_id,
+            legs=[
+                Leg(self.house_id(house), currency, -amount),
+                Leg(self.cash.pk, currency, amount),
+            ],
+            **fields,
+        )
 
 
 def accounts_lock(*, player_id: int, currency: str) -> Locked:

@@ -5,7 +5,6 @@ from decimal import Decimal
 from config.errors import DomainError
 from players.models import Player
 from players.money import money_format
-from wallet.ledger import Leg, ledger_post
 from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.services.base import Locked, wallet_operation
 from wallet.services.bonuses import bonus_end
@@ -32,13 +31,11 @@ def wallet_deposit(
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="deposit"
     ) as operation:
-        locked, amount = operation.locked, operation.amount
-        bank = locked.house_id(Account.Kind.HOUSE_BANK)
-        return ledger_post(
+        return operation.locked.cash_post(
+            house=Account.Kind.HOUSE_BANK,
+            amount=operation.amount,
             kind=Kind.DEPOSIT,
             idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(bank, currency, -amount), Leg(locked.cash.pk, currency, amount)],
             activity=activity,
         )
 
@@ -59,12 +56,11 @@ def wallet_withdraw(
                 f"Cash balance is {money_format(locked.cash.balance, currency)}.",
             )
         forfeited = _bonuses_forfeit_locked(locked, "withdrawal before wagering was complete")
-        bank = locked.house_id(Account.Kind.HOUSE_BANK)
-        return ledger_post(
+        return locked.cash_post(
+            house=Account.Kind.HOUSE_BANK,
+            amount=-amount,
             kind=Kind.WITHDRAWAL,
             idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(locked.cash.pk, currency, -amount), Leg(bank, currency, amount)],
             activity=activity,
             details={"forfeited_bonuses": forfeited},
         )
@@ -79,12 +75,11 @@ def wallet_chargeback(
         locked, amount = operation.locked, operation.amount
         _bonuses_forfeit_locked(locked, "chargeback")
         taken = min(amount, locked.cash.balance)
-        bank = locked.house_id(Account.Kind.HOUSE_BANK)
-        return ledger_post(
+        return locked.cash_post(
+            house=Account.Kind.HOUSE_BANK,
+            amount=-taken,
             kind=Kind.CHARGEBACK,
             idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(locked.cash.pk, currency, -taken), Leg(bank, currency, taken)],
             activity=activity,
             details={
                 "taken": money_format(taken, currency),

@@ -9,7 +9,6 @@ from decimal import Decimal
 from config.errors import DomainError
 from players.models import BonusActivity, Player
 from players.money import money_format
-from wallet.ledger import Leg, ledger_post
 from wallet.models import Account, LedgerTransaction
 from wallet.services.base import wallet_operation
 from wallet.services.bonuses import bonus_activity_record
@@ -36,12 +35,11 @@ def wallet_adjust(
                 "insufficient_funds",
                 f"Cash balance is {money_format(locked.cash.balance, currency)}.",
             )
-        house = locked.house_id(Account.Kind.HOUSE_ADJUSTMENT)
-        return ledger_post(
+        return locked.cash_post(
+            house=Account.Kind.HOUSE_ADJUSTMENT,
+            amount=amount,
             kind=Kind.ADJUSTMENT,
             idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(locked.cash.pk, currency, amount), Leg(house, currency, -amount)],
             reason=reason.strip()[:255],
             created_by=by,
         )
@@ -57,13 +55,12 @@ def wallet_cash_reward_pay(
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="reward"
     ) as operation:
-        locked, amount = operation.locked, operation.amount
-        expense = locked.house_id(Account.Kind.HOUSE_BONUS_EXPENSE)
-        posted = ledger_post(
+        amount = operation.amount
+        posted = operation.locked.cash_post(
+            house=Account.Kind.HOUSE_BONUS_EXPENSE,
+            amount=amount,
             kind=Kind.CASH_REWARD,
             idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(expense, currency, -amount), Leg(locked.cash.pk, currency, amount)],
             reason=reason[:255],
         )
         bonus_activity_record(
