@@ -178,7 +178,9 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     Returns one `EventResult` per event, in order. Never raises for an event's own problem
     (insufficient funds, duplicates, conflicts): those are results. Rejection reason codes:
     insufficient_funds | max_bet_exceeded | unknown_reference | currency_mismatch |
-    player_blocked | invalid_amount | already_rolled_back | bet_settled | idempotency_conflict.
+    player_blocked | invalid_amount | already_rolled_back | bet_settled | bet_rolled_back |
+    idempotency_conflict. A rollback whose bet has not arrived is applied (nothing moves) with
+    the warning `rollback_before_bet`, and that bet is refused with `bet_rolled_back`.
     """
     results, applied = [], []
     for event in events:
@@ -238,8 +240,9 @@ def _event_ingest(event: EventInput) -> EventResult:
     try:
         with transaction.atomic():
             player, activity = _player_and_activity(event)
-            receipt.balances = _money_move(activity)
-            receipt.warnings = event_warnings(activity=activity)
+            warnings = _money_move(activity)
+            receipt.balances = wallet_balances(player=player)
+            receipt.warnings = event_warnings(activity=activity) + warnings
             receipt.status, receipt.activity = APPLIED, activity
             receipt.save(force_insert=True)
     except IntegrityError as error:
@@ -370,8 +373,15 @@ def _activity_create(*, player: Player, event: EventInput) -> Activity:
     return activity
 
 
-def _money_move(activity: Activity) -> dict:
-    """Move the money of one live event (deposit … chargeback); returns balances after it.
+ROLLBACK_REMEMBERED = {
+    "code": "rollback_before_bet",
+    "message": "No bet with this reference yet: the rollback is remembered, and the bet is "
+    "refused (bet_rolled_back) if it arrives later.",
+}
+
+
+def _money_move(activity: Activity) -> list[dict]:
+    """Move the money of one live event (deposit … chargeback); returns its warnings.
 
     The wallet's event dispatcher: private to this module, so every event takes the one path.
     Raises the DomainErrors listed on `events_ingest`.
@@ -383,7 +393,7 @@ def _money_move(activity: Activity) -> dict:
         "idempotency_key": f"event:{activity.source}:{activity.external_id}",
         "activity": activity,
     }
-    kind = activity.type
+    kind, warnings = activity.type, []
     if kind == Activity.Type.DEPOSIT:
         services.wallet_deposit(amount=activity.amount, **common)
     elif kind == Activity.Type.WITHDRAWAL:
@@ -396,9 +406,9 @@ def _money_move(activity: Activity) -> dict:
                 game_id=activity.game_id,
                 **common,
             )
-    elif kind in (Activity.Type.WIN, Activity.Type.ROLLBACK):
+    elif kind == Activity.Type.WIN:
         bets = []
-        if kind == Activity.Type.ROLLBACK or activity.reference_id or activity.round_id:
+        if activity.reference_id or activity.round_id:
             bets = services.bets_referenced(
                 player=player,
                 currency=currency,
@@ -406,12 +416,13 @@ def _money_move(activity: Activity) -> dict:
                 round_id=activity.round_id,
                 source=activity.source,
             )
-        if kind == Activity.Type.ROLLBACK:
-            services.wallet_bet_rollback(amount=activity.amount, bets=bets, **common)
-        elif activity.amount:
+        if activity.amount:
             services.wallet_win_settle(amount=activity.amount, bets=bets, **common)
+    elif kind == Activity.Type.ROLLBACK:
+        if not services.wallet_bet_rollback(amount=activity.amount, **common):
+            warnings.append(ROLLBACK_REMEMBERED)
     elif kind == Activity.Type.CHARGEBACK:
         services.wallet_chargeback(amount=activity.amount, **common)
     else:
         raise DomainError("invalid_type", f"Unknown event type {kind}.")
-    return wallet_balances(player=player)
+    return warnings

@@ -58,7 +58,6 @@ def test_rollback_by_reference_restores_the_stake(player):
     ("type_", "fields", "code"),
     [
         ("win", {"reference_id": "nope"}, "unknown_reference"),
-        ("rollback", {"round_id": "nope"}, "unknown_reference"),
         ("rollback", {}, "unknown_reference"),
     ],
 )

@@ -9,14 +9,14 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 
 from config.errors import DomainError
 from players.models import Activity, Player
 from players.money import EIGHT_PLACES, currency_quantum, money_format
 from wallet.ledger import Leg, ledger_post
-from wallet.models import Account, Bonus, LedgerTransaction
+from wallet.models import Account, Bonus, LedgerTransaction, RememberedRollback
 from wallet.services.base import Locked, wallet_operation
 from wallet.services.bonuses import bonus_end
 from wallet.wagering import contribution_weight, stake_split, win_split
@@ -53,11 +53,17 @@ def wallet_bet_place(
     game_id: str = "",
     activity=None,
 ) -> LedgerTransaction:
-    """Take a stake from cash first, then bonus (oldest grant first); add wagering progress."""
+    """Take a stake from cash first, then bonus (oldest grant first); add wagering progress.
+
+    Raises player_blocked, invalid_amount, max_bet_exceeded (over a bonus's max bet),
+    insufficient_funds, bet_rolled_back (its rollback arrived first, `activity` given).
+    """
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="bet"
     ) as operation:
         locked, amount = operation.locked, operation.amount
+        if activity is not None:
+            _bet_refuse_if_rolled_back(player=player, activity=activity)
         max_bets = [a.bonus.max_bet for a in locked.bonuses if a.bonus.max_bet is not None]
         if max_bets and amount > min(max_bets):
             raise DomainError(
@@ -140,6 +146,55 @@ def bets_referenced(
     return list(
         LedgerTransaction.objects.filter(activity_id__in=[pk for pk, _ in found], kind=Kind.BET)
     )
+
+
+def _bets_of_rollback(
+    *, player: Player, currency: str, activity: Activity
+) -> list[LedgerTransaction]:
+    """The bets a rollback event references; none yet: the rollback is remembered."""
+    if not (activity.reference_id or activity.round_id):
+        raise DomainError("unknown_reference", "No reference_id or round_id given.")
+    try:
+        return bets_referenced(
+            player=player,
+            currency=currency,
+            reference_id=activity.reference_id,
+            round_id=activity.round_id,
+            source=activity.source,
+        )
+    except DomainError as error:
+        if error.code != "unknown_reference":
+            raise
+    remembered = RememberedRollback.objects.filter(player_id=player.pk, source=activity.source)
+    if activity.reference_id:
+        remembered = remembered.filter(reference_id=activity.reference_id)
+    else:
+        remembered = remembered.filter(reference_id="", round_id=activity.round_id)
+    if remembered.exists():
+        raise DomainError("already_rolled_back", "A rollback of this bet is already remembered.")
+    RememberedRollback.objects.create(
+        activity=activity,
+        player=player,
+        source=activity.source,
+        reference_id=activity.reference_id,
+        round_id="" if activity.reference_id else activity.round_id,
+    )
+    return []
+
+
+def _bet_refuse_if_rolled_back(*, player: Player, activity: Activity) -> None:
+    """A bet whose rollback arrived first is refused (under the player's lock)."""
+    named = Q(reference_id=activity.external_id)
+    if activity.round_id:
+        named |= Q(reference_id="", round_id=activity.round_id)
+    remembered = RememberedRollback.objects.filter(
+        named, player_id=player.pk, source=activity.source
+    )
+    if remembered.exists():
+        raise DomainError(
+            "bet_rolled_back",
+            "A rollback of this bet arrived before it: the bet is refused and no stake is taken.",
+        )
 
 
 def _bets_unreversed(bets: list[LedgerTransaction]) -> list[LedgerTransaction]:
@@ -298,14 +353,25 @@ def wallet_bet_rollback(
     player: Player,
     currency: str,
     idempotency_key: str,
-    bets: list[LedgerTransaction],
+    bets: list[LedgerTransaction] | None = None,
     amount: Decimal | None = None,
-    activity=None,
+    activity: Activity | None = None,
 ) -> list[LedgerTransaction]:
-    """Reverse the stakes of `bets` (each once) and the wagering they added."""
+    """Reverse the stakes of `bets` (each once) and the wagering they added.
+
+    With `bets=None` the bets are the ones `activity` (a rollback event) references, looked up
+    under the player's lock. If none has arrived yet, the rollback is remembered
+    (`RememberedRollback`): nothing moves, [] is returned, and the bet is refused when it comes
+    (`bet_rolled_back`, see `wallet_bet_place`). Raises unknown_reference (no reference at
+    all), currency_mismatch, already_rolled_back, bet_settled, invalid_amount (not the stake).
+    """
     reversals = []
     with wallet_operation(player=player, currency=currency) as operation:
         locked = operation.locked
+        if bets is None:
+            bets = _bets_of_rollback(player=player, currency=currency, activity=activity)
+            if not bets:
+                return []
         live = _bets_unreversed(bets)
         if bets and not live:
             raise DomainError("already_rolled_back", "The bet was already rolled back.")
