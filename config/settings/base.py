@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "wallet",
     "safety",
     "importer",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,8 @@ PITBOSS = {
     "MAX_EVENTS_PER_REQUEST": 1000,
     # An API token's user and roles are kept per process this long (config/api/authentication.py)
     "AUTH_CACHE_SECONDS": float(os.environ.get("PITBOSS_AUTH_CACHE_SECONDS", "10")),
+    # Webhook endpoints on loopback/private addresses and plain http (tests, local receivers).
+    "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---
