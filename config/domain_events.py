@@ -43,11 +43,6 @@ def domain_event_sink_register(sink: DomainEventSink) -> None:
         _sinks.append(sink)
 
 
-def domain_event_wanted(event_type: str) -> bool:
-    """Whether any sink wants `event_type` now: emitters skip building data nobody reads."""
-    return any(sink.wants(event_type) for sink in _sinks)
-
-
 def domain_events_emit(event_type: str, items: Sequence[dict] | Callable[[], Sequence[dict]]):
     """Hand `items` (one `data` dict per event) of `event_type` to every sink that wants it.
 
