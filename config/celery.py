@@ -1,10 +1,10 @@
 """The Celery application; tasks run eagerly in-process when no broker is configured."""
 
-import os
-
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+from config.entrypoints import settings_module_set_default
+
+settings_module_set_default()  # production unless PITBOSS_DEV=1
 
 app = Celery("pitboss")
 app.config_from_object("django.conf:settings", namespace="CELERY")

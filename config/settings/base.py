@@ -1,8 +1,11 @@
-"""Settings read from the environment.
+"""Settings read from the environment, shared by development and production.
 
-With nothing set, Pitboss runs on its embedded default: SQLite in the project directory and
-Celery tasks executed eagerly in-process. `DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` /
-`REDIS_URL` switch to the production setup. Every variable is listed in docs/configuration.md.
+Every entry point (manage.py, wsgi, asgi, Celery) loads `config.settings.production` unless the
+development flag `PITBOSS_DEV=1` is set (`make demo`, `make test` set it); see
+config/entrypoints.py. In development, with nothing else set, Pitboss runs on its embedded
+default: SQLite in the project directory and Celery tasks executed eagerly in-process.
+`DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` / `REDIS_URL` switch to the production
+setup. Every variable is listed in docs/configuration.md.
 """
 
 import os
@@ -10,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -21,7 +25,16 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "pitboss-insecure-development-key-change-me")
+# No secret has a default outside development (PITBOSS_DEV=1).
+DEVELOPMENT = env_bool("PITBOSS_DEV", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or (
+    "pitboss-insecure-development-key-change-me" if DEVELOPMENT else ""
+)
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (production), or PITBOSS_DEV=1 for development "
+        "(embedded SQLite, eager Celery, a development key)."
+    )
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -41,6 +54,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "django_prometheus",
+    "csp",
     "players",
     "rewards",
     "wallet",
@@ -60,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -167,6 +182,23 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Content Security Policy (django-csp): only this origin's scripts run; the admin and the API
+# docs (Swagger UI from the sidecar package, its script served separately) need nothing else.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
 # --- Domain settings ----------------------------------------------------------------------
 PITBOSS = {
     # Figures that add up many players are converted to this currency.
@@ -180,6 +212,8 @@ PITBOSS = {
     "AUTH_CACHE_SECONDS": float(os.environ.get("PITBOSS_AUTH_CACHE_SECONDS", "10")),
     # Webhook endpoints on loopback/private addresses and plain http (tests, local receivers).
     "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
+    # Bearer token Prometheus sends for /metrics; without one, only loopback may scrape.
+    "METRICS_TOKEN": os.environ.get("PITBOSS_METRICS_TOKEN", ""),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

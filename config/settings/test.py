@@ -1,6 +1,11 @@
 """Test settings: the environment's database (PostgreSQL in CI), eager Celery, fast hashing."""
 
-from config.settings.base import *  # noqa: F403
+import os
+
+# Processes the tests start (a Celery worker, gunicorn) inherit the development flag.
+os.environ.setdefault("PITBOSS_DEV", "1")
+
+from config.settings.base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
