@@ -110,6 +110,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # A persistent connection is checked before reuse (after a failover or a killed backend the
+    # next request reconnects instead of failing), and no statement or open transaction can hold
+    # locks forever: web processes want short limits, batch workers longer ones (docs).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '120000'))} "
+        "-c idle_in_transaction_session_timeout="
+        f"{int(os.environ.get('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', '60000'))}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
