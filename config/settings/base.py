@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_prometheus",
     "csp",
+    "accounts",
     "players",
     "rewards",
     "wallet",
@@ -162,7 +163,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.api.authentication.CachedTokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.RolePermission"],
@@ -178,6 +179,25 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
+    # Per API account (its tokens) and, without a valid token, per client address (counted by
+    # accounts/authentication.py before the refusal); in the shared cache (Redis in
+    # production). NUM_PROXIES: trusted proxies in front (their X-Forwarded-For is believed).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("PITBOSS_THROTTLE_ACCOUNT", "2000/s"),
+        "anon": os.environ.get("PITBOSS_THROTTLE_ANONYMOUS", "60/min"),
+    },
+    "NUM_PROXIES": int(os.environ["PITBOSS_NUM_PROXIES"])
+    if os.environ.get("PITBOSS_NUM_PROXIES")
+    else None,
+}
+
+# The shared cache: API throttling counters and the auth generation (accounts/authentication.py)
+# live in Redis when there is one, so that every process sees them; otherwise in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pitboss API",

@@ -12,3 +12,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 PITBOSS = {**PITBOSS, "WEBHOOKS_ALLOW_LOCAL": True}  # noqa: F405  (loopback receivers in tests)
+# Generous API throttling in tests (a test of its own sets low rates).
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"user": "100000/s", "anon": "100000/s"},
+}

@@ -5,14 +5,8 @@ answers 5xx (a request caught mid-transaction may answer 503 with the error shap
 
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,50 +16,6 @@ from players.models import Player
 from tests.factories import PlayerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def server(service_client):
-    db = connection.settings_dict
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PITBOSS_DEV": "1",
-        "DJANGO_SETTINGS_MODULE": "config.settings.development",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DB_CONN_MAX_AGE": "600",
-        "CELERY_BROKER_URL": "",
-        "LOG_LEVEL": "ERROR",
-        "PITBOSS_AUTH_CACHE_SECONDS": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-         "--log-level", "error"],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/healthz")
-            if probe.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    token = service_client._credentials["HTTP_AUTHORIZATION"]
-    try:
-        yield port, token
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def _terminate_backends() -> int:
@@ -81,8 +31,8 @@ def _terminate_backends() -> int:
     return len(rows)
 
 
-def test_no_5xx_after_every_backend_is_killed(server):
-    port, token = server
+def test_no_5xx_after_every_backend_is_killed(gunicorn_server):
+    port, token = gunicorn_server
     PlayerFactory(external_id="drill-1")
     statuses: list[tuple[float, int, dict]] = []
     stop = threading.Event()
