@@ -13,6 +13,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_prometheus.exports import ExportToDjangoView
 
+from config.observability import queue_collector_register
+
 
 def _metrics_allowed(request: HttpRequest) -> bool:
     token = settings.PITBOSS.get("METRICS_TOKEN", "")
@@ -32,6 +34,7 @@ def _metrics_allowed(request: HttpRequest) -> bool:
 
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics for a scraper allowed by `_metrics_allowed` (403 otherwise)."""
+    queue_collector_register(settings.CELERY_BROKER_URL)
     if not _metrics_allowed(request):
         return JsonResponse(
             {"error": {"code": "forbidden", "message": "Metrics need a token.", "details": {}}},
