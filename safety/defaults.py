@@ -40,12 +40,12 @@ SIGNAL_WEIGHTS = {
     "shared_ip": (15, "Same IP as other players: weak alone (homes, offices, carrier NAT)."),
     "shared_payment": (50, "Same payment instrument as other players."),
     "bonus_ratio": (20, "Bonuses granted at least equal to deposits over the lookback."),
-    "bonus_withdrawal": (35, "Deposit → bonus → withdrawal with little of the wagering done."),
+    "bonus_withdrawal": (50, "Deposit → bonus → withdrawal with little of the wagering done."),
     "low_contribution_wagering": (
-        25,
+        30,
         "Most of the stakes while a bonus is active on low-contribution or low-edge games.",
     ),
     "max_bet_breach": (30, "A bet above the bonus's max bet while the bonus was active."),
     "reward_velocity": (15, "Many rewards in a short time."),
-    "chargeback": (50, "A deposit charged back."),
+    "chargeback": (80, "A deposit charged back: blocks rewards on its own."),
 }

@@ -358,7 +358,7 @@ def detect_low_contribution_wagering(
                 weak += staked
             name = game_id or category
             entry = per_game.setdefault(
-                name, {"stakes": Decimal(0), "weight": f"{weight:f}", "edge": f"{edge:f}",
+                name, {"stakes": Decimal(0), "weight": f"{weight:f}", "edge": f"{edge.normalize():f}",
                        "weak": is_weak},
             )  # fmt: skip
             entry["stakes"] += staked
