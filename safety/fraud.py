@@ -29,6 +29,7 @@ from safety import defaults
 from safety.clusters import SIGNAL_OF_KIND, Cluster, size_factor
 from safety.models import SafetyPolicy
 from safety.profit import house_edge_of
+from safety.selectors import scoped
 from wallet.models import Bonus
 from wallet.wagering import contribution_weight
 
@@ -87,13 +88,11 @@ def detect_chargebacks(
     since: datetime | None = None,
 ) -> list[FlagDraft]:  # fmt: skip
     """Every chargeback is a flag (the per-event detector passes the new activity ids)."""
-    rows = Activity.objects.filter(type=Activity.Type.CHARGEBACK)
-    if player_ids is not None:
-        rows = rows.filter(player_id__in=list(player_ids))
+    rows = scoped(
+        Activity.objects.filter(type=Activity.Type.CHARGEBACK), player_ids=player_ids, since=since
+    )
     if activity_ids is not None:
         rows = rows.filter(pk__in=list(activity_ids))
-    if since is not None:
-        rows = rows.filter(occurred_at__gte=since)
     return [
         FlagDraft(
             player_id=player_id,
@@ -130,11 +129,9 @@ def detect_max_bet_breach(
     max_bet = (
         _active_bonus().order_by().values("player_id").annotate(m=Min("max_bet")).values("m")[:1]
     )
-    bets = Activity.objects.filter(type=Activity.Type.BET)
-    if player_ids is not None:
-        bets = bets.filter(player_id__in=list(player_ids))
-    if since is not None:
-        bets = bets.filter(occurred_at__gte=since)
+    bets = scoped(
+        Activity.objects.filter(type=Activity.Type.BET), player_ids=player_ids, since=since
+    )
     bets = bets.annotate(
         max_bet=Subquery(max_bet, output_field=DecimalField(max_digits=20, decimal_places=8))
     ).filter(max_bet__isnull=False, amount__gt=F("max_bet"))
@@ -245,9 +242,10 @@ def detect_bonus_withdrawal(
     """Deposit → bonus → withdrawal within `days`, with under `low_wagering_share` of the
     bonus's wagering done: the bonus hunter's pattern."""
     window = timedelta(days=days)
-    bonuses = Bonus.objects.filter(created_at__gte=since, wagering_required__gt=0)
-    if player_ids is not None:
-        bonuses = bonuses.filter(player_id__in=list(player_ids))
+    bonuses = scoped(
+        Bonus.objects.filter(wagering_required__gt=0), player_ids=player_ids, since=since,
+        field="created_at",
+    )  # fmt: skip
     money = DecimalField(max_digits=20, decimal_places=8)
     deposit = Activity.objects.filter(
         player_id=OuterRef("player_id"), type=Activity.Type.DEPOSIT,
@@ -319,9 +317,10 @@ def detect_low_contribution_wagering(
     """While a bonus was active, ≥ `low_contribution_share` of its stakes went to games that
     count under 50% towards its wagering or keep under 1% of stakes (low edge), and those stakes
     reach at least the bonus amount (so a few stray bets raise nothing)."""
-    bonuses = Bonus.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since))
-    if player_ids is not None:
-        bonuses = bonuses.filter(player_id__in=list(player_ids))
+    bonuses = scoped(
+        Bonus.objects.filter(Q(ended_at__isnull=True) | Q(ended_at__gte=since)),
+        player_ids=player_ids,
+    )
     terms = {
         b[0]: b
         for b in bonuses.values_list(
@@ -387,11 +386,13 @@ def detect_reward_velocity(
 ) -> list[FlagDraft]:
     """At least `reward_velocity_count` rewards (bonus grants and cash rewards) in 7 days."""
     since = now - timedelta(days=defaults.VELOCITY_DAYS)
-    rewards = BonusActivity.objects.filter(
-        kind__in=[BonusActivity.Kind.GRANTED, BonusActivity.Kind.CASH_PAID], occurred_at__gte=since
+    rewards = scoped(
+        BonusActivity.objects.filter(
+            kind__in=[BonusActivity.Kind.GRANTED, BonusActivity.Kind.CASH_PAID]
+        ),
+        player_ids=player_ids,
+        since=since,
     )
-    if player_ids is not None:
-        rewards = rewards.filter(player_id__in=list(player_ids))
     rows = (
         rewards.values_list("player_id")
         .annotate(count=Count("pk"), total=Sum("player_amount"))

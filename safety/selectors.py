@@ -29,6 +29,16 @@ def house_edges() -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     return categories, games
 
 
+def scoped(queryset, *, player_ids: Iterable[int] | None, since: datetime | None = None,
+           field: str = "occurred_at"):  # fmt: skip
+    """The queryset narrowed to these players (None: all) and to `field` ≥ since (None: ever)."""
+    if player_ids is not None:
+        queryset = queryset.filter(player_id__in=list(player_ids))
+    if since is not None:
+        queryset = queryset.filter(**{f"{field}__gte": since})
+    return queryset
+
+
 def players_game_mix(
     *,
     player_ids: Iterable[int] | None,
@@ -43,11 +53,9 @@ def players_game_mix(
     the key (category, game_id); all other stakes under the category name. Players without bets
     are absent. Rolled-back bets are counted (a rollback is rare and does not change the mix).
     """
-    bets = Activity.objects.filter(type=Activity.Type.BET)
-    if player_ids is not None:
-        bets = bets.filter(player_id__in=list(player_ids))
-    if since is not None:
-        bets = bets.filter(occurred_at__gte=since)
+    bets = scoped(
+        Activity.objects.filter(type=Activity.Type.BET), player_ids=player_ids, since=since
+    )
     if until is not None:
         bets = bets.filter(occurred_at__lt=until)
     games = sorted(set(games))

@@ -244,18 +244,25 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     return results
 
 
+def _notified(event: EventInput, outcome: EventResult) -> dict:
+    """What applied and refused events tell listeners alike."""
+    return {
+        "player_id": outcome.player_id,
+        "player_external_id": event.player_id,
+        "external_id": event.external_id,
+        "type": event.type,
+        "amount": event.amount,
+        "currency": event.currency.code,
+        "occurred_at": event.occurred_at,
+        "game_id": event.game_id,
+        "game_category": event.game_category,
+    }
+
+
 def _applied(event: EventInput, outcome: EventResult) -> AppliedEvent:
     return AppliedEvent(
         activity_id=outcome.activity_id,
-        player_id=outcome.player_id,
-        player_external_id=event.player_id,
-        external_id=event.external_id,
-        type=event.type,
-        amount=event.amount,
-        currency=event.currency.code,
-        occurred_at=event.occurred_at,
-        game_id=event.game_id,
-        game_category=event.game_category,
+        **_notified(event, outcome),
         round_id=event.round_id,
         reference_id=event.reference_id,
         device_id=event.device_id,
@@ -265,18 +272,8 @@ def _applied(event: EventInput, outcome: EventResult) -> AppliedEvent:
 
 
 def _refused(event: EventInput, outcome: EventResult) -> RefusedEvent:
-    return RefusedEvent(
-        player_id=outcome.player_id,
-        player_external_id=event.player_id,
-        external_id=event.external_id,
-        type=event.type,
-        amount=event.amount,
-        currency=event.currency.code,
-        occurred_at=event.occurred_at,
-        game_id=event.game_id,
-        game_category=event.game_category,
-        reason_code=outcome.reason.code if outcome.reason else "",
-    )
+    reason_code = outcome.reason.code if outcome.reason else ""
+    return RefusedEvent(**_notified(event, outcome), reason_code=reason_code)
 
 
 def _fingerprints_store(player: Player, event: EventInput) -> None:
