@@ -72,3 +72,10 @@ def test_tuning_pages_and_player_risk(admin_client):
     fingerprints_record(rows=[(player.pk, "device", "d")])
     page = admin_client.get(f"/admin/players/player/{player.pk}/change/")
     assert page.status_code == 200 and "42" in page.content.decode()
+
+
+def test_player_page_lists_flags(admin_client):
+    _ring()
+    player = Player.objects.get(external_id="ring-1")
+    text = admin_client.get(f"/admin/players/player/{player.pk}/change/").content.decode()
+    assert "shared_device" in text and "Resolve in the flags queue" in text
