@@ -99,7 +99,7 @@ def test_a_rescan_keeps_a_dismissed_flag_dismissed():
 
 def test_weights_are_data():
     player = _flagged()
-    SignalWeight.objects.filter(signal="bonus_withdrawal").update(weight=10)
+    SignalWeight.objects.update_or_create(signal="bonus_withdrawal", defaults={"weight": 10})
     assert flags_rescore() == 1
     risk_scores_refresh(player_ids=[player.pk])
     assert Player.objects.get(pk=player.pk).risk_score == 50

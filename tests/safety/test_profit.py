@@ -172,7 +172,7 @@ def test_game_mix_is_one_query_for_all_players(django_assert_num_queries):
 def test_house_edges_are_staff_data_with_defaults():
     categories, games = house_edges()
     assert categories["slots"] == D("0.04") and games == {}
-    HouseEdge.objects.filter(game_category="slots").update(edge=D("0.03"))
+    HouseEdge.objects.update_or_create(game_category="slots", defaults={"edge": D("0.03")})
     HouseEdge.objects.create(game_id="mega", edge=D("0.10"))
     categories, games = house_edges()
     assert categories["slots"] == D("0.03") and games == {"mega": D("0.10")}
