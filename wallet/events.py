@@ -138,10 +138,9 @@ class EventResult:
 
 
 @dataclass(frozen=True)
-class AppliedEvent:
-    """What listeners receive for each applied event (after commit)."""
+class NotifiedEvent:
+    """The fields listeners hear about every event, applied or refused (after commit)."""
 
-    activity_id: int
     player_id: int
     player_external_id: str
     external_id: str
@@ -151,6 +150,13 @@ class AppliedEvent:
     occurred_at: datetime
     game_id: str
     game_category: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppliedEvent(NotifiedEvent):
+    """What listeners receive for each applied event (after commit)."""
+
+    activity_id: int
     round_id: str
     reference_id: str
     device_id: str = ""
@@ -158,19 +164,10 @@ class AppliedEvent:
     payment_instrument: str = ""
 
 
-@dataclass(frozen=True)
-class RefusedEvent:
+@dataclass(frozen=True, kw_only=True)
+class RefusedEvent(NotifiedEvent):
     """What refusal listeners receive for each event refused by a domain rule (after commit)."""
 
-    player_id: int
-    player_external_id: str
-    external_id: str
-    type: str
-    amount: Decimal
-    currency: str
-    occurred_at: datetime
-    game_id: str
-    game_category: str
     reason_code: str
 
 
@@ -245,7 +242,7 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
 
 
 def _notified(event: EventInput, outcome: EventResult) -> dict:
-    """What applied and refused events tell listeners alike."""
+    """The `NotifiedEvent` fields of an event and its outcome."""
     return {
         "player_id": outcome.player_id,
         "player_external_id": event.player_id,
