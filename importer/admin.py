@@ -18,7 +18,15 @@ from import_export.admin import ImportExportModelAdmin
 
 from config.errors import DomainError
 from importer import services
-from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.models import (
+    READING_OPTIONS,
+    DateOrder,
+    ImportJob,
+    ImportTemplate,
+    Kind,
+    OnConflict,
+    OnError,
+)
 from importer.resources import ImportTemplateResource
 
 PREVIEW_DIR = "imports/preview"
@@ -40,7 +48,30 @@ class UploadForm(forms.Form):
     on_error = forms.ChoiceField(choices=OnError.choices, initial=OnError.REJECT)
     encoding = forms.CharField(required=False, help_text="Empty: detect.")
     delimiter = forms.CharField(required=False, strip=False, help_text="Empty: detect.")
-    sheet = forms.CharField(required=False, help_text="XLSX: empty means the first sheet.")
+    sheet = forms.CharField(
+        required=False, help_text="XLSX: a name or a position from 1; empty: the first sheet."
+    )
+    header_row = forms.IntegerField(
+        required=False, min_value=1, help_text="Row number of the header; empty: the first row."
+    )
+    decimal_separator = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "detect per column"),
+            (",", "comma (1.234,56)"),
+            (".", "point (1,234.56)"),
+        ],  # fmt: skip
+    )
+    thousands_separator = forms.CharField(required=False, strip=False, max_length=1)
+    date_order = forms.ChoiceField(
+        required=False, choices=[("", "detect per column"), *DateOrder.choices]
+    )
+    time_zone = forms.CharField(
+        required=False, help_text="Of times without offset; empty: the reporting time zone."
+    )
+    on_conflict = forms.ChoiceField(
+        required=False, choices=OnConflict.choices, initial=OnConflict.REJECT
+    )
 
     def clean_mapping(self):
         text = self.cleaned_data["mapping"].strip()
@@ -141,19 +172,20 @@ class ImportJobAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 token = self._stash(data)
+                template = data["template"]
                 options = {
                     "kind": data["kind"],
-                    "mapping": data["mapping"]
-                    or (data["template"].mapping if data["template"] else ""),
-                    "encoding": data["encoding"]
-                    or (data["template"].encoding if data["template"] else ""),
-                    "delimiter": data["delimiter"],
-                    "sheet": data["sheet"],
+                    "mapping": data["mapping"] or (template.mapping if template else ""),
+                    **{
+                        name: data.get(name) or (getattr(template, name) if template else "")
+                        for name in READING_OPTIONS
+                    },
                 }
                 if "_import" not in request.POST:
                     preview = services.import_preview(path=_preview_path(token), **options)
                     preview["raw_html"] = preview["raw"].to_html(escape=True)
                     preview["values_html"] = preview["values"].to_html(escape=True)
+                    preview["suggested_header_row"] = preview["info"].suggested_header_row
                     preview["mapping_json"] = json.dumps(preview["mapping"], indent=2)
                     context["preview"] = preview
                     form = UploadForm(initial={**request.POST.dict(), "preview_token": token})

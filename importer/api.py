@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from config.errors import DomainError
 from importer import services
-from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.models import READING_OPTIONS, ImportJob, ImportTemplate, Kind, OnError
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -21,6 +21,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "stage", "rows_total", "rows_done", "rows_rejected",
             "errors", "error_report_url", "error_code", "message", "original_name",
             "file_format", "encoding", "delimiter", "sheet", "on_error", "mapping", "template",
+            "header_row", "decimal_separator", "thousands_separator", "date_order", "time_zone",
+            "on_conflict", "warnings", "counts",
             "activities_created", "players_created", "players_updated", "stages",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -44,6 +46,14 @@ class ImportUploadSerializer(serializers.Serializer):
     encoding = serializers.CharField(required=False, allow_blank=True)
     delimiter = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     sheet = serializers.CharField(required=False, allow_blank=True)
+    header_row = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    decimal_separator = serializers.CharField(required=False, allow_blank=True)
+    thousands_separator = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False
+    )
+    date_order = serializers.CharField(required=False, allow_blank=True)
+    time_zone = serializers.CharField(required=False, allow_blank=True)
+    on_conflict = serializers.CharField(required=False, allow_blank=True)
 
 
 class ImportTemplateSerializer(serializers.ModelSerializer):
@@ -53,7 +63,9 @@ class ImportTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportTemplate
         fields = ["id", "name", "kind", "description", "mapping", "on_error", "encoding",
-                  "delimiter", "sheet", "created_at", "updated_at"]  # fmt: skip
+                  "delimiter", "sheet", "header_row", "decimal_separator",
+                  "thousands_separator", "date_order", "time_zone", "on_conflict",
+                  "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate(self, attrs):
@@ -61,6 +73,9 @@ class ImportTemplateSerializer(serializers.ModelSerializer):
         mapping = attrs.get("mapping", getattr(self.instance, "mapping", {}))
         parsed = services.mapping_parse(kind=kind, raw=services._raw_mapping(mapping))
         attrs["mapping"] = {k: v for k, v in parsed.as_json().items() if k != "auto_matched"}
+        given = {name: attrs[name] for name in READING_OPTIONS if name in attrs}
+        checked = services.reading_options(**given)
+        attrs.update({name: checked[name] for name in given})
         return attrs
 
 
@@ -99,10 +114,8 @@ class ImportJobViewSet(
             mapping=mapping,
             template=data.get("template", ""),
             on_error=data.get("on_error", ""),
-            encoding=data.get("encoding", ""),
-            delimiter=data.get("delimiter", ""),
-            sheet=data.get("sheet", ""),
             user=request.user,
+            **{name: data[name] for name in READING_OPTIONS if data.get(name)},
         )
         job.refresh_from_db()
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

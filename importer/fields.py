@@ -17,10 +17,15 @@ Reserved top-level keys: `"currencies"` declares currencies the import may creat
 `{"fields": {...}, "currencies": {...}}`.
 """
 
+import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 from config.errors import DomainError
+from importer.dates import time_zone_option
 from importer.models import Kind
 
 # Field types: how a cell is parsed and checked (importer/validation.py).
@@ -49,6 +54,34 @@ class TargetField:
     synonyms: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     max_length: int = 0
+
+    @property
+    def all_synonyms(self) -> tuple[str, ...]:
+        """The English names here, then the other languages' (header_synonyms.json)."""
+        return self.synonyms + tuple(
+            s for s in header_synonyms().get(self.name, ()) if s not in self.synonyms
+        )
+
+
+SYNONYMS_FILE = Path(__file__).with_name("header_synonyms.json")
+# A header naming a money column the kind needs (stake, win…): left unused, it is a warning.
+MONEY_WORDS = (
+    "stake", "bet", "turnover", "wager", "win", "payout", "deposit", "withdraw", "cashout",
+    "einsatz", "umsatz", "gewinn", "einzahl", "auszahl", "apuesta", "ganancia", "deposito",
+    "retir", "aposta", "ganho", "saque", "levantamento", "insats", "omsattning", "vinst",
+    "insattning", "uttag", "panos", "voitto", "voitot", "talletus", "nosto",
+)  # fmt: skip
+
+
+@cache
+def header_synonyms() -> dict[str, tuple[str, ...]]:
+    """Target field → normalised header names, from header_synonyms.json (data, not code)."""
+    raw = json.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))
+    return {
+        name: tuple(dict.fromkeys(normalise_name(n) for n in names))
+        for name, names in raw.items()
+        if not name.startswith("_")
+    }
 
 
 _PLAYER = ("playerid", "player", "userid", "user", "customerid", "customer", "accountid")
@@ -153,14 +186,17 @@ class Source:
     date_format: str = ""
     all_required: bool = False
     value_map: dict = field(default_factory=dict)
+    time_zone: str = ""
 
     def as_json(self) -> object:
-        if self.how == "column" and not (self.date_format or self.value_map):
+        if self.how == "column" and not (self.date_format or self.value_map or self.time_zone):
             return self.columns[0]
         if self.how == "column":
             out: dict = {"column": self.columns[0]}
             if self.date_format:
                 out["format"] = self.date_format
+            if self.time_zone:
+                out["time_zone"] = self.time_zone
             if self.value_map:
                 out["map"] = self.value_map
             return out
@@ -202,8 +238,36 @@ def kind_fields(kind: str) -> tuple[TargetField, ...]:
     return FIELDS[kind]
 
 
+def _fold(name: str) -> str:
+    """Lower case without accents: "Einsätze" → "einsatze", "Straße" → "strasse"."""
+    text = unicodedata.normalize("NFKD", str(name).lower().replace("ß", "ss"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
 def normalise_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+    return re.sub(r"[^a-z0-9]", "", _fold(name))
+
+
+@cache
+def _unit_words() -> frozenset[str]:
+    """Words naming a unit or currency around a header ("Stakes (EUR)", "Turnover EUR")."""
+    import pycountry
+
+    codes = {c.alpha_3.lower() for c in pycountry.currencies}
+    return frozenset(codes | {"btc", "mbtc", "eth", "usdt", "usdc", "bits", "in", "cents"})
+
+
+def header_base(name: str) -> str:
+    """A header without its unit/currency suffix or prefix, normalised ("" when nothing is
+    left): "Stakes (EUR)" → "stakes", "Turnover EUR" → "turnover", "Einsatz in €" → "einsatz"."""
+    text = re.sub(r"[(\[{][^)\]}]*[)\]}]", " ", _fold(name))
+    words = re.findall(r"[a-z0-9]+", text)
+    units = _unit_words()
+    while words and words[-1] in units:
+        words.pop()
+    while words and words[0] in units - {"in"}:
+        words.pop(0)
+    return "".join(words)
 
 
 def _bad(message: str, field_name: str = "") -> DomainError:
@@ -233,19 +297,25 @@ def _parse_source(name: str, target: TargetField, raw: object) -> Source:
         if not isinstance(raw["expr"], str) or not raw["expr"].strip():
             raise _bad(f"{name}: an expression must be text.", name)
         return Source("expr", expr=raw["expr"])
-    if "column" in raw and keys <= {"column", "format", "map"}:
+    if "column" in raw and keys <= {"column", "format", "map", "time_zone"}:
         column, fmt, value_map = raw["column"], raw.get("format", ""), raw.get("map", {})
+        zone = raw.get("time_zone", "")
         if not isinstance(column, str) or not column or not isinstance(fmt, str):
             raise _bad(f"{name}: column and format must be text.", name)
         if not isinstance(value_map, dict):
             raise _bad(f"{name}: map must be an object of value -> replacement.", name)
-        if fmt and target.type != DATETIME:
-            raise _bad(f"{name}: a format only applies to dates.", name)
+        if (fmt or zone) and target.type != DATETIME:
+            raise _bad(f"{name}: a format or time zone only applies to dates.", name)
+        try:
+            zone = time_zone_option(zone if isinstance(zone, str) else "?")
+        except DomainError as exc:
+            raise _bad(f"{name}: {exc.message}", name) from exc
         return Source(
             "column",
             (column,),
             date_format=fmt,
             value_map={str(k): v for k, v in value_map.items()},
+            time_zone=zone,
         )
     if "sum" in raw and keys <= {"sum", "all_required"}:
         source = _parse_source(name, target, raw["sum"])
@@ -317,20 +387,65 @@ def mapping_parse(*, kind: str, raw: object, columns: list[str] | None = None) -
 def _auto_match(
     mapping: Mapping, targets: dict[str, TargetField], columns: list[str], switched_off: set[str]
 ) -> None:
-    by_name: dict[str, list[str]] = {}
+    """Match unmapped fields to columns by name: the whole header first ("Stake"), then the
+    header without its unit or currency ("Stakes (EUR)"); only when exactly one column fits."""
+    exact: dict[str, list[str]] = {}
+    base: dict[str, list[str]] = {}
     for column in columns:
-        by_name.setdefault(normalise_name(column), []).append(column)
+        exact.setdefault(normalise_name(column), []).append(column)
+        base.setdefault(header_base(column), []).append(column)
     used = {c for s in mapping.sources.values() for c in s.columns}
-    for name, target in targets.items():
-        if name in mapping.sources or name in switched_off:
+    for by_name in (exact, base):
+        for name, target in targets.items():
+            if name in mapping.sources or name in switched_off:
+                continue
+            for synonym in target.all_synonyms:
+                candidates = [c for c in by_name.get(synonym, []) if c not in used]
+                if len(candidates) == 1:
+                    mapping.sources[name] = Source("column", (candidates[0],))
+                    mapping.auto_matched.append(name)
+                    used.add(candidates[0])
+                    break
+
+
+def mapping_warnings(*, mapping: Mapping, columns: list[str]) -> list[dict]:
+    """What the mapping leaves out, as warnings shown before and after an import:
+    `unmapped_money_column` (a header naming a stake, win, deposit… that no field reads),
+    `unused_column`, `unmapped_field` (an optional field with no column)."""
+    used = {c for s in mapping.sources.values() for c in s.columns}
+    expressions = " ".join(s.expr for s in mapping.sources.values() if s.how == "expr")
+    money, unused = [], []
+    for column in columns:
+        if column in used or (expressions and column in expressions):
             continue
-        for synonym in target.synonyms:
-            candidates = [c for c in by_name.get(synonym, []) if c not in used]
-            if len(candidates) == 1:
-                mapping.sources[name] = Source("column", (candidates[0],))
-                mapping.auto_matched.append(name)
-                used.add(candidates[0])
-                break
+        folded = normalise_name(column)
+        if any(word in folded for word in MONEY_WORDS):
+            money.append(
+                {
+                    "code": "unmapped_money_column",
+                    "column": column,
+                    "message": f"Column {column!r} looks like money (stakes, wins, deposits…) "
+                    "but no field reads it: map it, or it is ignored.",
+                }
+            )
+        else:
+            unused.append(
+                {
+                    "code": "unused_column",
+                    "column": column,
+                    "message": f"Column {column!r} is not used.",
+                }
+            )
+    unmapped = [
+        {
+            "code": "unmapped_field",
+            "field": target.name,
+            "message": f"Optional field {target.name} has no column.",
+        }
+        for target in kind_fields(mapping.kind)
+        if not target.required and target.name not in mapping.sources
+    ]
+    return money + unused + unmapped
 
 
 def mapping_check_columns(*, mapping: Mapping, columns: list[str]) -> None:

@@ -21,12 +21,28 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from importer import loading, pipeline
-from importer.fields import Mapping, mapping_parse  # noqa: F401 (re-exported)
-from importer.models import ImportJob, ImportTemplate, Kind, OnError
-from importer.reading import FileInfo, file_chunks, file_preview, file_release, file_sniff
+from importer.dates import order_option, time_zone_option
+from importer.fields import MONEY, Mapping, kind_fields, mapping_parse, mapping_warnings
+from importer.models import READING_OPTIONS, ImportJob, ImportTemplate, Kind, OnConflict, OnError
+from importer.numbers import declared_decimal
+from importer.reading import (
+    FileInfo,
+    file_chunks,
+    file_preview,
+    file_release,
+    file_sniff,
+    visible,
+)
 from importer.records import staging_rows
 from importer.resources import formula_safe
-from importer.validation import ERROR_COLUMNS, Context, check_chunk
+from importer.validation import (
+    ERROR_COLUMNS,
+    Context,
+    Unsettled,
+    check_chunk,
+    chunk_observe,
+    units_to_text,
+)
 from players.services import excluded_players_bonuses_forfeit
 
 logger = logging.getLogger(__name__)
@@ -61,10 +77,47 @@ def _raw_mapping(mapping: Any) -> Any:
     return mapping
 
 
-def file_inspect(*, path: str, kind: str, mapping: Any, encoding="", delimiter="", sheet=""):
+def reading_options(**given: Any) -> dict:
+    """The reading options (READING_OPTIONS) checked and normalised; empty ones are ""/None."""
+    options = {name: given.get(name) or "" for name in READING_OPTIONS}
+    header_row = options["header_row"]
+    if header_row in ("", None):
+        options["header_row"] = None
+    else:
+        try:
+            options["header_row"] = int(header_row)
+        except (TypeError, ValueError):
+            options["header_row"] = 0
+        if not 1 <= options["header_row"] <= 1000:
+            raise DomainError("invalid_option", "header_row must be a row number from 1 to 1000.")
+    declared_decimal(options["decimal_separator"], options["thousands_separator"])
+    options["date_order"] = order_option(options["date_order"])
+    options["time_zone"] = time_zone_option(options["time_zone"])
+    options["on_conflict"] = options["on_conflict"] or OnConflict.REJECT
+    if options["on_conflict"] not in OnConflict.values:
+        raise DomainError("invalid_option", "on_conflict must be reject or replace.")
+    return options
+
+
+def file_inspect(*, path: str, kind: str, mapping: Any, **options: Any):
     """Sniff a file and resolve the mapping against its header. → (FileInfo, Mapping)."""
-    info = file_sniff(path=path, encoding=encoding, delimiter=delimiter, sheet=sheet)
-    resolved = mapping_parse(kind=kind, raw=_raw_mapping(mapping), columns=info.columns)
+    info = file_sniff(
+        path=path,
+        encoding=options.get("encoding") or "",
+        delimiter=options.get("delimiter") or "",
+        sheet=options.get("sheet") or "",
+        header_row=options.get("header_row") or 0,
+    )
+    try:
+        resolved = mapping_parse(kind=kind, raw=_raw_mapping(mapping), columns=info.columns)
+    except DomainError as exc:
+        if info.suggested_header_row and exc.code in ("missing_field", "missing_column"):
+            exc.message += (
+                f" The header seems to be on row {info.suggested_header_row} (the rows above "
+                f"look like a title): set header_row={info.suggested_header_row}."
+            )
+            exc.details = {**exc.details, "suggested_header_row": info.suggested_header_row}
+        raise
     if info.rows_estimate > MAX_ROWS * 1.05:
         raise DomainError(
             "too_many_rows",
@@ -81,17 +134,22 @@ def import_job_create(
     mapping: Any = None,
     template: str = "",
     on_error: str = "",
-    encoding: str = "",
-    delimiter: str = "",
-    sheet: str = "",
     user=None,
     start: bool = True,
+    **options: Any,
 ) -> ImportJob:
-    """Check an upload (format, header, mapping) and queue its import; bad input raises."""
+    """Check an upload (format, header, mapping) and queue its import; bad input raises.
+
+    `options` are the READING_OPTIONS (encoding, delimiter, sheet, header_row,
+    decimal_separator, thousands_separator, date_order, time_zone, on_conflict); those not
+    given come from the template."""
     if kind not in Kind.values:
         raise DomainError(
             "unknown_kind", f"Unknown import kind {kind!r}.", details={"choices": Kind.values}
         )
+    unknown = set(options) - set(READING_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown options {sorted(unknown)}")
     saved_template = _template(template) if template else None
     if saved_template is not None:
         if saved_template.kind != kind:
@@ -101,9 +159,9 @@ def import_job_create(
             )
         mapping = mapping if mapping not in (None, "", {}) else saved_template.mapping
         on_error = on_error or saved_template.on_error
-        encoding = encoding or saved_template.encoding
-        delimiter = delimiter or saved_template.delimiter
-        sheet = sheet or saved_template.sheet
+        for name in READING_OPTIONS:
+            options[name] = options.get(name) or getattr(saved_template, name)
+    options = reading_options(**options)
     on_error = on_error or OnError.REJECT
     if on_error not in OnError.values:
         raise DomainError("invalid_on_error", "on_error must be reject or skip.")
@@ -113,17 +171,11 @@ def import_job_create(
         on_error=on_error,
         original_name=os.path.basename(getattr(file, "name", "") or "upload")[:255],
         created_by=user if user is not None and user.is_authenticated else None,
+        **options,
     )
     job.file.save(job.original_name or "upload", file, save=False)
     try:
-        info, resolved = file_inspect(
-            path=job.file.path,
-            kind=kind,
-            mapping=mapping,
-            encoding=encoding,
-            delimiter=delimiter,
-            sheet=sheet,
-        )
+        info, resolved = file_inspect(path=job.file.path, kind=kind, mapping=mapping, **options)
     except DomainError:
         job.file.delete(save=False)
         file_release()
@@ -137,13 +189,19 @@ def import_job_create(
     return job
 
 
+def _job_options(job: ImportJob) -> dict:
+    return {name: getattr(job, name) for name in READING_OPTIONS}
+
+
 def _apply_info(job: ImportJob, info: FileInfo, mapping: Mapping) -> None:
     job.file_format = info.format
     job.encoding = info.encoding
     job.delimiter = info.delimiter
     job.sheet = info.sheet
     job.rows_total = max(info.rows_estimate, 0)
+    job.header_row = info.header_row
     job.mapping = mapping.as_json()
+    job.warnings = mapping_warnings(mapping=mapping, columns=info.columns)
 
 
 def import_job_start(*, job: ImportJob) -> None:
@@ -234,23 +292,23 @@ def _fail(job: ImportJob, code: str, message: str) -> None:
 
 def _stage_parse(job: ImportJob) -> str:
     info, mapping = file_inspect(
-        path=job.file.path,
-        kind=job.kind,
-        mapping=job.mapping,
-        encoding=job.encoding,
-        delimiter=job.delimiter,
-        sheet=job.sheet,
+        path=job.file.path, kind=job.kind, mapping=job.mapping, **_job_options(job)
     )
     _update(job, rows_total=max(info.rows_estimate, 0), file_format=info.format)
     return f"{info.format}, {info.encoding or info.sheet}, about {info.rows_estimate} rows"
 
 
-def _context(mapping: Mapping) -> Context:
+def _context(mapping: Mapping, options: dict) -> Context:
     from players.models import Currency
 
     known = dict(Currency.objects.values_list("code", "minor_units"))
     declared = {code: spec["minor_units"] for code, spec in mapping.currencies.items()}
-    return Context(minor_units={**declared, **known})
+    return Context(
+        minor_units={**declared, **known},
+        decimal=declared_decimal(options["decimal_separator"], options["thousands_separator"]),
+        date_order=options["date_order"],
+        time_zone=options["time_zone"],
+    )
 
 
 def error_report_path(job: ImportJob) -> str:
@@ -258,18 +316,41 @@ def error_report_path(job: ImportJob) -> str:
 
 
 def _stage_validate(job: ImportJob) -> str:
+    options = _job_options(job)
     info = file_sniff(
-        path=job.file.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet
+        path=job.file.path,
+        encoding=options["encoding"],
+        delimiter=options["delimiter"],
+        sheet=options["sheet"],
+        header_row=options["header_row"] or 0,
     )
     try:
-        return _validate(job, info)
+        return _validate(job, info, options)
     finally:
         file_release()
 
 
-def _validate(job: ImportJob, info: FileInfo) -> str:
+def _settle(path: str, info: FileInfo, mapping: Mapping, context: Context) -> None:
+    """Read the whole file for evidence of how its number and date columns are written (only
+    when the rows read so far leave a column reading two ways)."""
+    for chunk in file_chunks(path=path, info=info, chunk_rows=CHUNK_ROWS):
+        chunk_observe(chunk=chunk, mapping=mapping, context=context)
+    context.complete = True
+
+
+def _check(path: str, info: FileInfo, chunk, mapping: Mapping, context: Context):
+    try:
+        return check_chunk(chunk=chunk, mapping=mapping, context=context)
+    except Unsettled as unsettled:
+        if context.complete:
+            raise unsettled.refusal from None
+        _settle(path, info, mapping, context)
+        return _check(path, info, chunk, mapping, context)
+
+
+def _validate(job: ImportJob, info: FileInfo, options: dict) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping, columns=info.columns)
-    context = _context(mapping)
+    context = _context(mapping, options)
     loading.stage_create(job_id=job.pk, kind=job.kind)
     report = error_report_path(job)
     os.makedirs(os.path.dirname(report), exist_ok=True)
@@ -279,7 +360,7 @@ def _validate(job: ImportJob, info: FileInfo) -> str:
         writer = csv.writer(handle)
         writer.writerow(ERROR_COLUMNS)
         for chunk in file_chunks(path=job.file.path, info=info, chunk_rows=CHUNK_ROWS):
-            result = check_chunk(chunk=chunk, mapping=mapping, context=context)
+            result = _check(job.file.path, info, chunk, mapping, context)
             errors = result.errors
             if not errors.empty:
                 rejected += errors["row"].nunique()
@@ -403,32 +484,55 @@ STAGE_FUNCTIONS = {
 }
 
 
-def import_preview(
-    *, path: str, kind: str, mapping: Any = None, encoding="", delimiter="", sheet="", rows=10
-) -> dict:
-    """The first rows as they will be read and checked, for the admin's mapping preview."""
+def import_preview(*, path: str, kind: str, mapping: Any = None, rows: int = 10, **options) -> dict:
+    """The first rows as they will be read, checked and stored, for the admin's preview.
+
+    Amounts are shown in the currency's units ("250.50"), dates in UTC; `warnings` lists
+    unused columns, unmapped optional fields and a title block above the header."""
+    options = reading_options(**options)
     try:
-        info, resolved = file_inspect(
-            path=path,
-            kind=kind,
-            mapping=mapping,
-            encoding=encoding,
-            delimiter=delimiter,
-            sheet=sheet,
-        )
+        info, resolved = file_inspect(path=path, kind=kind, mapping=mapping, **options)
         chunk = file_preview(path=path, info=info, rows=rows)
     finally:
         file_release()
-    result = check_chunk(chunk=chunk, mapping=resolved, context=_context(resolved))
-    values = result.values.astype(object).where(result.values.notna(), None)
+    warnings = mapping_warnings(mapping=resolved, columns=info.columns)
+    if info.suggested_header_row:
+        row = info.suggested_header_row
+        message = f"The header seems to be on row {row}; the rows above look like a title."
+        warnings.insert(
+            0, {"code": "title_block", "row": row, "message": f"{message} Set header_row={row}."}
+        )
+    errors: list[dict] = []
+    try:
+        result = check_chunk(chunk=chunk, mapping=resolved, context=_context(resolved, options))
+        values = _as_stored(kind, result.values)
+        errors = [_jsonable(e) for e in result.errors.to_dict("records")]
+    except Unsettled as unsettled:
+        values = pd.DataFrame()
+        refusal = unsettled.refusal
+        errors = [{"row": 0, "column": refusal.details.get("column", ""),
+                   "code": refusal.code, "message": refusal.message}]  # fmt: skip
     return {
         "info": info,
         "mapping": resolved.as_json(),
         "columns": info.columns,
-        "raw": chunk,
+        "raw": visible(chunk),
         "values": values,
-        "errors": [_jsonable(e) for e in result.errors.to_dict("records")],
+        "errors": errors,
+        "warnings": warnings,
     }
+
+
+def _as_stored(kind: str, values: pd.DataFrame) -> pd.DataFrame:
+    """Checked values as they will be stored: amounts in currency units, not 1e-8 counts."""
+    shown = values.copy()
+    for target in kind_fields(kind):
+        if target.type == MONEY and target.name in shown:
+            units = shown[target.name]
+            text = units_to_text(units.fillna(0).astype("int64"))
+            text = text.str.rstrip("0").str.rstrip(".")
+            shown[target.name] = text.where(units.notna(), None)
+    return shown.astype(object).where(shown.notna(), None)
 
 
 def import_template_save(

@@ -13,6 +13,7 @@ import pandas as pd
 from django.conf import settings
 
 from config.errors import DomainError
+from importer.dates import ORDER_NAMES, DateEvidence, dates_parse
 from importer.fields import (
     CHOICE,
     COUNT,
@@ -28,13 +29,15 @@ from importer.fields import (
     TargetField,
     kind_fields,
 )
+from importer.numbers import NumberEvidence, canonical, format_name, number_bodies
+from importer.reading import typed_cells, visible
 
 SCALE = 10**8
 MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "None", "none"}
 MISSING |= {"#N/A", "NaT"}
-AUTO_DATE_FORMATS = ("ISO8601", "%Y%m%d", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d")
-NUMBER = r"^\+?\d+(?:\.\d*)?$"
 ERROR_COLUMNS = ["row", "column", "code", "message", "value"]
+TOO_MANY_DECIMALS = "more than 8 decimals"
+BEYOND_CEILING = "beyond the ceiling"
 
 
 @dataclass
@@ -51,11 +54,16 @@ class Checker:
         self.bad = pd.Series(False, index=index)
         self.parts: list[pd.DataFrame] = []
 
-    def flag(self, mask: pd.Series, column: str, code: str, message: str, raw: pd.Series) -> None:
+    def flag(
+        self, mask: pd.Series, column: str, code: str, message: str | pd.Series, raw: pd.Series
+    ) -> None:
+        """Flag the rows of `mask`; `message` is one text, or one per row (a Series)."""
         if not mask.any():
             return
         self.bad |= mask
         rows = mask[mask].index
+        if isinstance(message, pd.Series):
+            message = message.reindex(rows).to_numpy()
         self.parts.append(
             pd.DataFrame(
                 {
@@ -74,16 +82,43 @@ class Checker:
         return pd.concat(self.parts, ignore_index=True).sort_values("row", kind="stable")
 
 
+class Unsettled(Exception):
+    """A column's reading (decimal separator, day/month order) is not settled by the rows seen
+    so far; the caller may look at the rest of the file (`chunk_observe`) and check again."""
+
+    def __init__(self, refusal: DomainError):
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
 @dataclass
 class Context:
-    """What validation needs from the database: currencies and their minor-unit digits."""
+    """What validation needs besides the rows: currencies and their minor-unit digits, the
+    operator's reading options, and what each column's values proved so far (numbers.py,
+    dates.py) — kept for the whole file, so that a column is read one way throughout."""
 
     minor_units: dict[str, int]
     max_units: int = 0
+    decimal: str = ""  # declared decimal separator ("" = detect per column)
+    date_order: str = ""  # declared day/month order ("" = detect per column)
+    time_zone: str = ""  # of timestamps without offset ("" = the reporting time zone)
+    numbers: dict[str, NumberEvidence] = field(default_factory=dict)
+    dates: dict[str, DateEvidence] = field(default_factory=dict)
+    complete: bool = False  # the evidence covers the whole file
 
     def __post_init__(self):
         if not self.max_units:
             self.max_units = int(settings.PITBOSS["MAX_AMOUNT"] * SCALE)
+
+    def number(self, column: str) -> NumberEvidence:
+        if column not in self.numbers:
+            self.numbers[column] = NumberEvidence(declared=self.decimal)
+        return self.numbers[column]
+
+    def date(self, column: str) -> DateEvidence:
+        if column not in self.dates:
+            self.dates[column] = DateEvidence(declared=self.date_order)
+        return self.dates[column]
 
 
 def _text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -92,19 +127,30 @@ def _text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return stripped, stripped.isin(MISSING)
 
 
-def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(units as int64, bad mask, decimal digits used) for a text column of amounts.
+def _money(
+    text: pd.Series, missing: pd.Series, decimal: str = ".", typed: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(units as int64, problem per cell ("" when fine), decimal digits used) for a text column
+    of amounts whose decimal separator is `decimal` (numbers.py); `typed` marks spreadsheet
+    number cells, already canonical.
 
     Vectorised with numpy's string ufuncs; integers are built from the digit bytes, so no
     float ever holds an amount.
     """
     units = pd.Series(0, index=text.index, dtype="int64")
     digits = pd.Series(0, index=text.index, dtype="int64")
-    bad = pd.Series(False, index=text.index)
+    problem = pd.Series("", index=text.index, dtype=object)
     present = ~missing
     if not present.any():
-        return units, bad, digits
+        return units, problem, digits
     values = text[present]
+    if decimal == ",":  # every written number is rewritten as canonical text first
+        written = present if typed is None else present & ~typed
+        values = values.copy()
+        fixed, why = _canonical_numbers(values[written[present]], decimal)
+        values.loc[fixed.index] = fixed
+        values.loc[why.index] = "0"
+        problem.loc[why.index] = why
     array = values.to_numpy(dtype=str)
     ascii_ = np.strings.str_len(array) == np.strings.str_len(np.strings.encode(array, "utf-8"))
     body = np.where(np.strings.startswith(array, "+"), np.strings.slice(array, 1, None), array)
@@ -113,9 +159,13 @@ def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, p
         ascii_ & np.strings.isdecimal(whole) & (np.strings.isdecimal(fraction) | (fraction == ""))
     )
     if not fast.all():
-        # Rare shapes ("1e-05", "-3", "1_000") go through Decimal one by one.
-        slow = values[~fast].map(_decimal_text)
-        bad.loc[slow[slow.isna()].index] = True
+        # Other shapes ("1,000.50", "€ 12", "1e-05", "-3") are read one by one.
+        odd = values[~fast]
+        fixed, why = _canonical_numbers(odd, "." if decimal == "," else decimal)
+        slow = fixed.map(_decimal_text).reindex(odd.index)
+        not_number = slow.isna() & ~odd.index.isin(why.index)
+        problem.loc[odd.index[not_number]] = "not a number"
+        problem.loc[why.index] = why
         fixed = slow.fillna("0").to_numpy(dtype=str)
         body = body.astype(object)
         body[~fast] = fixed
@@ -130,10 +180,27 @@ def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, p
     fraction = np.where(too_long, "", fraction)
     signed = _digits_value(whole, 10) * SCALE + _digits_value(np.strings.ljust(fraction, 8, "0"), 8)
     signed = np.where(negative, -signed, signed)
-    bad.loc[values.index[too_long]] = True
+    fine = problem.reindex(values.index) == ""
+    many = pd.Series(used > 8, index=values.index) & fine
+    problem.loc[many[many].index] = TOO_MANY_DECIMALS
+    huge = pd.Series(too_long, index=values.index) & fine & ~many
+    problem.loc[huge[huge].index] = BEYOND_CEILING
     units.loc[values.index] = signed
     digits.loc[values.index] = used
-    return units, bad, digits
+    return units, problem, digits
+
+
+def _canonical_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
+    """(canonical text of the readable values, problem of the others) — numbers.py."""
+    bodies, signs, unreadable = number_bodies(values)
+    fixed, misfit = canonical(bodies, decimal)
+    percent = values.str.endswith("%")
+    why = pd.Series(None, index=values.index, dtype=object)
+    why[misfit] = f"does not fit the column's number format ({format_name(decimal)})"
+    why[unreadable] = "not a number"
+    why[percent] = "a percentage is not an amount"
+    fixed = (signs + fixed)[why.isna()]
+    return fixed, why.dropna()
 
 
 def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
@@ -145,7 +212,7 @@ def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
 
 def _decimal_text(value: str) -> str | None:
     try:
-        number = Decimal(value.replace(",", "") if value.count(",") and "." in value else value)
+        number = Decimal(value)
     except InvalidOperation:
         return None
     if not number.is_finite():
@@ -164,19 +231,14 @@ def units_to_text(units: pd.Series) -> pd.Series:
     return whole + "." + fraction
 
 
-def _dates(text: pd.Series, missing: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
-    """(UTC timestamps, bad mask)."""
+def _dates(
+    text: pd.Series, missing: pd.Series, fmt: str, order: str, zone: str
+) -> tuple[pd.Series, pd.Series]:
+    """(UTC timestamps, bad mask) — dates.py; 1970-2200 only."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    todo = text[~missing]
-    for candidate in (fmt,) if fmt else AUTO_DATE_FORMATS:
-        if todo.empty:
-            break
-        parsed = pd.to_datetime(todo, format=candidate, errors="coerce", utc=True)
-        done = parsed.notna()
-        result.loc[parsed[done].index] = parsed[done]
-        todo = todo[~done]
-    bad = pd.Series(False, index=text.index)
-    bad.loc[todo.index] = True
+    parsed, bad = dates_parse(text[~missing], fmt=fmt, order=order, zone=zone)
+    result.loc[parsed.index] = parsed
+    bad = bad.reindex(text.index, fill_value=False)
     out_of_range = result.notna() & ((result.dt.year < 1970) | (result.dt.year > 2200))
     return result.where(~out_of_range), bad | out_of_range
 
@@ -184,6 +246,7 @@ def _dates(text: pd.Series, missing: pd.Series, fmt: str) -> tuple[pd.Series, pd
 def _expression_frame(chunk: pd.DataFrame) -> pd.DataFrame:
     """The chunk with missing cells as None and numeric columns as numbers, for expressions."""
     frame = {}
+    chunk = visible(chunk)
     for column in chunk.columns:
         text, missing = _text(chunk[column])
         numeric = pd.to_numeric(text.where(~missing), errors="coerce")
@@ -215,7 +278,9 @@ def evaluate_expression(chunk: pd.DataFrame, text: str) -> pd.Series:
             "invalid_mapping",
             "Computed fields need the expression language, which is not installed.",
         ) from exc
-    expression = compile_expression(text, context="import_field", columns=list(chunk.columns))
+    expression = compile_expression(
+        text, context="import_field", columns=list(visible(chunk).columns)
+    )
     values = expression.evaluate_frame(_expression_frame(chunk))
     if not isinstance(values, pd.Series):
         values = pd.Series(values, index=chunk.index)
@@ -239,8 +304,59 @@ def _label(name: str, source: Source) -> str:
     return "+".join(source.columns) if source.columns else name
 
 
+def _read_columns(mapping: Mapping, types: tuple[str, ...]) -> list[str]:
+    """File columns read as numbers (MONEY/COUNT) or dates, by the field types given."""
+    targets = {t.name: t for t in kind_fields(mapping.kind)}
+    return [
+        column
+        for name, source in mapping.sources.items()
+        if targets[name].type in types and source.how in ("column", "sum", "latest", "earliest")
+        for column in source.columns
+    ]
+
+
+def chunk_observe(*, chunk: pd.DataFrame, mapping: Mapping, context: Context) -> None:
+    """Add a chunk's evidence about how each number and date column is written."""
+    if context.complete:
+        return
+    for column in dict.fromkeys(_read_columns(mapping, (MONEY, COUNT))):
+        evidence = context.number(column)
+        if evidence.decimal:
+            continue  # declared or proven: later rows either fit or are refused
+        text, missing = _text(chunk[column])
+        written = ~missing
+        typed = typed_cells(chunk, column)
+        if typed is not None:
+            written &= ~typed
+        text = text[written]
+        if text.str.contains(r"[.,]").any():
+            evidence.observe(number_bodies(text)[0])
+    for column in dict.fromkeys(_read_columns(mapping, (DATETIME,))):
+        evidence = context.date(column)
+        if not (evidence.declared or evidence.day_first or evidence.month_first):
+            text, missing = _text(chunk[column])
+            evidence.observe(text[~missing])
+
+
+def chunk_unsettled(*, mapping: Mapping, context: Context) -> DomainError | None:
+    """The refusal for the first column read two ways with nothing to settle it, if any."""
+    for column in dict.fromkeys(_read_columns(mapping, (MONEY, COUNT))):
+        if not context.number(column).settled:
+            return context.number(column).refusal(column)
+    for column in dict.fromkeys(_read_columns(mapping, (DATETIME,))):
+        if not context.date(column).settled:
+            return context.date(column).refusal(column)
+    return None
+
+
 def check_chunk(*, chunk: pd.DataFrame, mapping: Mapping, context: Context) -> ChunkResult:
-    """Parse and check every mapped field of a chunk; drop the rows with errors."""
+    """Parse and check every mapped field of a chunk; drop the rows with errors.
+
+    Raises Unsettled when a number or date column reads two ways (numbers.py, dates.py)."""
+    chunk_observe(chunk=chunk, mapping=mapping, context=context)
+    refusal = chunk_unsettled(mapping=mapping, context=context)
+    if refusal is not None:
+        raise Unsettled(refusal)
     checker = Checker(chunk.index)
     out: dict[str, pd.Series] = {}
     targets = {t.name: t for t in kind_fields(mapping.kind)}
@@ -270,7 +386,7 @@ def _field(
     if target.type == MONEY or target.type == COUNT:
         return _numeric(chunk, name, target, source, label, checker, context, currency)
     if target.type == DATETIME:
-        return _datetime(chunk, name, target, source, label, checker)
+        return _datetime(chunk, name, target, source, label, checker, context)
     text, missing = _text(_source_text(chunk, source))
     if target.required:
         checker.flag(missing, label, "missing_value", f"{name} is required.", text)
@@ -315,26 +431,37 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         text, missing = _text(raw)
         any_missing |= missing
         all_missing &= missing
+        read_from_file = source.how in ("column", "sum")
+        decimal = context.number(column).decimal if read_from_file else "."
+        typed = typed_cells(chunk, column) if read_from_file else None
+        units, problem, digits = _money(text, missing, decimal, typed)
+        amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
+        unreadable = (problem != "") & ~amount_problem
+        checker.flag(
+            unreadable, column, "invalid_number", name + " is " + problem + ": " + text, text
+        )
+        bad = problem != ""
         if target.type == COUNT:
-            ok = missing | text.str.fullmatch(r"\+?\d{1,9}(?:\.0*)?")
-            checker.flag(~ok, column, "invalid_count", f"{name} must be a whole number >= 0.", text)
-            number = text.where(ok & ~missing, "0").str.partition(".")[0].astype("int64")
-            total += number
+            whole = units % SCALE == 0
+            wrong = ~bad & ~missing & ((units < 0) | ~whole | (units > 999_999_999 * SCALE))
+            wrong |= amount_problem
+            checker.flag(
+                wrong, column, "invalid_count", f"{name} must be a whole number >= 0: " + text, text
+            )
+            total += (units // SCALE).where(~bad & ~wrong, 0)
             continue
-        units, bad, digits = _money(text, missing)
-        checker.flag(bad, column, "invalid_number", f"{name} is not a number.", text)
+        checker.flag(
+            amount_problem, column, "invalid_amount", name + " has " + problem + ": " + text, text
+        )
         negative = ~bad & (units < 0)
-        checker.flag(negative, column, "invalid_amount", f"{name} must not be negative.", text)
+        checker.flag(
+            negative, column, "invalid_amount", f"{name} must not be negative: " + text, text
+        )
         if currency is not None:
             allowed = currency.map(context.minor_units).fillna(8).astype("int64")
             extra = ~bad & ~missing & (digits > allowed)
-            checker.flag(
-                extra,
-                column,
-                "invalid_amount",
-                f"{name} has more decimals than its currency.",
-                text,
-            )
+            message = name + " has more decimals than " + currency.fillna("") + " allows: " + text
+            checker.flag(extra, column, "invalid_amount", message, text)
         total += units.where(~bad, 0)
     missing = any_missing if source.all_required else all_missing
     if target.type == MONEY:
@@ -346,15 +473,21 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
     return total.astype("Int64").where(~missing)
 
 
-def _datetime(chunk, name, target, source, label, checker) -> pd.Series:
+def _datetime(chunk, name, target, source, label, checker, context) -> pd.Series:
     columns = source.columns if source.how in ("latest", "earliest") else ()
     texts = [chunk[c] for c in columns] or [_source_text(chunk, source)]
     labels = list(columns) or [label]
     found = []
     for raw, column in zip(texts, labels, strict=True):
         text, missing = _text(raw)
-        parsed, bad = _dates(text, missing, source.date_format)
-        checker.flag(bad, column, "invalid_date", f"{name} is not a date we can read.", text)
+        read_from_file = source.how in ("column", "latest", "earliest")
+        order = context.date(column).order if read_from_file else ""
+        zone = source.time_zone or context.time_zone
+        parsed, bad = _dates(text, missing, source.date_format, order, zone)
+        shown = f" (read {ORDER_NAMES[order]})" if order else ""
+        checker.flag(
+            bad, column, "invalid_date", f"{name} is not a date we can read{shown}: " + text, text
+        )
         found.append(parsed)
     frame = pd.concat(found, axis=1)
     result = frame.min(axis=1) if source.how == "earliest" else frame.max(axis=1)
