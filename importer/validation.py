@@ -36,8 +36,8 @@ SCALE = 10**8
 MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "None", "none"}
 MISSING |= {"#N/A", "NaT"}
 ERROR_COLUMNS = ["row", "column", "code", "message", "value"]
-TOO_MANY_DECIMALS = "more than 8 decimals"
-BEYOND_CEILING = "beyond the ceiling"
+TOO_MANY_DECIMALS = "has more than 8 decimals"
+BEYOND_CEILING = "is beyond the ceiling"
 
 
 @dataclass
@@ -110,6 +110,16 @@ class Context:
         if not self.max_units:
             self.max_units = int(settings.PITBOSS["MAX_AMOUNT"] * SCALE)
 
+    def decimal_of(self, column: str) -> str:
+        """The column's decimal separator: declared, proven by its values, or — when its
+        values read two ways — the one every other proven column of the file uses (a file
+        comes from one system, in one locale)."""
+        evidence = self.number(column)
+        if evidence.decimal or not evidence.ambiguous:
+            return evidence.decimal
+        proven = {e.decimal for e in self.numbers.values() if e.decimal}
+        return proven.pop() if len(proven) == 1 else ""
+
     def number(self, column: str) -> NumberEvidence:
         if column not in self.numbers:
             self.numbers[column] = NumberEvidence(declared=self.decimal)
@@ -164,7 +174,7 @@ def _money(
         fixed, why = _canonical_numbers(odd, "." if decimal == "," else decimal)
         slow = fixed.map(_decimal_text).reindex(odd.index)
         not_number = slow.isna() & ~odd.index.isin(why.index)
-        problem.loc[odd.index[not_number]] = "not a number"
+        problem.loc[odd.index[not_number]] = "is not a number"
         problem.loc[why.index] = why
         fixed = slow.fillna("0").to_numpy(dtype=str)
         body = body.astype(object)
@@ -197,8 +207,8 @@ def _canonical_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.S
     percent = values.str.endswith("%")
     why = pd.Series(None, index=values.index, dtype=object)
     why[misfit] = f"does not fit the column's number format ({format_name(decimal)})"
-    why[unreadable] = "not a number"
-    why[percent] = "a percentage is not an amount"
+    why[unreadable] = "is not a number"
+    why[percent] = "is a percentage, not an amount"
     fixed = (signs + fixed)[why.isna()]
     return fixed, why.dropna()
 
@@ -341,7 +351,7 @@ def chunk_observe(*, chunk: pd.DataFrame, mapping: Mapping, context: Context) ->
 def chunk_unsettled(*, mapping: Mapping, context: Context) -> DomainError | None:
     """The refusal for the first column read two ways with nothing to settle it, if any."""
     for column in dict.fromkeys(_read_columns(mapping, (MONEY, COUNT))):
-        if not context.number(column).settled:
+        if not context.decimal_of(column) and not context.number(column).settled:
             return context.number(column).refusal(column)
     for column in dict.fromkeys(_read_columns(mapping, (DATETIME,))):
         if not context.date(column).settled:
@@ -432,14 +442,12 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         any_missing |= missing
         all_missing &= missing
         read_from_file = source.how in ("column", "sum")
-        decimal = context.number(column).decimal if read_from_file else "."
+        decimal = context.decimal_of(column) if read_from_file else "."
         typed = typed_cells(chunk, column) if read_from_file else None
         units, problem, digits = _money(text, missing, decimal, typed)
         amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
         unreadable = (problem != "") & ~amount_problem
-        checker.flag(
-            unreadable, column, "invalid_number", name + " is " + problem + ": " + text, text
-        )
+        checker.flag(unreadable, column, "invalid_number", name + " " + problem + ": " + text, text)
         bad = problem != ""
         if target.type == COUNT:
             whole = units % SCALE == 0
@@ -451,7 +459,7 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
             total += (units // SCALE).where(~bad & ~wrong, 0)
             continue
         checker.flag(
-            amount_problem, column, "invalid_amount", name + " has " + problem + ": " + text, text
+            amount_problem, column, "invalid_amount", name + " " + problem + ": " + text, text
         )
         negative = ~bad & (units < 0)
         checker.flag(
