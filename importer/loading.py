@@ -143,6 +143,12 @@ def missing_rates(*, job_id: int) -> list[tuple[int, str, str]]:
         return list(cursor.fetchall())
 
 
+def staged_currencies(*, job_id: int) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT currency FROM {stage_table(job_id)} ORDER BY currency")
+        return [row[0] for row in cursor.fetchall() if row[0]]
+
+
 def stage_delete_rows(*, job_id: int, rows: list[int]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):

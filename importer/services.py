@@ -43,6 +43,7 @@ from importer.validation import (
     chunk_observe,
     units_to_text,
 )
+from players.selectors import currencies_without_rate
 from players.services import excluded_players_bonuses_forfeit
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,27 @@ def _apply_info(job: ImportJob, info: FileInfo, mapping: Mapping) -> None:
     job.header_row = info.header_row
     job.mapping = mapping.as_json()
     job.warnings = mapping_warnings(mapping=mapping, columns=info.columns)
+    job.warnings += _rate_warnings(list(mapping.currencies))
+
+
+def _rate_warnings(currencies: list[str]) -> list[dict]:
+    """A warning per currency (declared or used by an import) with no exchange rate."""
+    if not currencies:
+        return []
+    from players.models import Currency
+
+    existing = set(Currency.objects.filter(code__in=currencies).values_list("code", flat=True))
+    lacking = set(currencies_without_rate()) | (set(currencies) - existing)
+    lacking.discard(settings.PITBOSS["REPORTING_CURRENCY"])
+    return [
+        {
+            "code": "no_exchange_rate",
+            "currency": code,
+            "message": f"Currency {code} has no exchange rate: reports that add up players "
+            "(segment distribution) leave it out until one is added under Exchange rates.",
+        }
+        for code in sorted(lacking & set(currencies))
+    ]
 
 
 def import_job_start(*, job: ImportJob) -> None:
@@ -431,6 +453,11 @@ def _stage_load(job: ImportJob) -> str:
             return f"{created} players created, {updated} updated{note}"
         players, activities = loading.load_activity(job_id=job.pk, source=f"import:{job.kind}")
         _update(job, players_created=players, activities_created=activities)
+        used = loading.staged_currencies(job_id=job.pk)
+        known = {w.get("currency") for w in job.warnings}
+        fresh = [w for w in _rate_warnings(used) if w["currency"] not in known]
+        if fresh:
+            _update(job, warnings=job.warnings + fresh)
     return f"{players} players created, {activities} activities stored"
 
 
