@@ -219,10 +219,14 @@ class Mapping:
     sources: dict[str, Source]
     currencies: dict[str, dict]
     auto_matched: list[str] = field(default_factory=list)
+    switched_off: list[str] = field(default_factory=list)  # fields mapped to null
 
     def as_json(self) -> dict:
+        fields = {name: source.as_json() for name, source in self.sources.items()}
+        # null stays null: a saved mapping must not match the field automatically later
+        fields |= dict.fromkeys(self.switched_off)
         return {
-            "fields": {name: source.as_json() for name, source in self.sources.items()},
+            "fields": fields,
             "currencies": self.currencies,
             "auto_matched": self.auto_matched,
         }
@@ -375,11 +379,10 @@ def mapping_parse(*, kind: str, raw: object, columns: list[str] | None = None) -
         for name, value in raw.items()
         if value is not None
     }
-    mapping = Mapping(kind=kind, sources=sources, currencies=currencies)
+    switched_off = [k for k, v in raw.items() if v is None]
+    mapping = Mapping(kind=kind, sources=sources, currencies=currencies, switched_off=switched_off)
     if columns is not None:
-        _auto_match(
-            mapping, targets, columns, switched_off={k for k, v in raw.items() if v is None}
-        )
+        _auto_match(mapping, targets, columns, switched_off=set(switched_off))
         mapping_check_columns(mapping=mapping, columns=columns)
     return mapping
 

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -438,8 +439,12 @@ def _safe_rows(errors: pd.DataFrame) -> list[list]:
 
 def _stage_load(job: ImportJob) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping)
+    source = f"import:{job.kind}"
+    replace: list[str] = []
     if job.kind != Kind.PLAYERS:
-        _check_rates(job)  # outside the transaction: its error report must survive a rejection
+        # outside the transaction: the error report must survive a rejection
+        _check_rates(job)
+        replace = _check_conflicts(job, source)
     with transaction.atomic():
         loading.currencies_create(currencies=mapping.currencies)
         if job.kind == Kind.PLAYERS:
@@ -451,14 +456,75 @@ def _stage_load(job: ImportJob) -> str:
             _update(job, players_created=created, players_updated=updated)
             note = f"; bonuses forfeited for {forfeited} excluded players" if forfeited else ""
             return f"{created} players created, {updated} updated{note}"
-        players, activities = loading.load_activity(job_id=job.pk, source=f"import:{job.kind}")
-        _update(job, players_created=players, activities_created=activities)
+        replaced = loading.activity_delete(source=source, external_ids=replace) if replace else 0
+        players, activities = loading.load_activity(job_id=job.pk, source=source)
+        counts = {**job.counts, "inserted": activities, "replaced": replaced}
+        _update(job, players_created=players, activities_created=activities, counts=counts)
         used = loading.staged_currencies(job_id=job.pk)
         known = {w.get("currency") for w in job.warnings}
         fresh = [w for w in _rate_warnings(used) if w["currency"] not in known]
         if fresh:
             _update(job, warnings=job.warnings + fresh)
-    return f"{players} players created, {activities} activities stored"
+    note = f", {replaced} replaced" if replaced else ""
+    return f"{players} players created, {activities} activities stored{note}"
+
+
+def _check_conflicts(job: ImportJob, source: str) -> list[str]:
+    """Compare the staged rows with what earlier imports stored under the same ids.
+
+    Identical rows are skipped (counted); rows that say something else are conflicts: with
+    `on_conflict=replace` their ids are returned (the load replaces them), otherwise they are
+    row errors (`conflict`) — the file is refused (on_error=reject) or they are left out."""
+    identical, conflicts = loading.reimport_compare(job_id=job.pk, source=source)
+    counts = {"identical": identical, "conflicting": len(conflicts), "replaced": 0}
+    _update(job, counts={**job.counts, **counts})
+    if not conflicts:
+        return []
+    if job.on_conflict == OnConflict.REPLACE:
+        return sorted({row[1] for row in conflicts})
+    errors = [
+        {
+            "row": row_no,
+            "column": "",
+            "code": "conflict",
+            "message": f"An earlier import stored {external_id} differently (amount "
+            f"{_plain(old_amount)} -> {_plain(new_amount)}, count {old_count} -> {new_count}, "
+            f"at {_plain(old_at)} -> {_plain(new_at)}); use on_conflict=replace to correct it.",
+        }
+        for row_no, external_id, old_amount, new_amount, old_count, new_count, old_at, new_at in (
+            conflicts
+        )
+    ]
+    _report_errors(job, errors)
+    if job.on_error == OnError.REJECT:
+        raise DomainError(
+            "file_rejected",
+            f"{len(conflicts)} row(s) change what an earlier import stored; nothing was "
+            "imported (see the error report, or import with on_conflict=replace).",
+        )
+    loading.stage_delete_rows(job_id=job.pk, rows=sorted({e["row"] for e in errors}))
+    return []
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, str) and value.count(".") == 1 and value.replace(".", "").isdigit():
+        return format(Decimal(value).normalize(), "f")
+    return str(value)
+
+
+def _report_errors(job: ImportJob, errors: list[dict]) -> None:
+    """Add load-stage row errors to the job and its error report."""
+    rows = {e["row"] for e in errors}
+    with open(error_report_path(job), "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([[*e.values(), ""] for e in errors])
+    _update(
+        job,
+        rows_rejected=job.rows_rejected + len(rows),
+        errors=(job.errors + errors)[:ERRORS_KEPT],
+        error_report=os.path.relpath(error_report_path(job), settings.MEDIA_ROOT),
+    )
 
 
 def _check_rates(job: ImportJob) -> None:
@@ -475,14 +541,7 @@ def _check_rates(job: ImportJob) -> None:
         for row, currency, player_currency in missing
     ]
     rows = sorted({e["row"] for e in errors})
-    with open(error_report_path(job), "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([[*e.values(), ""] for e in errors])
-    _update(
-        job,
-        rows_rejected=job.rows_rejected + len(rows),
-        errors=(job.errors + errors)[:ERRORS_KEPT],
-        error_report=os.path.relpath(error_report_path(job), settings.MEDIA_ROOT),
-    )
+    _report_errors(job, errors)
     if job.on_error == OnError.REJECT:
         raise DomainError(
             "file_rejected", f"{len(rows)} row(s) have no exchange rate; nothing was imported."
