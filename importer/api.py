@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from config.errors import DomainError
 from importer import services
 from importer.models import READING_OPTIONS, ImportJob, ImportTemplate, Kind, OnError
+from importer.uploads import upload_limit_install
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -95,6 +96,10 @@ class ImportJobViewSet(
 
     def get_serializer_class(self):
         return ImportUploadSerializer if self.action == "create" else ImportJobSerializer
+
+    def initialize_request(self, request, *args, **kwargs):
+        upload_limit_install(request)  # 413 while streaming (importer/uploads.py)
+        return super().initialize_request(request, *args, **kwargs)
 
     def create(self, request, *args, **kwargs):
         upload = ImportUploadSerializer(data=request.data)

@@ -7,7 +7,8 @@ A mapping maps each target field to a source:
 - `{"sum": [...], "all_required": true}`: added up, but missing when any cell is missing;
 - `{"value": "EUR"}`: a constant;
 - `{"column": "RegDate", "format": "%m/%d/%Y"}`: a column with its date format, and/or
-  `"map": {"276": "DE"}` to translate codes (values not in the map are kept);
+  `"map": {"276": "DE"}` to translate codes, or `"lookup": "<name>"` for a saved map (a value
+  in neither is a row error, `unmapped_value`);
 - `{"latest": [...]}` / `{"earliest": [...]}`: the latest/earliest non-missing date of columns;
 - `{"expr": "Bet + Profit"}`: an expression over the columns (rewards.expressions);
 - `null`: leave the field unmapped (switches automatic matching off for it).
@@ -187,12 +188,16 @@ class Source:
     all_required: bool = False
     value_map: dict = field(default_factory=dict)
     time_zone: str = ""
+    lookup: str = ""  # the name of a saved value map (ImportLookup)
 
     def as_json(self) -> object:
-        if self.how == "column" and not (self.date_format or self.value_map or self.time_zone):
+        extras = self.date_format or self.value_map or self.time_zone or self.lookup
+        if self.how == "column" and not extras:
             return self.columns[0]
         if self.how == "column":
             out: dict = {"column": self.columns[0]}
+            if self.lookup:
+                out["lookup"] = self.lookup
             if self.date_format:
                 out["format"] = self.date_format
             if self.time_zone:
@@ -301,9 +306,11 @@ def _parse_source(name: str, target: TargetField, raw: object) -> Source:
         if not isinstance(raw["expr"], str) or not raw["expr"].strip():
             raise _bad(f"{name}: an expression must be text.", name)
         return Source("expr", expr=raw["expr"])
-    if "column" in raw and keys <= {"column", "format", "map", "time_zone"}:
+    if "column" in raw and keys <= {"column", "format", "map", "time_zone", "lookup"}:
         column, fmt, value_map = raw["column"], raw.get("format", ""), raw.get("map", {})
-        zone = raw.get("time_zone", "")
+        zone, lookup = raw.get("time_zone", ""), raw.get("lookup", "")
+        if not isinstance(lookup, str) or (lookup and value_map):
+            raise _bad(f"{name}: give either a map or the name of a saved lookup.", name)
         if not isinstance(column, str) or not column or not isinstance(fmt, str):
             raise _bad(f"{name}: column and format must be text.", name)
         if not isinstance(value_map, dict):
@@ -320,6 +327,7 @@ def _parse_source(name: str, target: TargetField, raw: object) -> Source:
             date_format=fmt,
             value_map={str(k): v for k, v in value_map.items()},
             time_zone=zone,
+            lookup=lookup,
         )
     if "sum" in raw and keys <= {"sum", "all_required"}:
         source = _parse_source(name, target, raw["sum"])

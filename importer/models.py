@@ -75,6 +75,22 @@ class ImportTemplate(ReadingOptions):
         return self.name
 
 
+class ImportLookup(models.Model):
+    """A saved value map (uploaded as a two-column file, kept with the templates): a mapping
+    field translates its column through it with `{"column": "GAME", "lookup": "<name>"}`."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    values = models.JSONField(
+        default=dict, blank=True, help_text="Value in the file -> value stored."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ImportJob(ReadingOptions):
     """One uploaded file and its way through the stages of the import chain."""
 

@@ -5,9 +5,11 @@ holds; the index of each chunk is the row number in the file (the header is row 
 """
 
 import codecs
+import contextlib
 import csv
-import functools
+import hashlib
 import io
+import json
 import math
 import os
 import re
@@ -15,12 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
 
 import pandas as pd
 from charset_normalizer import from_bytes
+from django.conf import settings
 
 from config.errors import DomainError
+from importer.workbooks import run_limited, workbook_inspect
 
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = ",;\t|"
@@ -101,59 +104,111 @@ def file_sniff(
     return _sniff_csv(path, head, size, encoding, delimiter, header_row)
 
 
-@functools.lru_cache(maxsize=1)
-def _workbook(path: str, stamp: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
-    """(workbook, its loaded sheet by name). calamine reads a whole sheet at once, so the last
-    one is kept: sniffing and reading the same upload parse it once, not once per call."""
+def _converted(path: str) -> tuple[str, str]:
+    """(rows CSV, its metadata JSON) that a workbook's sheet is converted to: under
+    MEDIA_ROOT (shared by the web and Celery hosts), never beside a file we do not own."""
+    folder = os.path.join(settings.MEDIA_ROOT, "imports", "converted")
+    key = hashlib.blake2b(os.path.abspath(path).encode(), digest_size=12).hexdigest()
+    base = os.path.join(folder, key)
+    return f"{base}.rows.csv", f"{base}.rows.json"
+
+
+def _same_sheet(meta: dict, sheet: str) -> bool:
+    if sheet in ("", meta["sheet"]):
+        return sheet != "" or meta["sheet"] == meta["sheets"][0]
+    names = meta["sheets"]
+    return (
+        sheet.strip().isdigit()
+        and 1 <= int(sheet) <= len(names)
+        and (names[int(sheet) - 1] == meta["sheet"])
+    )
+
+
+def _sheet_to_csv(path: str, sheet: str, rows_path: str) -> dict:
+    """Write a sheet's cells as text rows (row N of the sheet = line N), each followed by one
+    flag per cell ("1": a number cell). Runs in the memory-limited child (workbooks.py).
+    → {"sheets": names, "sheet": chosen, "width": cells per row}."""
     from python_calamine import CalamineWorkbook
 
-    return CalamineWorkbook.from_path(path), {}
-
-
-def _load_sheet(path: str, sheet: str) -> tuple[list[str], str, Any]:
-    """(sheet names, chosen name, loaded sheet). `sheet` is a name, or a 1-based position."""
-    status = os.stat(path)
-    workbook, loaded = _workbook(path, (status.st_mtime_ns, status.st_size))
-    names = list(workbook.sheet_names)
-    if sheet and sheet not in names and sheet.strip().isdigit():
-        position = int(sheet)
-        if 1 <= position <= len(names):
-            sheet = names[position - 1]
-    if sheet and sheet not in names:
-        raise DomainError(
-            "unknown_sheet",
-            f"The workbook has no sheet {sheet!r} (name it, or give its position from 1).",
-            details={"sheets": names},
-        )
-    chosen = sheet or names[0]
-    if chosen not in loaded:
-        loaded.clear()  # one sheet in memory at a time
-        loaded[chosen] = workbook.get_sheet_by_name(chosen)
-    return names, chosen, loaded[chosen]
-
-
-def file_release() -> None:
-    """Forget the spreadsheet kept in memory (after the last stage that reads the file)."""
-    _workbook.cache_clear()
-
-
-def _sniff_spreadsheet(path: str, sheet: str, header_row: int) -> FileInfo:
     try:
-        names, chosen, loaded = _load_sheet(path, sheet)
-        first = []
-        for number, row in enumerate(loaded.iter_rows(), start=1):
-            first.append([_cell_text(c) for c in row])
-            if number >= max(TITLE_ROWS, header_row):
-                break
-        height = loaded.height
-    except DomainError:
+        workbook = CalamineWorkbook.from_path(path)
+        names = list(workbook.sheet_names)
+        if sheet and sheet not in names and sheet.strip().isdigit():
+            position = int(sheet)
+            if 1 <= position <= len(names):
+                sheet = names[position - 1]
+        if sheet and sheet not in names:
+            raise DomainError(
+                "unknown_sheet",
+                f"The workbook has no sheet {sheet!r} (name it, or give its position from 1).",
+                details={"sheets": names},
+            )
+        chosen = sheet or names[0]
+        loaded = workbook.get_sheet_by_name(chosen)
+        width = 0
+        with open(rows_path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            for raw in loaded.iter_rows():
+                width = len(raw)
+                cells = [_cell_text(c) for c in raw]
+                flags = ["1" if type(c) is float or type(c) is int else "" for c in raw]
+                writer.writerow(cells + flags)
+    except (DomainError, MemoryError):
         raise
     except Exception as exc:  # calamine raises its own error types for broken workbooks
         raise _unreadable(f"This is not a readable spreadsheet ({exc}).") from exc
-    at = _header_index(first, header_row, chosen)
+    return {"sheets": names, "sheet": chosen, "width": width}
+
+
+def _load_sheet(path: str, sheet: str) -> tuple[dict, str]:
+    """(metadata, rows CSV) of a sheet (a name, or a 1-based position), converted once per
+    upload after the workbook passed inspection (workbooks.py)."""
+    rows_path, meta_path = _converted(path)
+    if os.path.exists(meta_path) and os.path.getmtime(meta_path) >= os.path.getmtime(path):
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        if _same_sheet(meta, sheet):
+            return meta, rows_path
+    workbook_inspect(path)
+    os.makedirs(os.path.dirname(rows_path), exist_ok=True)
+    try:
+        meta = run_limited(_sheet_to_csv, path, sheet, rows_path)
+    except DomainError:
+        file_release(path)
+        raise
+    with open(meta_path, "w", encoding="utf-8") as handle:
+        json.dump(meta, handle)
+    return meta, rows_path
+
+
+def file_release(path: str = "") -> None:
+    """Delete what reading `path` left beside it (converted sheets) — after the last stage
+    that reads the file, and whenever an upload is refused."""
+    if path:
+        for leftover in _converted(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
+
+def _split_cells(row: list[str], width: int) -> list[str]:
+    return (row[:width] + [""] * width)[:width]
+
+
+def _sniff_spreadsheet(path: str, sheet: str, header_row: int) -> FileInfo:
+    meta, rows_path = _load_sheet(path, sheet)
+    width = meta["width"]
+    first: list[list[str]] = []
+    lines = 0
+    with open(rows_path, newline="", encoding="utf-8") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            lines = number
+            if number <= max(TITLE_ROWS, header_row):
+                first.append(_split_cells(row, width))
+    chosen = meta["sheet"]
+    at = _header_index(first, header_row, f"Sheet {chosen!r}")
     widths = [sum(1 for c in row if c.strip()) for row in first]
     columns = _header_names([c.strip() for c in first[at]])
-    info = FileInfo("xlsx", columns, max(height - 1 - at, 0), sheet=chosen, sheets=names)
+    info = FileInfo("xlsx", columns, max(lines - 1 - at, 0), sheet=chosen, sheets=meta["sheets"])
     info.header_row = at + 1
     info.suggested_header_row = 0 if header_row else _title_block(widths, at)
     return info
@@ -387,36 +442,34 @@ def _csv_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataF
 
 
 def _xlsx_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    width = len(info.columns)
-    rows = _load_sheet(path, info.sheet)[2].iter_rows()
-    batch: list[list[str]] = []
-    kinds: list[list[bool]] = []
-    numbers: list[int] = []
-    row_number = 0
-    for raw in rows:
-        row_number += 1
-        if row_number <= info.header_row:
-            continue
-        cells = [_cell_text(c) for c in raw]
-        if not any(c.strip() for c in cells):
-            continue
-        batch.append((cells + [""] * width)[:width])
-        kinds.append(([type(c) is float or type(c) is int for c in raw] + [False] * width)[:width])
-        numbers.append(row_number)
-        if len(batch) >= chunk_rows:
-            yield _xlsx_frame(batch, kinds, numbers, info.columns)
-            batch, kinds, numbers = [], [], []
-    if batch:
-        yield _xlsx_frame(batch, kinds, numbers, info.columns)
-
-
-def _xlsx_frame(
-    batch: list[list[str]], kinds: list[list[bool]], numbers: list[int], columns: list[str]
-) -> pd.DataFrame:
-    frame = pd.DataFrame(batch, columns=columns, index=numbers)
-    typed = pd.DataFrame(kinds, columns=[TYPED + c for c in columns], index=numbers)
-    typed = typed.loc[:, typed.any()]
-    return pd.concat([frame, typed], axis=1) if len(typed.columns) else frame
+    meta, rows_path = _load_sheet(path, info.sheet)
+    width = meta["width"]
+    columns = info.columns[:width]
+    typed = [TYPED + c for c in columns]
+    start = info.header_row + 1
+    reader = pd.read_csv(
+        rows_path,
+        encoding="utf-8",
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        chunksize=chunk_rows,
+        header=None,
+        skiprows=info.header_row,
+        names=columns + typed,
+        skip_blank_lines=False,
+        engine="c",
+    )
+    for chunk in reader:
+        chunk.index = pd.RangeIndex(start, start + len(chunk))
+        start += len(chunk)
+        flags = chunk[typed] == "1"
+        chunk = chunk[columns]
+        blank = _blank(chunk)
+        flags = flags.loc[:, flags.any()]
+        if len(flags.columns):
+            chunk = pd.concat([chunk, flags], axis=1)
+        yield chunk[~blank] if blank.any() else chunk
 
 
 def file_preview(*, path: str, info: FileInfo, rows: int = 10) -> pd.DataFrame:

@@ -24,7 +24,15 @@ from config.errors import DomainError
 from importer import loading, pipeline
 from importer.dates import order_option, time_zone_option
 from importer.fields import MONEY, Mapping, kind_fields, mapping_parse, mapping_warnings
-from importer.models import READING_OPTIONS, ImportJob, ImportTemplate, Kind, OnConflict, OnError
+from importer.models import (
+    READING_OPTIONS,
+    ImportJob,
+    ImportLookup,
+    ImportTemplate,
+    Kind,
+    OnConflict,
+    OnError,
+)
 from importer.numbers import declared_decimal
 from importer.reading import (
     FileInfo,
@@ -178,16 +186,15 @@ def import_job_create(
     job.file.save(job.original_name or "upload", file, save=False)
     try:
         info, resolved = file_inspect(path=job.file.path, kind=kind, mapping=mapping, **options)
-    except DomainError:
+        _lookups(resolved)
+        _apply_info(job, info, resolved)
+        job.save()
+    except BaseException:  # a refused (or failed) upload leaves no file behind
+        file_release(job.file.path)
         job.file.delete(save=False)
-        file_release()
         raise
-    _apply_info(job, info, resolved)
-    job.save()
     if start:
         import_job_start(job=job)
-    if start and not settings.CELERY_TASK_ALWAYS_EAGER:
-        file_release()  # a worker runs the stages: the web process keeps no spreadsheet
     return job
 
 
@@ -298,6 +305,8 @@ def import_stage_run(*, job_id: int, stage: str) -> str:
 
 
 def _fail(job: ImportJob, code: str, message: str) -> None:
+    if job.file:
+        file_release(job.file.path)
     try:
         loading.stage_drop(job_id=job.pk)
     except Exception:  # the database may be what failed; the stage is dropped on re-run
@@ -328,10 +337,57 @@ def _context(mapping: Mapping, options: dict) -> Context:
     declared = {code: spec["minor_units"] for code, spec in mapping.currencies.items()}
     return Context(
         minor_units={**declared, **known},
+        lookups=_lookups(mapping),
         decimal=declared_decimal(options["decimal_separator"], options["thousands_separator"]),
         date_order=options["date_order"],
         time_zone=options["time_zone"],
     )
+
+
+def _lookups(mapping: Mapping) -> dict[str, dict]:
+    """The saved value maps the mapping names; an unknown name is `unknown_lookup`."""
+    names = {s.lookup for s in mapping.sources.values() if s.lookup}
+    found = dict(ImportLookup.objects.filter(name__in=names).values_list("name", "values"))
+    missing = sorted(names - set(found))
+    if missing:
+        raise DomainError(
+            "unknown_lookup",
+            f"No saved lookup named {', '.join(missing)} (upload it under Import lookups).",
+            details={"missing": missing},
+        )
+    return found
+
+
+def import_lookup_save(*, name: str, path: str, description: str = "") -> ImportLookup:
+    """Create or replace a saved value map from a two-column file (see lookup_values)."""
+    lookup, _ = ImportLookup.objects.update_or_create(
+        name=name, defaults={"values": lookup_values(path=path), "description": description}
+    )
+    return lookup
+
+
+def lookup_values(*, path: str) -> dict[str, str]:
+    """The value map of a two-column file (CSV or XLSX, with a header row): first column =
+    value in the file, second = value stored. Raises invalid_lookup (fewer than two columns,
+    or one value mapped two ways)."""
+    try:
+        info = file_sniff(path=path)
+        frames = list(file_chunks(path=path, info=info, chunk_rows=CHUNK_ROWS))
+    finally:
+        file_release(path)
+    if len(info.columns) < 2:
+        raise DomainError("invalid_lookup", "A lookup file has two columns: from, to.")
+    rows = pd.concat(frames) if frames else pd.DataFrame(columns=info.columns)
+    pairs = rows[info.columns[:2]].apply(lambda column: column.str.strip())
+    clashing = pairs.groupby(info.columns[0])[info.columns[1]].nunique()
+    clashing = sorted(clashing[clashing > 1].index)
+    if clashing:
+        raise DomainError(
+            "invalid_lookup",
+            f"The lookup maps {', '.join(clashing[:5])} to more than one value.",
+            details={"values": clashing[:100]},
+        )
+    return dict(zip(pairs.iloc[:, 0], pairs.iloc[:, 1], strict=True))
 
 
 def error_report_path(job: ImportJob) -> str:
@@ -350,7 +406,7 @@ def _stage_validate(job: ImportJob) -> str:
     try:
         return _validate(job, info, options)
     finally:
-        file_release()
+        file_release(job.file.path)  # the last stage that reads the file
 
 
 def _settle(path: str, info: FileInfo, mapping: Mapping, context: Context) -> None:
@@ -580,7 +636,7 @@ def import_preview(*, path: str, kind: str, mapping: Any = None, rows: int = 10,
         info, resolved = file_inspect(path=path, kind=kind, mapping=mapping, **options)
         chunk = file_preview(path=path, info=info, rows=rows)
     finally:
-        file_release()
+        file_release(path)
     warnings = mapping_warnings(mapping=resolved, columns=info.columns)
     if info.suggested_header_row:
         row = info.suggested_header_row

@@ -5,6 +5,7 @@ hold an amount. Each bad cell yields an error (row, column, code, message); a ro
 error is left out of the output.
 """
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -102,6 +103,7 @@ class Context:
     decimal: str = ""  # declared decimal separator ("" = detect per column)
     date_order: str = ""  # declared day/month order ("" = detect per column)
     time_zone: str = ""  # of timestamps without offset ("" = the reporting time zone)
+    lookups: dict[str, dict] = field(default_factory=dict)  # saved value maps by name
     numbers: dict[str, NumberEvidence] = field(default_factory=dict)
     dates: dict[str, DateEvidence] = field(default_factory=dict)
     complete: bool = False  # the evidence covers the whole file
@@ -135,6 +137,22 @@ def _text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Stripped text and the mask of missing cells."""
     stripped = series.str.strip()
     return stripped, stripped.isin(MISSING)
+
+
+@functools.cache
+def country_alpha2(value: str) -> str:
+    """ISO 3166 alpha-2 for a country name, alpha-3 or numeric code ("" when none fits)."""
+    import pycountry
+
+    value = value.strip()
+    if value.isdigit():
+        country = pycountry.countries.get(numeric=value.zfill(3))
+    else:
+        try:
+            country = pycountry.countries.lookup(value)
+        except LookupError:
+            country = None
+    return country.alpha_2 if country else value
 
 
 def _money(
@@ -303,11 +321,24 @@ def _source_text(chunk: pd.DataFrame, source: Source) -> pd.Series:
         return pd.Series(value, index=chunk.index, dtype=object)
     if source.how == "expr":
         return evaluate_expression(chunk, source.expr)
-    series = chunk[source.columns[0]]
-    if source.value_map:
-        stripped = series.str.strip()
-        series = stripped.map(source.value_map).fillna(stripped).astype(str)
-    return series
+    return chunk[source.columns[0]]
+
+
+def _translated(
+    text: pd.Series, missing: pd.Series, name: str, source: Source, label: str, checker, context
+) -> pd.Series:
+    """Values through the field's value map or saved lookup; a value in neither is a row
+    error naming it (never kept as it was)."""
+    value_map = source.value_map or context.lookups.get(source.lookup, {})
+    if not (source.value_map or source.lookup):
+        return text
+    mapped = text.map(value_map)
+    unmapped = mapped.isna() & ~missing
+    where = f"lookup {source.lookup!r}" if source.lookup else "the value map"
+    checker.flag(
+        unmapped, label, "unmapped_value", f"{name}: {where} has no entry for " + text, text
+    )
+    return mapped.fillna("").astype(str).str.strip()
 
 
 def _label(name: str, source: Source) -> str:
@@ -398,6 +429,9 @@ def _field(
     if target.type == DATETIME:
         return _datetime(chunk, name, target, source, label, checker, context)
     text, missing = _text(_source_text(chunk, source))
+    if source.how == "column":
+        text = _translated(text, missing, name, source, label, checker, context)
+        missing = missing | text.isin(MISSING)
     if target.required:
         checker.flag(missing, label, "missing_value", f"{name} is required.", text)
     if target.type == CHOICE:
@@ -417,6 +451,9 @@ def _field(
         )
     elif target.type == COUNTRY:
         text = text.str.upper()
+        other = ~missing & ~text.str.fullmatch(r"[A-Z]{2}")
+        if other.any():  # names, ISO numeric and alpha-3 codes: no hand-made map needed
+            text = text.where(~other, text[other].map(country_alpha2))
         bad = ~missing & ~text.str.fullmatch(r"[A-Z]{2}")
         checker.flag(bad, label, "invalid_country", "Country must be ISO 3166 alpha-2.", text)
     elif target.type == EMAIL:
