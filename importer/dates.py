@@ -105,7 +105,12 @@ class DateEvidence:
 
 def _numeric_parts(text: pd.Series) -> pd.DataFrame:
     """The parts of `D/M/YYYY`-like values (rows that are not such a value are dropped)."""
-    candidates = text[text.str.len().between(8, 40) & ~text.str.match(r"^\d{4}")]
+    array = text.to_numpy(dtype=str)
+    year_first = np.strings.isdigit(np.strings.slice(array, 0, 4))  # ISO: numpy, no regex
+    candidates = text[~year_first]
+    if candidates.empty:
+        return pd.DataFrame(columns=["a", "sep", "b", "year", "hour", "minute", "second",
+                                     "fraction", "ampm"])  # fmt: skip
     return candidates.str.extract(NUMERIC_DATE).dropna(subset=["a"])
 
 

@@ -170,14 +170,17 @@ def reimport_compare(*, job_id: int, source: str) -> tuple[int, list[tuple]]:
         JOIN players_player p ON p.id = a.player_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) {joined} WHERE NOT ({_DIFFERS})", [source])
-        identical = cursor.fetchone()[0]
+        cursor.execute(f"SELECT count(*) {joined}", [source])
+        matched = cursor.fetchone()[0]
+        if not matched:  # a new file: one probe per row, nothing to compare
+            return 0, []
         cursor.execute(
             f"SELECT s.row_no, s.external_id, a.amount, s.amount, a.count, s.count, "
             f"a.occurred_at, s.occurred_at {joined} WHERE {_DIFFERS} ORDER BY s.row_no",
             [source],
         )
-        return identical, list(cursor.fetchall())
+        conflicts = list(cursor.fetchall())
+        return matched - len(conflicts), conflicts
 
 
 def activity_delete(*, source: str, external_ids: list[str]) -> int:

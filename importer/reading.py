@@ -399,36 +399,58 @@ def file_chunks(*, path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.Da
 
 
 def _blank(chunk: pd.DataFrame) -> pd.Series:
-    """Rows whose cells are all empty or whitespace (",,,,," left behind by Excel)."""
-    blank = pd.Series(True, index=chunk.index)
-    for column in chunk.columns:
-        blank &= chunk[column].str.strip() == ""
+    """Rows whose cells are all empty or whitespace (",,,,," left behind by Excel). Only rows
+    whose first cell is blank are looked at further (cheap: most files have none)."""
+    if chunk.empty or not len(chunk.columns):
+        return pd.Series(False, index=chunk.index)
+    first = chunk.iloc[:, 0]
+    blank = (first == "") | first.str.isspace()
+    if not blank.any():
+        return blank
+    for column in chunk.columns[1:]:
+        rows = blank[blank].index
+        blank.loc[rows] = chunk.loc[rows, column].str.strip() == ""
         if not blank.any():
             break
     return blank
 
 
+def _text_rows(
+    path: str, *, names: list[str], skip: int, chunk_rows: int, sep: str = ",", encoding="utf-8"
+) -> Iterator[pd.DataFrame]:
+    """Text frames of a delimited file after its first `skip` lines, indexed by the file's
+    row numbers (blank lines kept in the count, so the index stays the file's row number)."""
+    reader = pd.read_csv(
+        path,
+        sep=sep,
+        encoding=encoding,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        chunksize=chunk_rows,
+        header=None,
+        skiprows=skip,
+        names=names,
+        skip_blank_lines=False,
+        engine="c",
+    )
+    start = skip + 1
+    for chunk in reader:
+        chunk.index = pd.RangeIndex(start, start + len(chunk))
+        start += len(chunk)
+        yield chunk.fillna("")
+
+
 def _csv_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    start = info.header_row + 1
     try:
-        reader = pd.read_csv(
+        for chunk in _text_rows(
             path,
+            names=info.columns,
+            skip=info.header_row,
+            chunk_rows=chunk_rows,
             sep=info.delimiter,
             encoding=info.encoding,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            chunksize=chunk_rows,
-            header=None,
-            skiprows=info.header_row,
-            names=info.columns,
-            skip_blank_lines=False,  # so that the index stays the file's row number
-            engine="c",
-        )
-        for chunk in reader:
-            chunk.index = pd.RangeIndex(start, start + len(chunk))
-            start += len(chunk)
-            chunk = chunk.fillna("")
+        ):
             blank = _blank(chunk)
             yield chunk[~blank] if blank.any() else chunk
     except UnicodeDecodeError as exc:
@@ -443,26 +465,10 @@ def _csv_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataF
 
 def _xlsx_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
     meta, rows_path = _load_sheet(path, info.sheet)
-    width = meta["width"]
-    columns = info.columns[:width]
+    columns = info.columns[: meta["width"]]
     typed = [TYPED + c for c in columns]
-    start = info.header_row + 1
-    reader = pd.read_csv(
-        rows_path,
-        encoding="utf-8",
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        chunksize=chunk_rows,
-        header=None,
-        skiprows=info.header_row,
-        names=columns + typed,
-        skip_blank_lines=False,
-        engine="c",
-    )
-    for chunk in reader:
-        chunk.index = pd.RangeIndex(start, start + len(chunk))
-        start += len(chunk)
+    names = columns + typed
+    for chunk in _text_rows(rows_path, names=names, skip=info.header_row, chunk_rows=chunk_rows):
         flags = chunk[typed] == "1"
         chunk = chunk[columns]
         blank = _blank(chunk)

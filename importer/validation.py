@@ -56,23 +56,36 @@ class Checker:
         self.parts: list[pd.DataFrame] = []
 
     def flag(
-        self, mask: pd.Series, column: str, code: str, message: str | pd.Series, raw: pd.Series
+        self,
+        mask: pd.Series,
+        column: str,
+        code: str,
+        message: str | pd.Series,
+        raw: pd.Series,
+        *,
+        show_value: bool = False,
     ) -> None:
-        """Flag the rows of `mask`; `message` is one text, or one per row (a Series)."""
+        """Flag the rows of `mask`; `message` is one text, or one per row (a Series), and ends
+        with ": <the cell>" when `show_value`. Built for the flagged rows only."""
         if not mask.any():
             return
         self.bad |= mask
         rows = mask[mask].index
+        values = raw.reindex(rows).astype(str)
         if isinstance(message, pd.Series):
-            message = message.reindex(rows).to_numpy()
+            message = message.reindex(rows)
+        else:
+            message = pd.Series(message, index=rows, dtype=object)
+        if show_value:
+            message = message + ": " + values
         self.parts.append(
             pd.DataFrame(
                 {
                     "row": rows,
                     "column": column,
                     "code": code,
-                    "message": message,
-                    "value": raw.reindex(rows).astype(str).str.slice(0, 100).to_numpy(),
+                    "message": message.to_numpy(),
+                    "value": values.str.slice(0, 100).to_numpy(),
                 }
             )
         )
@@ -335,9 +348,9 @@ def _translated(
     mapped = text.map(value_map)
     unmapped = mapped.isna() & ~missing
     where = f"lookup {source.lookup!r}" if source.lookup else "the value map"
-    checker.flag(
-        unmapped, label, "unmapped_value", f"{name}: {where} has no entry for " + text, text
-    )
+    if unmapped.any():
+        message = f"{name}: {where} has no entry for " + text[unmapped]
+        checker.flag(unmapped, label, "unmapped_value", message, text)
     return mapped.fillna("").astype(str).str.strip()
 
 
@@ -356,26 +369,32 @@ def _read_columns(mapping: Mapping, types: tuple[str, ...]) -> list[str]:
     ]
 
 
+# A chunk's evidence is read in growing slices and no further once a column is decided: the
+# values after that either fit the decided reading or are row errors, never re-read.
+OBSERVE_SLICES = ((0, 1_000), (1_000, 10_000), (10_000, None))
+
+
 def chunk_observe(*, chunk: pd.DataFrame, mapping: Mapping, context: Context) -> None:
     """Add a chunk's evidence about how each number and date column is written."""
     if context.complete:
         return
     for column in dict.fromkeys(_read_columns(mapping, (MONEY, COUNT))):
         evidence = context.number(column)
-        if evidence.decimal:
-            continue  # declared or proven: later rows either fit or are refused
-        text, missing = _text(chunk[column])
-        written = ~missing
         typed = typed_cells(chunk, column)
-        if typed is not None:
-            written &= ~typed
-        text = text[written]
-        if text.str.contains(r"[.,]").any():
-            evidence.observe(number_bodies(text)[0])
+        for start, stop in OBSERVE_SLICES:
+            if evidence.decimal and not (evidence.comma and evidence.dot):
+                break  # declared or proven one way: later rows either fit or are refused
+            text, missing = _text(chunk[column].iloc[start:stop])
+            written = ~missing if typed is None else ~missing & ~typed.iloc[start:stop]
+            text = text[written]
+            if text.str.contains(r"[.,]").any():
+                evidence.observe(number_bodies(text)[0])
     for column in dict.fromkeys(_read_columns(mapping, (DATETIME,))):
         evidence = context.date(column)
-        if not (evidence.declared or evidence.day_first or evidence.month_first):
-            text, missing = _text(chunk[column])
+        for start, stop in OBSERVE_SLICES:
+            if evidence.declared or evidence.day_first or evidence.month_first:
+                break
+            text, missing = _text(chunk[column].iloc[start:stop])
             evidence.observe(text[~missing])
 
 
@@ -484,29 +503,30 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         units, problem, digits = _money(text, missing, decimal, typed)
         amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
         unreadable = (problem != "") & ~amount_problem
-        checker.flag(unreadable, column, "invalid_number", name + " " + problem + ": " + text, text)
+        checker.flag(
+            unreadable, column, "invalid_number", f"{name} " + problem, text, show_value=True
+        )
         bad = problem != ""
         if target.type == COUNT:
             whole = units % SCALE == 0
             wrong = ~bad & ~missing & ((units < 0) | ~whole | (units > 999_999_999 * SCALE))
             wrong |= amount_problem
-            checker.flag(
-                wrong, column, "invalid_count", f"{name} must be a whole number >= 0: " + text, text
-            )
+            message = f"{name} must be a whole number >= 0"
+            checker.flag(wrong, column, "invalid_count", message, text, show_value=True)
             total += (units // SCALE).where(~bad & ~wrong, 0)
             continue
         checker.flag(
-            amount_problem, column, "invalid_amount", name + " " + problem + ": " + text, text
+            amount_problem, column, "invalid_amount", f"{name} " + problem, text, show_value=True
         )
         negative = ~bad & (units < 0)
-        checker.flag(
-            negative, column, "invalid_amount", f"{name} must not be negative: " + text, text
-        )
+        message = f"{name} must not be negative"
+        checker.flag(negative, column, "invalid_amount", message, text, show_value=True)
         if currency is not None:
             allowed = currency.map(context.minor_units).fillna(8).astype("int64")
             extra = ~bad & ~missing & (digits > allowed)
-            message = name + " has more decimals than " + currency.fillna("") + " allows: " + text
-            checker.flag(extra, column, "invalid_amount", message, text)
+            if extra.any():
+                message = f"{name} has more decimals than " + currency[extra] + " allows"
+                checker.flag(extra, column, "invalid_amount", message, text, show_value=True)
         total += units.where(~bad, 0)
     missing = any_missing if source.all_required else all_missing
     if target.type == MONEY:
@@ -530,9 +550,8 @@ def _datetime(chunk, name, target, source, label, checker, context) -> pd.Series
         zone = source.time_zone or context.time_zone
         parsed, bad = _dates(text, missing, source.date_format, order, zone)
         shown = f" (read {ORDER_NAMES[order]})" if order else ""
-        checker.flag(
-            bad, column, "invalid_date", f"{name} is not a date we can read{shown}: " + text, text
-        )
+        message = f"{name} is not a date we can read{shown}"
+        checker.flag(bad, column, "invalid_date", message, text, show_value=True)
         found.append(parsed)
     frame = pd.concat(found, axis=1)
     result = frame.min(axis=1) if source.how == "earliest" else frame.max(axis=1)

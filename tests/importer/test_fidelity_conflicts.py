@@ -2,16 +2,14 @@
 and listed, or replaced on request; the job counts inserted, identical, conflicting, replaced."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from importer.models import ImportJob
 from players.models import Activity, PlayerMetrics
+from tests.importer.conftest import FILES
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
 
 
 def stored() -> list[tuple]:

@@ -5,7 +5,6 @@ prove it; one that reads two ways is refused naming both readings.
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,10 +12,9 @@ import pytest
 from importer.dates import DateEvidence
 from importer.models import ImportJob
 from players.models import Activity
+from tests.importer.conftest import FILES
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
 
 
 def when() -> dict[str, datetime]:

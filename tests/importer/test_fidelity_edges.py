@@ -2,17 +2,15 @@
 a saved template (issue 16: "through the API and the admin form")."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from importer.models import ImportJob, ImportTemplate
 from players.models import Activity
+from tests.importer.conftest import FILES
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
 URL = "/admin/importer/importjob/upload/"
 
 

@@ -12,10 +12,9 @@ from openpyxl import Workbook
 
 from importer import workbooks
 from importer.models import ImportJob
+from tests.importer.conftest import FILES
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
 
 
 def _workbook_bytes(fill) -> bytes:

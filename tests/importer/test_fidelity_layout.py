@@ -2,28 +2,22 @@
 cases 4-6)."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from importer import services
 from importer.models import ImportJob
 from players.models import Activity
+from tests.importer.conftest import FILES, stored_amounts
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
-
-
-def amounts() -> dict[str, Decimal]:
-    return dict(Activity.objects.values_list("external_id", "amount"))
 
 
 def test_rows_of_empty_cells_are_skipped(run_import):
     # Case 4: ",,,,," lines refused the whole file with missing_value errors.
     job = run_import(FILES / "trailing_empty_rows.csv", kind="activity")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert amounts() == {"t1": Decimal(100), "t2": Decimal(10)}
+    assert stored_amounts() == {"t1": Decimal(100), "t2": Decimal(10)}
     assert (job.rows_done, job.rows_rejected) == (2, 0)
 
 
@@ -43,7 +37,7 @@ def test_excel_sep_hint(run_import):
     # Case 5: the header was read as "sep=".
     job = run_import(FILES / "sep_hint.csv", kind="activity")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert amounts() == {"t1": Decimal(100), "t2": Decimal("10.5")}
+    assert stored_amounts() == {"t1": Decimal(100), "t2": Decimal("10.5")}
 
 
 @pytest.mark.parametrize("delimiter", ["|", "\t", ","])
@@ -53,7 +47,7 @@ def test_sep_hint_with_other_delimiters(run_import, delimiter):
     content = f"sep={delimiter}\n" + "\n".join(delimiter.join(r) for r in rows) + "\n"
     job = run_import(content.encode(), kind="activity")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message)
-    assert amounts() == {"t1": Decimal("2.5")}
+    assert stored_amounts() == {"t1": Decimal("2.5")}
 
 
 @pytest.mark.parametrize("name", ["title_block.xlsx", "title_block.csv"])
@@ -83,7 +77,7 @@ def test_header_row_reads_below_a_title_block_xlsx(run_import):
 def test_header_row_reads_below_a_title_block_csv(run_import):
     job = run_import(FILES / "title_block.csv", kind="activity", header_row=3)
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert amounts() == {"t1": Decimal(100), "t2": Decimal(10)}
+    assert stored_amounts() == {"t1": Decimal(100), "t2": Decimal(10)}
 
 
 def test_preview_suggests_the_header_row(tmp_path):
@@ -105,7 +99,7 @@ def test_sheet_by_name_or_position(run_import, sheet):
     job = run_import(FILES / "second_sheet.xlsx", kind="activity", sheet=sheet)
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message)
     assert job.sheet == "Data"
-    assert amounts() == {"t1": Decimal(100)}
+    assert stored_amounts() == {"t1": Decimal(100)}
 
 
 def test_unknown_sheet_position(run_import):

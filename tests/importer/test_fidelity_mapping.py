@@ -2,17 +2,15 @@
 what a mapping leaves out (issue 16, case 7)."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from importer.fields import header_base, mapping_parse
 from importer.models import ImportJob
 from players.models import Activity
+from tests.importer.conftest import FILES
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
 
 
 def stored() -> list[tuple]:

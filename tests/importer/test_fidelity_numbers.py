@@ -5,7 +5,6 @@ that reads two ways is refused, naming both readings (issue 16, cases 1, 2, 8).
 """
 
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,21 +13,16 @@ from importer import services
 from importer.models import ImportJob
 from importer.numbers import NumberEvidence, number_bodies
 from players.models import Activity
+from tests.importer.conftest import FILES, stored_amounts
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
-
-
-def amounts() -> dict[str, Decimal]:
-    return dict(Activity.objects.values_list("external_id", "amount"))
 
 
 def test_decimal_comma_with_thousands_dots(run_import):
     # Case 1: stored 1.00, 2.50, 25.00 with no error before; 100,00 was "not a number".
     job = run_import(FILES / "de_decimal_comma.csv", kind="activity")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert amounts() == {
+    assert stored_amounts() == {
         "t1": Decimal("1000"),
         "t2": Decimal("2500"),
         "t3": Decimal("25000"),
@@ -50,7 +44,7 @@ def test_other_separators_and_currency_signs(run_import, name, currencies, expec
     mapping = {"currencies": currencies} if currencies else None
     job = run_import(FILES / name, kind="activity", mapping=mapping)
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert amounts() == {k: Decimal(v) for k, v in expected.items()}
+    assert stored_amounts() == {k: Decimal(v) for k, v in expected.items()}
 
 
 def test_a_column_that_reads_two_ways_is_refused_naming_both(run_import):
@@ -72,7 +66,7 @@ def test_a_column_that_reads_two_ways_is_refused_naming_both(run_import):
 def test_declared_separators_settle_the_reading(run_import, options, expected):
     job = run_import(FILES / "ambiguous_thousands.csv", kind="activity", **options)
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message)
-    assert [amounts()[k] for k in ("t1", "t2", "t3")] == [Decimal(v) for v in expected]
+    assert [stored_amounts()[k] for k in ("t1", "t2", "t3")] == [Decimal(v) for v in expected]
 
 
 def test_declared_separators_through_a_template(run_import):
@@ -81,14 +75,14 @@ def test_declared_separators_through_a_template(run_import):
     )
     job = run_import(FILES / "ambiguous_thousands.csv", kind="activity", template="de-export")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message)
-    assert amounts()["t1"] == Decimal("1000")
+    assert stored_amounts()["t1"] == Decimal("1000")
 
 
 def test_xlsx_numbers_are_read_as_excel_shows_them(run_import):
     # Case 2: =10.1*3 caches 30.299999999999997: every row was "amount is not a number".
     job = run_import(FILES / "formulas.xlsx", kind="activity", on_error="skip")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert amounts() == {
+    assert stored_amounts() == {
         "t1": Decimal("30.30"),
         "t2": Decimal("0.30"),
         "t4": Decimal("1234.56"),  # typed as text in a German workbook; the cells stay 30.3
@@ -121,7 +115,7 @@ def test_messages_say_what_is_wrong_with_a_number(run_import):
             "1.000,50",
         ),
     ]
-    assert amounts() == {"t1": Decimal("10.5")}
+    assert stored_amounts() == {"t1": Decimal("10.5")}
 
 
 def test_counts_use_the_column_separators(run_import):

@@ -1,18 +1,15 @@
 """Coded values (a country as 276 or Germany, a game type as SL, a status as excl): value
 maps, saved lookups, countries without a hand-made map; an unmapped value is a row error."""
 
-from pathlib import Path
-
 import pytest
 
 from importer import services
 from importer.models import ImportJob
 from importer.validation import country_alpha2
 from players.models import Activity, Player
+from tests.importer.conftest import FILES
 
 pytestmark = pytest.mark.django_db
-
-FILES = Path(__file__).parent / "files"
 
 
 def test_countries_by_name_and_iso_code_and_statuses_by_map(run_import):
