@@ -120,10 +120,13 @@ class ImportTemplateAdmin(ImportExportModelAdmin):
     def save_model(self, request, obj, form, change):
         try:
             parsed = services.mapping_parse(kind=obj.kind, raw=obj.mapping)
+            options = services.reading_options(**{n: getattr(obj, n) for n in READING_OPTIONS})
         except DomainError as exc:
-            messages.error(request, f"Mapping not saved as given: {exc.message}")
+            messages.error(request, f"Template not saved as given: {exc.message}")
             raise
         obj.mapping = {k: v for k, v in parsed.as_json().items() if k != "auto_matched"}
+        for name, value in options.items():
+            setattr(obj, name, value)
         super().save_model(request, obj, form, change)
 
 

@@ -15,6 +15,7 @@ Then `run_limited` reads the sheet in a forked child whose address space is capp
 (`file_too_large`), never a dead web or Celery worker.
 """
 
+import faulthandler
 import os
 import pickle
 import re
@@ -143,6 +144,7 @@ def run_limited(function: Callable[..., Any], *args: Any) -> Any:
     pid = os.fork()
     if pid == 0:  # the child: no database, no return to the caller's frames
         os.close(read_end)
+        faulthandler.disable()  # an abort here is reported by the parent, not dumped
         code = 0
         try:
             ceiling = _address_space() + limit_mb * 2**20
