@@ -9,17 +9,28 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from import_export.admin import ImportExportModelAdmin
 
 from config.errors import DomainError
 from importer import services
-from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.models import (
+    READING_OPTIONS,
+    DateOrder,
+    ImportJob,
+    ImportLookup,
+    ImportTemplate,
+    Kind,
+    OnConflict,
+    OnError,
+)
 from importer.resources import ImportTemplateResource
+from importer.uploads import UploadTooLarge, upload_limit_install
 
 PREVIEW_DIR = "imports/preview"
 
@@ -40,7 +51,30 @@ class UploadForm(forms.Form):
     on_error = forms.ChoiceField(choices=OnError.choices, initial=OnError.REJECT)
     encoding = forms.CharField(required=False, help_text="Empty: detect.")
     delimiter = forms.CharField(required=False, strip=False, help_text="Empty: detect.")
-    sheet = forms.CharField(required=False, help_text="XLSX: empty means the first sheet.")
+    sheet = forms.CharField(
+        required=False, help_text="XLSX: a name or a position from 1; empty: the first sheet."
+    )
+    header_row = forms.IntegerField(
+        required=False, min_value=1, help_text="Row number of the header; empty: the first row."
+    )
+    decimal_separator = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "detect per column"),
+            (",", "comma (1.234,56)"),
+            (".", "point (1,234.56)"),
+        ],  # fmt: skip
+    )
+    thousands_separator = forms.CharField(required=False, strip=False, max_length=1)
+    date_order = forms.ChoiceField(
+        required=False, choices=[("", "detect per column"), *DateOrder.choices]
+    )
+    time_zone = forms.CharField(
+        required=False, help_text="Of times without offset; empty: the reporting time zone."
+    )
+    on_conflict = forms.ChoiceField(
+        required=False, choices=OnConflict.choices, initial=OnConflict.REJECT
+    )
 
     def clean_mapping(self):
         text = self.cleaned_data["mapping"].strip()
@@ -50,6 +84,24 @@ class UploadForm(forms.Form):
             except json.JSONDecodeError as exc:
                 raise forms.ValidationError(f"Not valid JSON: {exc.msg} at {exc.pos}.") from exc
         return text
+
+
+# Errors the operator fixes in the form and previews the same file again; after any other
+# refusal the kept upload is deleted at once (a refused upload leaves no file behind).
+FIXABLE_IN_THE_FORM = {
+    "invalid_mapping", "missing_column", "missing_field", "invalid_option", "unknown_sheet",
+    "invalid_on_error", "unknown_template", "template_kind_mismatch", "missing_file",
+}  # fmt: skip
+
+
+def _stash_drop(token: str) -> None:
+    try:
+        path = _preview_path(token)
+    except Http404:
+        return
+    services.file_release(path)
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def _preview_path(token: str) -> str:
@@ -68,11 +120,58 @@ class ImportTemplateAdmin(ImportExportModelAdmin):
     def save_model(self, request, obj, form, change):
         try:
             parsed = services.mapping_parse(kind=obj.kind, raw=obj.mapping)
+            options = services.reading_options(**{n: getattr(obj, n) for n in READING_OPTIONS})
         except DomainError as exc:
-            messages.error(request, f"Mapping not saved as given: {exc.message}")
+            messages.error(request, f"Template not saved as given: {exc.message}")
             raise
         obj.mapping = {k: v for k, v in parsed.as_json().items() if k != "auto_matched"}
+        for name, value in options.items():
+            setattr(obj, name, value)
         super().save_model(request, obj, form, change)
+
+
+class ImportLookupForm(forms.ModelForm):
+    file = forms.FileField(
+        required=False,
+        help_text="A two-column CSV or XLSX with a header: value in the file, value stored. "
+        "Uploading replaces the values.",
+    )
+
+    class Meta:
+        model = ImportLookup
+        fields = ["name", "description", "values"]
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("file")
+        if upload:
+            folder = os.path.join(settings.MEDIA_ROOT, PREVIEW_DIR)
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, f"lookup-{uuid.uuid4().hex}")
+            try:
+                with open(path, "wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+                data["values"] = services.lookup_values(path=path)
+            except DomainError as exc:
+                raise forms.ValidationError(f"{exc.message} ({exc.code})") from exc
+            finally:
+                if os.path.exists(path):
+                    os.remove(path)
+        return data
+
+
+@admin.register(ImportLookup)
+class ImportLookupAdmin(admin.ModelAdmin):
+    """Saved value maps (a game type "SL" → "slots", a status "excl" → "self_excluded")."""
+
+    form = ImportLookupForm
+    list_display = ["name", "description", "entries", "updated_at"]
+    search_fields = ["name", "description"]
+
+    @admin.display(description="entries")
+    def entries(self, lookup: ImportLookup) -> int:
+        return len(lookup.values or {})
 
 
 @admin.register(ImportJob)
@@ -90,7 +189,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("upload/", self.admin_site.admin_view(self.upload_view), name="importer_upload"),
+            path("upload/", self._upload_entry(), name="importer_upload"),
             path(
                 "<int:pk>/errors.csv",
                 self.admin_site.admin_view(self.errors_view),
@@ -132,6 +231,21 @@ class ImportJobAdmin(admin.ModelAdmin):
             job.error_report.open("rb"), as_attachment=True, filename=f"import-{pk}-errors.csv"
         )
 
+    def _upload_entry(self):
+        """The upload view with the size cap installed before anything reads the body (the
+        CSRF check reads it, so the view is exempt from the middleware and checks inside)."""
+        protected = csrf_protect(self.admin_site.admin_view(self.upload_view))
+
+        @csrf_exempt
+        def entry(request):
+            upload_limit_install(request)
+            try:
+                return protected(request)
+            except UploadTooLarge as exc:
+                return HttpResponse(str(exc), status=413, content_type="text/plain")
+
+        return entry
+
     def upload_view(self, request):
         if not request.user.has_perm("importer.add_importjob"):
             raise Http404
@@ -139,21 +253,23 @@ class ImportJobAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "form": form, "title": "Import a file"}
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
+            token = data.get("preview_token", "")
             try:
                 token = self._stash(data)
+                template = data["template"]
                 options = {
                     "kind": data["kind"],
-                    "mapping": data["mapping"]
-                    or (data["template"].mapping if data["template"] else ""),
-                    "encoding": data["encoding"]
-                    or (data["template"].encoding if data["template"] else ""),
-                    "delimiter": data["delimiter"],
-                    "sheet": data["sheet"],
+                    "mapping": data["mapping"] or (template.mapping if template else ""),
+                    **{
+                        name: data.get(name) or (getattr(template, name) if template else "")
+                        for name in READING_OPTIONS
+                    },
                 }
                 if "_import" not in request.POST:
                     preview = services.import_preview(path=_preview_path(token), **options)
                     preview["raw_html"] = preview["raw"].to_html(escape=True)
                     preview["values_html"] = preview["values"].to_html(escape=True)
+                    preview["suggested_header_row"] = preview["info"].suggested_header_row
                     preview["mapping_json"] = json.dumps(preview["mapping"], indent=2)
                     context["preview"] = preview
                     form = UploadForm(initial={**request.POST.dict(), "preview_token": token})
@@ -176,6 +292,8 @@ class ImportJobAdmin(admin.ModelAdmin):
                 )
             except DomainError as exc:
                 form.add_error(None, f"{exc.message} ({exc.code})")
+                if "_import" in request.POST or exc.code not in FIXABLE_IN_THE_FORM:
+                    _stash_drop(token)
         return TemplateResponse(request, "admin/importer/importjob/upload.html", context)
 
     def _stash(self, data: dict) -> str:

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 
 from config.errors import DomainError
 from importer import services
-from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.models import READING_OPTIONS, ImportJob, ImportTemplate, Kind, OnError
+from importer.uploads import upload_limit_install
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
@@ -21,6 +22,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "id", "kind", "status", "stage", "rows_total", "rows_done", "rows_rejected",
             "errors", "error_report_url", "error_code", "message", "original_name",
             "file_format", "encoding", "delimiter", "sheet", "on_error", "mapping", "template",
+            "header_row", "decimal_separator", "thousands_separator", "date_order", "time_zone",
+            "on_conflict", "warnings", "counts",
             "activities_created", "players_created", "players_updated", "stages",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -44,6 +47,14 @@ class ImportUploadSerializer(serializers.Serializer):
     encoding = serializers.CharField(required=False, allow_blank=True)
     delimiter = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     sheet = serializers.CharField(required=False, allow_blank=True)
+    header_row = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    decimal_separator = serializers.CharField(required=False, allow_blank=True)
+    thousands_separator = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False
+    )
+    date_order = serializers.CharField(required=False, allow_blank=True)
+    time_zone = serializers.CharField(required=False, allow_blank=True)
+    on_conflict = serializers.CharField(required=False, allow_blank=True)
 
 
 class ImportTemplateSerializer(serializers.ModelSerializer):
@@ -53,7 +64,9 @@ class ImportTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportTemplate
         fields = ["id", "name", "kind", "description", "mapping", "on_error", "encoding",
-                  "delimiter", "sheet", "created_at", "updated_at"]  # fmt: skip
+                  "delimiter", "sheet", "header_row", "decimal_separator",
+                  "thousands_separator", "date_order", "time_zone", "on_conflict",
+                  "created_at", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
 
     def validate(self, attrs):
@@ -61,6 +74,9 @@ class ImportTemplateSerializer(serializers.ModelSerializer):
         mapping = attrs.get("mapping", getattr(self.instance, "mapping", {}))
         parsed = services.mapping_parse(kind=kind, raw=services._raw_mapping(mapping))
         attrs["mapping"] = {k: v for k, v in parsed.as_json().items() if k != "auto_matched"}
+        given = {name: attrs[name] for name in READING_OPTIONS if name in attrs}
+        checked = services.reading_options(**given)
+        attrs.update({name: checked[name] for name in given})
         return attrs
 
 
@@ -81,6 +97,10 @@ class ImportJobViewSet(
     def get_serializer_class(self):
         return ImportUploadSerializer if self.action == "create" else ImportJobSerializer
 
+    def initialize_request(self, request, *args, **kwargs):
+        upload_limit_install(request)  # 413 while streaming (importer/uploads.py)
+        return super().initialize_request(request, *args, **kwargs)
+
     def create(self, request, *args, **kwargs):
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
@@ -99,10 +119,8 @@ class ImportJobViewSet(
             mapping=mapping,
             template=data.get("template", ""),
             on_error=data.get("on_error", ""),
-            encoding=data.get("encoding", ""),
-            delimiter=data.get("delimiter", ""),
-            sheet=data.get("sheet", ""),
             user=request.user,
+            **{name: data[name] for name in READING_OPTIONS if data.get(name)},
         )
         job.refresh_from_db()
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,8 @@ A mapping maps each target field to a source:
 - `{"sum": [...], "all_required": true}`: added up, but missing when any cell is missing;
 - `{"value": "EUR"}`: a constant;
 - `{"column": "RegDate", "format": "%m/%d/%Y"}`: a column with its date format, and/or
-  `"map": {"276": "DE"}` to translate codes (values not in the map are kept);
+  `"map": {"276": "DE"}` to translate codes, or `"lookup": "<name>"` for a saved map (a value
+  in neither is a row error, `unmapped_value`);
 - `{"latest": [...]}` / `{"earliest": [...]}`: the latest/earliest non-missing date of columns;
 - `{"expr": "Bet + Profit"}`: an expression over the columns (rewards.expressions);
 - `null`: leave the field unmapped (switches automatic matching off for it).
@@ -17,10 +18,15 @@ Reserved top-level keys: `"currencies"` declares currencies the import may creat
 `{"fields": {...}, "currencies": {...}}`.
 """
 
+import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 from config.errors import DomainError
+from importer.dates import time_zone_option
 from importer.models import Kind
 
 # Field types: how a cell is parsed and checked (importer/validation.py).
@@ -49,6 +55,34 @@ class TargetField:
     synonyms: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     max_length: int = 0
+
+    @property
+    def all_synonyms(self) -> tuple[str, ...]:
+        """The English names here, then the other languages' (header_synonyms.json)."""
+        return self.synonyms + tuple(
+            s for s in header_synonyms().get(self.name, ()) if s not in self.synonyms
+        )
+
+
+SYNONYMS_FILE = Path(__file__).with_name("header_synonyms.json")
+# A header naming a money column the kind needs (stake, win…): left unused, it is a warning.
+MONEY_WORDS = (
+    "stake", "bet", "turnover", "wager", "win", "payout", "deposit", "withdraw", "cashout",
+    "einsatz", "umsatz", "gewinn", "einzahl", "auszahl", "apuesta", "ganancia", "deposito",
+    "retir", "aposta", "ganho", "saque", "levantamento", "insats", "omsattning", "vinst",
+    "insattning", "uttag", "panos", "voitto", "voitot", "talletus", "nosto",
+)  # fmt: skip
+
+
+@cache
+def header_synonyms() -> dict[str, tuple[str, ...]]:
+    """Target field → normalised header names, from header_synonyms.json (data, not code)."""
+    raw = json.loads(SYNONYMS_FILE.read_text(encoding="utf-8"))
+    return {
+        name: tuple(dict.fromkeys(normalise_name(n) for n in names))
+        for name, names in raw.items()
+        if not name.startswith("_")
+    }
 
 
 _PLAYER = ("playerid", "player", "userid", "user", "customerid", "customer", "accountid")
@@ -162,14 +196,21 @@ class Source:
     date_format: str = ""
     all_required: bool = False
     value_map: dict = field(default_factory=dict)
+    time_zone: str = ""
+    lookup: str = ""  # the name of a saved value map (ImportLookup)
 
     def as_json(self) -> object:
-        if self.how == "column" and not (self.date_format or self.value_map):
+        extras = self.date_format or self.value_map or self.time_zone or self.lookup
+        if self.how == "column" and not extras:
             return self.columns[0]
         if self.how == "column":
             out: dict = {"column": self.columns[0]}
+            if self.lookup:
+                out["lookup"] = self.lookup
             if self.date_format:
                 out["format"] = self.date_format
+            if self.time_zone:
+                out["time_zone"] = self.time_zone
             if self.value_map:
                 out["map"] = self.value_map
             return out
@@ -192,10 +233,14 @@ class Mapping:
     sources: dict[str, Source]
     currencies: dict[str, dict]
     auto_matched: list[str] = field(default_factory=list)
+    switched_off: list[str] = field(default_factory=list)  # fields mapped to null
 
     def as_json(self) -> dict:
+        fields = {name: source.as_json() for name, source in self.sources.items()}
+        # null stays null: a saved mapping must not match the field automatically later
+        fields |= dict.fromkeys(self.switched_off)
         return {
-            "fields": {name: source.as_json() for name, source in self.sources.items()},
+            "fields": fields,
             "currencies": self.currencies,
             "auto_matched": self.auto_matched,
         }
@@ -211,8 +256,36 @@ def kind_fields(kind: str) -> tuple[TargetField, ...]:
     return FIELDS[kind]
 
 
+def _fold(name: str) -> str:
+    """Lower case without accents: "Einsätze" → "einsatze", "Straße" → "strasse"."""
+    text = unicodedata.normalize("NFKD", str(name).lower().replace("ß", "ss"))
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
 def normalise_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+    return re.sub(r"[^a-z0-9]", "", _fold(name))
+
+
+@cache
+def _unit_words() -> frozenset[str]:
+    """Words naming a unit or currency around a header ("Stakes (EUR)", "Turnover EUR")."""
+    import pycountry
+
+    codes = {c.alpha_3.lower() for c in pycountry.currencies}
+    return frozenset(codes | {"btc", "mbtc", "eth", "usdt", "usdc", "bits", "in", "cents"})
+
+
+def header_base(name: str) -> str:
+    """A header without its unit/currency suffix or prefix, normalised ("" when nothing is
+    left): "Stakes (EUR)" → "stakes", "Turnover EUR" → "turnover", "Einsatz in €" → "einsatz"."""
+    text = re.sub(r"[(\[{][^)\]}]*[)\]}]", " ", _fold(name))
+    words = re.findall(r"[a-z0-9]+", text)
+    units = _unit_words()
+    while words and words[-1] in units:
+        words.pop()
+    while words and words[0] in units - {"in"}:
+        words.pop(0)
+    return "".join(words)
 
 
 def _bad(message: str, field_name: str = "") -> DomainError:
@@ -242,19 +315,28 @@ def _parse_source(name: str, target: TargetField, raw: object) -> Source:
         if not isinstance(raw["expr"], str) or not raw["expr"].strip():
             raise _bad(f"{name}: an expression must be text.", name)
         return Source("expr", expr=raw["expr"])
-    if "column" in raw and keys <= {"column", "format", "map"}:
+    if "column" in raw and keys <= {"column", "format", "map", "time_zone", "lookup"}:
         column, fmt, value_map = raw["column"], raw.get("format", ""), raw.get("map", {})
+        zone, lookup = raw.get("time_zone", ""), raw.get("lookup", "")
+        if not isinstance(lookup, str) or (lookup and value_map):
+            raise _bad(f"{name}: give either a map or the name of a saved lookup.", name)
         if not isinstance(column, str) or not column or not isinstance(fmt, str):
             raise _bad(f"{name}: column and format must be text.", name)
         if not isinstance(value_map, dict):
             raise _bad(f"{name}: map must be an object of value -> replacement.", name)
-        if fmt and target.type != DATETIME:
-            raise _bad(f"{name}: a format only applies to dates.", name)
+        if (fmt or zone) and target.type != DATETIME:
+            raise _bad(f"{name}: a format or time zone only applies to dates.", name)
+        try:
+            zone = time_zone_option(zone if isinstance(zone, str) else "?")
+        except DomainError as exc:
+            raise _bad(f"{name}: {exc.message}", name) from exc
         return Source(
             "column",
             (column,),
             date_format=fmt,
             value_map={str(k): v for k, v in value_map.items()},
+            time_zone=zone,
+            lookup=lookup,
         )
     if "sum" in raw and keys <= {"sum", "all_required"}:
         source = _parse_source(name, target, raw["sum"])
@@ -314,11 +396,10 @@ def mapping_parse(*, kind: str, raw: object, columns: list[str] | None = None) -
         for name, value in raw.items()
         if value is not None
     }
-    mapping = Mapping(kind=kind, sources=sources, currencies=currencies)
+    switched_off = [k for k, v in raw.items() if v is None]
+    mapping = Mapping(kind=kind, sources=sources, currencies=currencies, switched_off=switched_off)
     if columns is not None:
-        _auto_match(
-            mapping, targets, columns, switched_off={k for k, v in raw.items() if v is None}
-        )
+        _auto_match(mapping, targets, columns, switched_off=set(switched_off))
         mapping_check_columns(mapping=mapping, columns=columns)
     return mapping
 
@@ -326,20 +407,65 @@ def mapping_parse(*, kind: str, raw: object, columns: list[str] | None = None) -
 def _auto_match(
     mapping: Mapping, targets: dict[str, TargetField], columns: list[str], switched_off: set[str]
 ) -> None:
-    by_name: dict[str, list[str]] = {}
+    """Match unmapped fields to columns by name: the whole header first ("Stake"), then the
+    header without its unit or currency ("Stakes (EUR)"); only when exactly one column fits."""
+    exact: dict[str, list[str]] = {}
+    base: dict[str, list[str]] = {}
     for column in columns:
-        by_name.setdefault(normalise_name(column), []).append(column)
+        exact.setdefault(normalise_name(column), []).append(column)
+        base.setdefault(header_base(column), []).append(column)
     used = {c for s in mapping.sources.values() for c in s.columns}
-    for name, target in targets.items():
-        if name in mapping.sources or name in switched_off:
+    for by_name in (exact, base):
+        for name, target in targets.items():
+            if name in mapping.sources or name in switched_off:
+                continue
+            for synonym in target.all_synonyms:
+                candidates = [c for c in by_name.get(synonym, []) if c not in used]
+                if len(candidates) == 1:
+                    mapping.sources[name] = Source("column", (candidates[0],))
+                    mapping.auto_matched.append(name)
+                    used.add(candidates[0])
+                    break
+
+
+def mapping_warnings(*, mapping: Mapping, columns: list[str]) -> list[dict]:
+    """What the mapping leaves out, as warnings shown before and after an import:
+    `unmapped_money_column` (a header naming a stake, win, deposit… that no field reads),
+    `unused_column`, `unmapped_field` (an optional field with no column)."""
+    used = {c for s in mapping.sources.values() for c in s.columns}
+    expressions = " ".join(s.expr for s in mapping.sources.values() if s.how == "expr")
+    money, unused = [], []
+    for column in columns:
+        if column in used or (expressions and column in expressions):
             continue
-        for synonym in target.synonyms:
-            candidates = [c for c in by_name.get(synonym, []) if c not in used]
-            if len(candidates) == 1:
-                mapping.sources[name] = Source("column", (candidates[0],))
-                mapping.auto_matched.append(name)
-                used.add(candidates[0])
-                break
+        folded = normalise_name(column)
+        if any(word in folded for word in MONEY_WORDS):
+            money.append(
+                {
+                    "code": "unmapped_money_column",
+                    "column": column,
+                    "message": f"Column {column!r} looks like money (stakes, wins, deposits…) "
+                    "but no field reads it: map it, or it is ignored.",
+                }
+            )
+        else:
+            unused.append(
+                {
+                    "code": "unused_column",
+                    "column": column,
+                    "message": f"Column {column!r} is not used.",
+                }
+            )
+    unmapped = [
+        {
+            "code": "unmapped_field",
+            "field": target.name,
+            "message": f"Optional field {target.name} has no column.",
+        }
+        for target in kind_fields(mapping.kind)
+        if not target.required and target.name not in mapping.sources
+    ]
+    return money + unused + unmapped
 
 
 def mapping_check_columns(*, mapping: Mapping, columns: list[str]) -> None:

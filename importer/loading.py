@@ -146,6 +146,64 @@ def missing_rates(*, job_id: int) -> list[tuple[int, str, str]]:
         return list(cursor.fetchall())
 
 
+def staged_currencies(*, job_id: int) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT currency FROM {stage_table(job_id)} ORDER BY currency")
+        return [row[0] for row in cursor.fetchall() if row[0]]
+
+
+# What an activity row says; a staged row with the same id saying something else conflicts.
+_DIFFERS = """
+    p.external_id <> s.player_id OR a.type <> s.type OR a.amount <> s.amount
+    OR a.currency_id <> s.currency OR a.occurred_at <> s.occurred_at OR a.count <> s.count
+    OR a.game_id <> COALESCE(s.game_id, '') OR a.game_category <> COALESCE(s.game_category, '')
+    OR a.round_id <> COALESCE(s.round_id, '') OR a.reference_id <> COALESCE(s.reference_id, '')
+"""
+
+
+def reimport_compare(*, job_id: int, source: str) -> tuple[int, list[tuple]]:
+    """Staged rows whose id an earlier import of `source` already stored.
+
+    → (identical rows, conflicting rows as (row_no, external_id, old amount, new amount,
+    old count, new count, old time, new time) ordered by row)."""
+    table = stage_table(job_id)
+    joined = f"""
+        FROM {table} s
+        JOIN players_activity a ON a.source = %s AND a.external_id = s.external_id
+        JOIN players_player p ON p.id = a.player_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {joined}", [source])
+        matched = cursor.fetchone()[0]
+        if not matched:  # a new file: one probe per row, nothing to compare
+            return 0, []
+        cursor.execute(
+            f"SELECT s.row_no, s.external_id, a.amount, s.amount, a.count, s.count, "
+            f"a.occurred_at, s.occurred_at {joined} WHERE {_DIFFERS} ORDER BY s.row_no",
+            [source],
+        )
+        conflicts = list(cursor.fetchall())
+        return matched - len(conflicts), conflicts
+
+
+def activity_delete(*, source: str, external_ids: list[str]) -> int:
+    """Delete imported activity (analytics facts of `source`, never API/wallet rows) so that
+    a corrected import can store them again (`on_conflict=replace`). → rows deleted."""
+    if not source.startswith("import:"):
+        raise ValueError("only imported activity is ever replaced")
+    deleted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(external_ids), 500):
+            part = external_ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"DELETE FROM players_activity WHERE source = %s AND external_id IN ({marks})",
+                [source, *part],
+            )
+            deleted += max(cursor.rowcount, 0)
+    return deleted
+
+
 def stage_delete_rows(*, job_id: int, rows: list[int]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):

@@ -5,19 +5,25 @@ holds; the index of each chunk is the row number in the file (the header is row 
 """
 
 import codecs
+import contextlib
 import csv
-import functools
+import hashlib
 import io
+import json
+import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any
+from decimal import Decimal
 
 import pandas as pd
 from charset_normalizer import from_bytes
+from django.conf import settings
 
 from config.errors import DomainError
+from importer.workbooks import run_limited, workbook_inspect
 
 SAMPLE_BYTES = 1 << 20
 DELIMITERS = ",;\t|"
@@ -32,6 +38,13 @@ LATIN_FAMILY = {
 }  # fmt: skip
 
 
+SEP_HINT = re.compile(r"^sep=(.)\s*$", re.IGNORECASE)  # Excel's first line: "sep=;"
+TITLE_ROWS = 30  # rows looked at for a title block above the header
+# Spreadsheet number cells are marked in a hidden column per column ("typed" cells): their text
+# is canonical (1234.5), whatever separators the column's written numbers use.
+TYPED = "\x00typed:"
+
+
 @dataclass
 class FileInfo:
     format: str  # csv | xlsx
@@ -41,68 +54,178 @@ class FileInfo:
     delimiter: str = ""
     sheet: str = ""
     sheets: list[str] = field(default_factory=list)
+    header_row: int = 1  # the file's row number of the header (1 = the first row)
+    suggested_header_row: int = 0  # when rows above the header look like a title block
+
+
+def visible(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk without its hidden columns (what the file shows)."""
+    hidden = [c for c in chunk.columns if c.startswith(TYPED)]
+    return chunk.drop(columns=hidden) if hidden else chunk
+
+
+def typed_cells(chunk: pd.DataFrame, column: str) -> pd.Series | None:
+    """Mask of a column's spreadsheet number cells (None when it has none)."""
+    return chunk.get(TYPED + column)
+
+
+def _title_block(widths: list[int], header_at: int) -> int:
+    """1-based index (into `widths`) of the row that looks like the real header when the rows
+    from `header_at` look like a title block ("Weekly report", blank, then the table), else 0."""
+    table = max(widths, default=0)
+    if table < 2 or header_at >= len(widths) or widths[header_at] >= table:
+        return 0
+    following = [i for i in range(header_at + 1, len(widths)) if widths[i] == table]
+    return following[0] + 1 if following else 0
 
 
 def _unreadable(message: str) -> DomainError:
     return DomainError("unreadable_file", message)
 
 
-def file_sniff(*, path: str, encoding: str = "", delimiter: str = "", sheet: str = "") -> FileInfo:
-    """Recognise the file (CSV or spreadsheet), its encoding, delimiter and header row."""
+def is_spreadsheet(head: bytes) -> bool:
+    return head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def file_sniff(
+    *, path: str, encoding: str = "", delimiter: str = "", sheet: str = "", header_row: int = 0
+) -> FileInfo:
+    """Recognise the file (CSV or spreadsheet), its encoding, delimiter and header row.
+
+    `header_row` (1-based row of the file) says where the header is; 0: the first non-empty
+    row (after a `sep=` line), with a suggestion when that looks like a title block."""
     size = os.path.getsize(path)
     if size == 0:
         raise DomainError("empty_file", "The file is empty.")
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
-    if head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return _sniff_spreadsheet(path, sheet)
-    return _sniff_csv(path, head, size, encoding, delimiter)
+    if is_spreadsheet(head):
+        return _sniff_spreadsheet(path, sheet, header_row)
+    return _sniff_csv(path, head, size, encoding, delimiter, header_row)
 
 
-@functools.lru_cache(maxsize=1)
-def _workbook(path: str, stamp: tuple[int, int]) -> tuple[Any, dict[str, Any]]:
-    """(workbook, its loaded sheet by name). calamine reads a whole sheet at once, so the last
-    one is kept: sniffing and reading the same upload parse it once, not once per call."""
+def _converted(path: str) -> tuple[str, str]:
+    """(rows CSV, its metadata JSON) that a workbook's sheet is converted to: under
+    MEDIA_ROOT (shared by the web and Celery hosts), never beside a file we do not own."""
+    folder = os.path.join(settings.MEDIA_ROOT, "imports", "converted")
+    key = hashlib.blake2b(os.path.abspath(path).encode(), digest_size=12).hexdigest()
+    base = os.path.join(folder, key)
+    return f"{base}.rows.csv", f"{base}.rows.json"
+
+
+def _same_sheet(meta: dict, sheet: str) -> bool:
+    if sheet in ("", meta["sheet"]):
+        return sheet != "" or meta["sheet"] == meta["sheets"][0]
+    names = meta["sheets"]
+    return (
+        sheet.strip().isdigit()
+        and 1 <= int(sheet) <= len(names)
+        and (names[int(sheet) - 1] == meta["sheet"])
+    )
+
+
+def _sheet_to_csv(path: str, sheet: str, rows_path: str) -> dict:
+    """Write a sheet's cells as text rows (row N of the sheet = line N), each followed by one
+    flag per cell ("1": a number cell). Runs in the memory-limited child (workbooks.py).
+    → {"sheets": names, "sheet": chosen, "width": cells per row}."""
     from python_calamine import CalamineWorkbook
 
-    return CalamineWorkbook.from_path(path), {}
-
-
-def _load_sheet(path: str, sheet: str) -> tuple[list[str], str, Any]:
-    """(sheet names, chosen name, loaded sheet)."""
-    status = os.stat(path)
-    workbook, loaded = _workbook(path, (status.st_mtime_ns, status.st_size))
-    names = list(workbook.sheet_names)
-    if sheet and sheet not in names:
-        raise DomainError(
-            "unknown_sheet", f"The workbook has no sheet {sheet!r}.", details={"sheets": names}
-        )
-    chosen = sheet or names[0]
-    if chosen not in loaded:
-        loaded.clear()  # one sheet in memory at a time
-        loaded[chosen] = workbook.get_sheet_by_name(chosen)
-    return names, chosen, loaded[chosen]
-
-
-def file_release() -> None:
-    """Forget the spreadsheet kept in memory (after the last stage that reads the file)."""
-    _workbook.cache_clear()
-
-
-def _sniff_spreadsheet(path: str, sheet: str) -> FileInfo:
     try:
-        names, chosen, loaded = _load_sheet(path, sheet)
-        rows = loaded.iter_rows()
-        header = next((r for r in rows if any(_cell_text(c) for c in r)), None)
-        height = loaded.height
-    except DomainError:
+        workbook = CalamineWorkbook.from_path(path)
+        names = list(workbook.sheet_names)
+        if sheet and sheet not in names and sheet.strip().isdigit():
+            position = int(sheet)
+            if 1 <= position <= len(names):
+                sheet = names[position - 1]
+        if sheet and sheet not in names:
+            raise DomainError(
+                "unknown_sheet",
+                f"The workbook has no sheet {sheet!r} (name it, or give its position from 1).",
+                details={"sheets": names},
+            )
+        chosen = sheet or names[0]
+        loaded = workbook.get_sheet_by_name(chosen)
+        width = 0
+        with open(rows_path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            for raw in loaded.iter_rows():
+                width = len(raw)
+                cells = [_cell_text(c) for c in raw]
+                flags = ["1" if type(c) is float or type(c) is int else "" for c in raw]
+                writer.writerow(cells + flags)
+    except (DomainError, MemoryError):
         raise
     except Exception as exc:  # calamine raises its own error types for broken workbooks
         raise _unreadable(f"This is not a readable spreadsheet ({exc}).") from exc
-    if header is None:
-        raise DomainError("empty_file", f"Sheet {chosen!r} is empty.")
-    columns = _header_names([_cell_text(c) for c in header])
-    return FileInfo("xlsx", columns, max(height - 1, 0), sheet=chosen, sheets=names)
+    return {"sheets": names, "sheet": chosen, "width": width}
+
+
+def _load_sheet(path: str, sheet: str) -> tuple[dict, str]:
+    """(metadata, rows CSV) of a sheet (a name, or a 1-based position), converted once per
+    upload after the workbook passed inspection (workbooks.py)."""
+    rows_path, meta_path = _converted(path)
+    if os.path.exists(meta_path) and os.path.getmtime(meta_path) >= os.path.getmtime(path):
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        if _same_sheet(meta, sheet):
+            return meta, rows_path
+    workbook_inspect(path)
+    os.makedirs(os.path.dirname(rows_path), exist_ok=True)
+    try:
+        meta = run_limited(_sheet_to_csv, path, sheet, rows_path)
+    except DomainError:
+        file_release(path)
+        raise
+    with open(meta_path, "w", encoding="utf-8") as handle:
+        json.dump(meta, handle)
+    return meta, rows_path
+
+
+def file_release(path: str = "") -> None:
+    """Delete what reading `path` left beside it (converted sheets) — after the last stage
+    that reads the file, and whenever an upload is refused."""
+    if path:
+        for leftover in _converted(path):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
+
+def _split_cells(row: list[str], width: int) -> list[str]:
+    return (row[:width] + [""] * width)[:width]
+
+
+def _sniff_spreadsheet(path: str, sheet: str, header_row: int) -> FileInfo:
+    meta, rows_path = _load_sheet(path, sheet)
+    width = meta["width"]
+    first: list[list[str]] = []
+    lines = 0
+    with open(rows_path, newline="", encoding="utf-8") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            lines = number
+            if number <= max(TITLE_ROWS, header_row):
+                first.append(_split_cells(row, width))
+    chosen = meta["sheet"]
+    at = _header_index(first, header_row, f"Sheet {chosen!r}")
+    widths = [sum(1 for c in row if c.strip()) for row in first]
+    columns = _header_names([c.strip() for c in first[at]])
+    info = FileInfo("xlsx", columns, max(lines - 1 - at, 0), sheet=chosen, sheets=meta["sheets"])
+    info.header_row = at + 1
+    info.suggested_header_row = 0 if header_row else _title_block(widths, at)
+    return info
+
+
+def _header_index(rows: list[list[str]], header_row: int, where: str) -> int:
+    """0-based index of the header among the first rows of a file."""
+    if header_row:
+        if header_row > len(rows) or not any(c.strip() for c in rows[header_row - 1]):
+            raise DomainError(
+                "empty_file", f"Row {header_row} of {where} is empty: it cannot be the header."
+            )
+        return header_row - 1
+    at = next((i for i, row in enumerate(rows) if any(c.strip() for c in row)), None)
+    if at is None:
+        raise DomainError("empty_file", f"{where} has no header row.")
+    return at
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -114,7 +237,9 @@ def _looks_binary(sample: bytes) -> bool:
     return controls > len(sample[:65536]) * 0.01
 
 
-def _sniff_csv(path: str, head: bytes, size: int, encoding: str, delimiter: str) -> FileInfo:
+def _sniff_csv(
+    path: str, head: bytes, size: int, encoding: str, delimiter: str, header_row: int
+) -> FileInfo:
     bom_utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
     if not bom_utf16 and _looks_binary(head):
         raise _unreadable("This is neither a CSV nor an XLSX file (it holds binary data).")
@@ -138,17 +263,29 @@ def _sniff_csv(path: str, head: bytes, size: int, encoding: str, delimiter: str)
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise DomainError("empty_file", "The file has no header row.")
+    lines = text.splitlines()
+    hint = SEP_HINT.match(lines[0]) if lines else None
+    body = "\n".join(lines[1:]) if hint else text
     if not delimiter:
-        delimiter = detect_delimiter(text)
+        delimiter = hint.group(1) if hint else detect_delimiter(body)
     elif delimiter in ("\\t", "tab"):
         delimiter = "\t"
     if len(delimiter) != 1:
         raise DomainError("invalid_delimiter", "The delimiter must be one character.")
-    header_line = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    columns = _header_names([c.strip() for c in header_line])
-    if not any(columns):
-        raise DomainError("empty_file", "The file has no header row.")
-    return FileInfo("csv", columns, _count_lines(path, size) - 1, encoding, delimiter)
+    rows = []
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        rows.append(row)
+        if len(rows) >= max(TITLE_ROWS, header_row):
+            break
+    if hint and not header_row:
+        rows[0] = []  # the hint is not the header
+    at = _header_index(rows, header_row, "The file")
+    columns = _header_names([c.strip() for c in rows[at]])
+    widths = [sum(1 for c in row if c.strip()) for row in rows]
+    info = FileInfo("csv", columns, _count_lines(path, size) - 1 - at, encoding, delimiter)
+    info.header_row = at + 1
+    info.suggested_header_row = 0 if header_row else _title_block(widths, at)
+    return info
 
 
 def detect_encoding(path: str, head: bytes) -> str:
@@ -192,7 +329,7 @@ def _decodes(path: str, encoding: str) -> bool:
 
 
 def detect_delimiter(text: str) -> str:
-    lines = "\n".join(text.splitlines()[:50])
+    lines = "\n".join(line for line in text.splitlines()[:50] if line.strip())
     try:
         return csv.Sniffer().sniff(lines, delimiters=DELIMITERS).delimiter
     except csv.Error:
@@ -234,10 +371,23 @@ def _cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return _number_text(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)
+
+
+def _number_text(value: float) -> str:
+    """A spreadsheet number as Excel shows it: 15 significant digits, no exponent.
+
+    A formula's cached value carries binary noise (=10.1*3 is 30.299999999999997); Excel
+    displays, and means, 30.3."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if not math.isfinite(value):
+        return str(value)
+    text = f"{value:.15g}"
+    return format(Decimal(text), "f") if "e" in text else text
 
 
 def file_chunks(*, path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -248,26 +398,61 @@ def file_chunks(*, path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.Da
         yield from _csv_chunks(path, info, chunk_rows)
 
 
+def _blank(chunk: pd.DataFrame) -> pd.Series:
+    """Rows whose cells are all empty or whitespace (",,,,," left behind by Excel). Only rows
+    whose first cell is blank are looked at further (cheap: most files have none)."""
+    if chunk.empty or not len(chunk.columns):
+        return pd.Series(False, index=chunk.index)
+    first = chunk.iloc[:, 0]
+    blank = (first == "") | first.str.isspace()
+    if not blank.any():
+        return blank
+    for column in chunk.columns[1:]:
+        rows = blank[blank].index
+        blank.loc[rows] = chunk.loc[rows, column].str.strip() == ""
+        if not blank.any():
+            break
+    return blank
+
+
+def _text_rows(
+    path: str, *, names: list[str], skip: int, chunk_rows: int, sep: str = ",", encoding="utf-8"
+) -> Iterator[pd.DataFrame]:
+    """Text frames of a delimited file after its first `skip` lines, indexed by the file's
+    row numbers (blank lines kept in the count, so the index stays the file's row number)."""
+    reader = pd.read_csv(
+        path,
+        sep=sep,
+        encoding=encoding,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        chunksize=chunk_rows,
+        header=None,
+        skiprows=skip,
+        names=names,
+        skip_blank_lines=False,
+        engine="c",
+    )
+    start = skip + 1
+    for chunk in reader:
+        chunk.index = pd.RangeIndex(start, start + len(chunk))
+        start += len(chunk)
+        yield chunk.fillna("")
+
+
 def _csv_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    start = 2
     try:
-        reader = pd.read_csv(
+        for chunk in _text_rows(
             path,
+            names=info.columns,
+            skip=info.header_row,
+            chunk_rows=chunk_rows,
             sep=info.delimiter,
             encoding=info.encoding,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            chunksize=chunk_rows,
-            header=0,
-            names=info.columns,
-            skip_blank_lines=True,
-            engine="c",
-        )
-        for chunk in reader:
-            chunk.index = pd.RangeIndex(start, start + len(chunk))
-            start += len(chunk)
-            yield chunk.fillna("")
+        ):
+            blank = _blank(chunk)
+            yield chunk[~blank] if blank.any() else chunk
     except UnicodeDecodeError as exc:
         raise DomainError(
             "encoding_error",
@@ -279,27 +464,18 @@ def _csv_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataF
 
 
 def _xlsx_chunks(path: str, info: FileInfo, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    width = len(info.columns)
-    rows = _load_sheet(path, info.sheet)[2].iter_rows()
-    header_seen = False
-    batch: list[list[str]] = []
-    numbers: list[int] = []
-    row_number = 0
-    for raw in rows:
-        row_number += 1
-        cells = [_cell_text(c) for c in raw]
-        if not header_seen:
-            header_seen = any(cells)
-            continue
-        if not any(cells):
-            continue
-        batch.append((cells + [""] * width)[:width])
-        numbers.append(row_number)
-        if len(batch) >= chunk_rows:
-            yield pd.DataFrame(batch, columns=info.columns, index=numbers)
-            batch, numbers = [], []
-    if batch:
-        yield pd.DataFrame(batch, columns=info.columns, index=numbers)
+    meta, rows_path = _load_sheet(path, info.sheet)
+    columns = info.columns[: meta["width"]]
+    typed = [TYPED + c for c in columns]
+    names = columns + typed
+    for chunk in _text_rows(rows_path, names=names, skip=info.header_row, chunk_rows=chunk_rows):
+        flags = chunk[typed] == "1"
+        chunk = chunk[columns]
+        blank = _blank(chunk)
+        flags = flags.loc[:, flags.any()]
+        if len(flags.columns):
+            chunk = pd.concat([chunk, flags], axis=1)
+        yield chunk[~blank] if blank.any() else chunk
 
 
 def file_preview(*, path: str, info: FileInfo, rows: int = 10) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -23,12 +24,37 @@ from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from config.spreadsheets import formula_safe
 from importer import loading, pipeline
-from importer.fields import Mapping, mapping_parse  # noqa: F401 (re-exported)
-from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.dates import order_option, time_zone_option
+from importer.fields import MONEY, Mapping, kind_fields, mapping_parse, mapping_warnings
+from importer.models import (
+    READING_OPTIONS,
+    ImportJob,
+    ImportLookup,
+    ImportTemplate,
+    Kind,
+    OnConflict,
+    OnError,
+)
+from importer.numbers import declared_decimal
 from importer.queueing import import_chain
-from importer.reading import FileInfo, file_chunks, file_preview, file_release, file_sniff
+from importer.reading import (
+    FileInfo,
+    file_chunks,
+    file_preview,
+    file_release,
+    file_sniff,
+    visible,
+)
 from importer.records import staging_rows
-from importer.validation import ERROR_COLUMNS, Context, check_chunk
+from importer.validation import (
+    ERROR_COLUMNS,
+    Context,
+    Unsettled,
+    check_chunk,
+    chunk_observe,
+    units_to_text,
+)
+from players.selectors import currencies_without_rate
 from players.services import player_statuses_changed
 
 logger = logging.getLogger(__name__)
@@ -63,10 +89,47 @@ def _raw_mapping(mapping: Any) -> Any:
     return mapping
 
 
-def file_inspect(*, path: str, kind: str, mapping: Any, encoding="", delimiter="", sheet=""):
+def reading_options(**given: Any) -> dict:
+    """The reading options (READING_OPTIONS) checked and normalised; empty ones are ""/None."""
+    options = {name: given.get(name) or "" for name in READING_OPTIONS}
+    header_row = options["header_row"]
+    if header_row in ("", None):
+        options["header_row"] = None
+    else:
+        try:
+            options["header_row"] = int(header_row)
+        except (TypeError, ValueError):
+            options["header_row"] = 0
+        if not 1 <= options["header_row"] <= 1000:
+            raise DomainError("invalid_option", "header_row must be a row number from 1 to 1000.")
+    declared_decimal(options["decimal_separator"], options["thousands_separator"])
+    options["date_order"] = order_option(options["date_order"])
+    options["time_zone"] = time_zone_option(options["time_zone"])
+    options["on_conflict"] = options["on_conflict"] or OnConflict.REJECT
+    if options["on_conflict"] not in OnConflict.values:
+        raise DomainError("invalid_option", "on_conflict must be reject or replace.")
+    return options
+
+
+def file_inspect(*, path: str, kind: str, mapping: Any, **options: Any):
     """Sniff a file and resolve the mapping against its header. → (FileInfo, Mapping)."""
-    info = file_sniff(path=path, encoding=encoding, delimiter=delimiter, sheet=sheet)
-    resolved = mapping_parse(kind=kind, raw=_raw_mapping(mapping), columns=info.columns)
+    info = file_sniff(
+        path=path,
+        encoding=options.get("encoding") or "",
+        delimiter=options.get("delimiter") or "",
+        sheet=options.get("sheet") or "",
+        header_row=options.get("header_row") or 0,
+    )
+    try:
+        resolved = mapping_parse(kind=kind, raw=_raw_mapping(mapping), columns=info.columns)
+    except DomainError as exc:
+        if info.suggested_header_row and exc.code in ("missing_field", "missing_column"):
+            exc.message += (
+                f" The header seems to be on row {info.suggested_header_row} (the rows above "
+                f"look like a title): set header_row={info.suggested_header_row}."
+            )
+            exc.details = {**exc.details, "suggested_header_row": info.suggested_header_row}
+        raise
     if info.rows_estimate > MAX_ROWS * 1.05:
         raise DomainError(
             "too_many_rows",
@@ -83,17 +146,22 @@ def import_job_create(
     mapping: Any = None,
     template: str = "",
     on_error: str = "",
-    encoding: str = "",
-    delimiter: str = "",
-    sheet: str = "",
     user=None,
     start: bool = True,
+    **options: Any,
 ) -> ImportJob:
-    """Check an upload (format, header, mapping) and queue its import; bad input raises."""
+    """Check an upload (format, header, mapping) and queue its import; bad input raises.
+
+    `options` are the READING_OPTIONS (encoding, delimiter, sheet, header_row,
+    decimal_separator, thousands_separator, date_order, time_zone, on_conflict); those not
+    given come from the template."""
     if kind not in Kind.values:
         raise DomainError(
             "unknown_kind", f"Unknown import kind {kind!r}.", details={"choices": Kind.values}
         )
+    unknown = set(options) - set(READING_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown options {sorted(unknown)}")
     saved_template = _template(template) if template else None
     if saved_template is not None:
         if saved_template.kind != kind:
@@ -103,9 +171,9 @@ def import_job_create(
             )
         mapping = mapping if mapping not in (None, "", {}) else saved_template.mapping
         on_error = on_error or saved_template.on_error
-        encoding = encoding or saved_template.encoding
-        delimiter = delimiter or saved_template.delimiter
-        sheet = sheet or saved_template.sheet
+        for name in READING_OPTIONS:
+            options[name] = options.get(name) or getattr(saved_template, name)
+    options = reading_options(**options)
     on_error = on_error or OnError.REJECT
     if on_error not in OnError.values:
         raise DomainError("invalid_on_error", "on_error must be reject or skip.")
@@ -115,28 +183,25 @@ def import_job_create(
         on_error=on_error,
         original_name=os.path.basename(getattr(file, "name", "") or "upload")[:255],
         created_by=user if user is not None and user.is_authenticated else None,
+        **options,
     )
     job.file.save(job.original_name or "upload", file, save=False)
     try:
-        info, resolved = file_inspect(
-            path=job.file.path,
-            kind=kind,
-            mapping=mapping,
-            encoding=encoding,
-            delimiter=delimiter,
-            sheet=sheet,
-        )
-    except DomainError:
+        info, resolved = file_inspect(path=job.file.path, kind=kind, mapping=mapping, **options)
+        _lookups(resolved)
+        _apply_info(job, info, resolved)
+        job.save()
+    except BaseException:  # a refused (or failed) upload leaves no file behind
+        file_release(job.file.path)
         job.file.delete(save=False)
-        file_release()
         raise
-    _apply_info(job, info, resolved)
-    job.save()
     if start:
         import_job_start(job=job)
-    if start and not settings.CELERY_TASK_ALWAYS_EAGER:
-        file_release()  # a worker runs the stages: the web process keeps no spreadsheet
     return job
+
+
+def _job_options(job: ImportJob) -> dict:
+    return {name: getattr(job, name) for name in READING_OPTIONS}
 
 
 def _apply_info(job: ImportJob, info: FileInfo, mapping: Mapping) -> None:
@@ -145,7 +210,30 @@ def _apply_info(job: ImportJob, info: FileInfo, mapping: Mapping) -> None:
     job.delimiter = info.delimiter
     job.sheet = info.sheet
     job.rows_total = max(info.rows_estimate, 0)
+    job.header_row = info.header_row
     job.mapping = mapping.as_json()
+    job.warnings = mapping_warnings(mapping=mapping, columns=info.columns)
+    job.warnings += _rate_warnings(list(mapping.currencies))
+
+
+def _rate_warnings(currencies: list[str]) -> list[dict]:
+    """A warning per currency (declared or used by an import) with no exchange rate."""
+    if not currencies:
+        return []
+    from players.models import Currency
+
+    existing = set(Currency.objects.filter(code__in=currencies).values_list("code", flat=True))
+    lacking = set(currencies_without_rate()) | (set(currencies) - existing)
+    lacking.discard(settings.PITBOSS["REPORTING_CURRENCY"])
+    return [
+        {
+            "code": "no_exchange_rate",
+            "currency": code,
+            "message": f"Currency {code} has no exchange rate: reports that add up players "
+            "(segment distribution) leave it out until one is added under Exchange rates.",
+        }
+        for code in sorted(lacking & set(currencies))
+    ]
 
 
 def import_job_start(*, job: ImportJob) -> None:
@@ -239,6 +327,8 @@ def _finished_emit(job: ImportJob) -> None:
 
 
 def _fail(job: ImportJob, code: str, message: str) -> None:
+    if job.file:
+        file_release(job.file.path)
     try:
         loading.stage_drop(job_id=job.pk)
     except Exception:  # the database may be what failed; the stage is dropped on re-run
@@ -258,23 +348,70 @@ def _fail(job: ImportJob, code: str, message: str) -> None:
 
 def _stage_parse(job: ImportJob) -> str:
     info, mapping = file_inspect(
-        path=job.file.path,
-        kind=job.kind,
-        mapping=job.mapping,
-        encoding=job.encoding,
-        delimiter=job.delimiter,
-        sheet=job.sheet,
+        path=job.file.path, kind=job.kind, mapping=job.mapping, **_job_options(job)
     )
     _update(job, rows_total=max(info.rows_estimate, 0), file_format=info.format)
     return f"{info.format}, {info.encoding or info.sheet}, about {info.rows_estimate} rows"
 
 
-def _context(mapping: Mapping) -> Context:
+def _context(mapping: Mapping, options: dict) -> Context:
     from players.models import Currency
 
     known = dict(Currency.objects.values_list("code", "minor_units"))
     declared = {code: spec["minor_units"] for code, spec in mapping.currencies.items()}
-    return Context(minor_units={**declared, **known})
+    return Context(
+        minor_units={**declared, **known},
+        lookups=_lookups(mapping),
+        decimal=declared_decimal(options["decimal_separator"], options["thousands_separator"]),
+        date_order=options["date_order"],
+        time_zone=options["time_zone"],
+    )
+
+
+def _lookups(mapping: Mapping) -> dict[str, dict]:
+    """The saved value maps the mapping names; an unknown name is `unknown_lookup`."""
+    names = {s.lookup for s in mapping.sources.values() if s.lookup}
+    found = dict(ImportLookup.objects.filter(name__in=names).values_list("name", "values"))
+    missing = sorted(names - set(found))
+    if missing:
+        raise DomainError(
+            "unknown_lookup",
+            f"No saved lookup named {', '.join(missing)} (upload it under Import lookups).",
+            details={"missing": missing},
+        )
+    return found
+
+
+def import_lookup_save(*, name: str, path: str, description: str = "") -> ImportLookup:
+    """Create or replace a saved value map from a two-column file (see lookup_values)."""
+    lookup, _ = ImportLookup.objects.update_or_create(
+        name=name, defaults={"values": lookup_values(path=path), "description": description}
+    )
+    return lookup
+
+
+def lookup_values(*, path: str) -> dict[str, str]:
+    """The value map of a two-column file (CSV or XLSX, with a header row): first column =
+    value in the file, second = value stored. Raises invalid_lookup (fewer than two columns,
+    or one value mapped two ways)."""
+    try:
+        info = file_sniff(path=path)
+        frames = list(file_chunks(path=path, info=info, chunk_rows=CHUNK_ROWS))
+    finally:
+        file_release(path)
+    if len(info.columns) < 2:
+        raise DomainError("invalid_lookup", "A lookup file has two columns: from, to.")
+    rows = pd.concat(frames) if frames else pd.DataFrame(columns=info.columns)
+    pairs = rows[info.columns[:2]].apply(lambda column: column.str.strip())
+    clashing = pairs.groupby(info.columns[0])[info.columns[1]].nunique()
+    clashing = sorted(clashing[clashing > 1].index)
+    if clashing:
+        raise DomainError(
+            "invalid_lookup",
+            f"The lookup maps {', '.join(clashing[:5])} to more than one value.",
+            details={"values": clashing[:100]},
+        )
+    return dict(zip(pairs.iloc[:, 0], pairs.iloc[:, 1], strict=True))
 
 
 def error_report_path(job: ImportJob) -> str:
@@ -282,18 +419,41 @@ def error_report_path(job: ImportJob) -> str:
 
 
 def _stage_validate(job: ImportJob) -> str:
+    options = _job_options(job)
     info = file_sniff(
-        path=job.file.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet
+        path=job.file.path,
+        encoding=options["encoding"],
+        delimiter=options["delimiter"],
+        sheet=options["sheet"],
+        header_row=options["header_row"] or 0,
     )
     try:
-        return _validate(job, info)
+        return _validate(job, info, options)
     finally:
-        file_release()
+        file_release(job.file.path)  # the last stage that reads the file
 
 
-def _validate(job: ImportJob, info: FileInfo) -> str:
+def _settle(path: str, info: FileInfo, mapping: Mapping, context: Context) -> None:
+    """Read the whole file for evidence of how its number and date columns are written (only
+    when the rows read so far leave a column reading two ways)."""
+    for chunk in file_chunks(path=path, info=info, chunk_rows=CHUNK_ROWS):
+        chunk_observe(chunk=chunk, mapping=mapping, context=context)
+    context.complete = True
+
+
+def _check(path: str, info: FileInfo, chunk, mapping: Mapping, context: Context):
+    try:
+        return check_chunk(chunk=chunk, mapping=mapping, context=context)
+    except Unsettled as unsettled:
+        if context.complete:
+            raise unsettled.refusal from None
+        _settle(path, info, mapping, context)
+        return _check(path, info, chunk, mapping, context)
+
+
+def _validate(job: ImportJob, info: FileInfo, options: dict) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping, columns=info.columns)
-    context = _context(mapping)
+    context = _context(mapping, options)
     loading.stage_create(job_id=job.pk, kind=job.kind)
     report = error_report_path(job)
     os.makedirs(os.path.dirname(report), exist_ok=True)
@@ -303,7 +463,7 @@ def _validate(job: ImportJob, info: FileInfo) -> str:
         writer = csv.writer(handle)
         writer.writerow(ERROR_COLUMNS)
         for chunk in file_chunks(path=job.file.path, info=info, chunk_rows=CHUNK_ROWS):
-            result = check_chunk(chunk=chunk, mapping=mapping, context=context)
+            result = _check(job.file.path, info, chunk, mapping, context)
             errors = result.errors
             if not errors.empty:
                 rejected += errors["row"].nunique()
@@ -359,8 +519,12 @@ def _safe_rows(errors: pd.DataFrame) -> list[list]:
 
 def _stage_load(job: ImportJob) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping)
+    source = f"import:{job.kind}"
+    replace: list[str] = []
     if job.kind != Kind.PLAYERS:
-        _check_rates(job)  # outside the transaction: its error report must survive a rejection
+        # outside the transaction: the error report must survive a rejection
+        _check_rates(job)
+        replace = _check_conflicts(job, source)
     with transaction.atomic():
         loading.currencies_create(currencies=mapping.currencies)
         if job.kind == Kind.PLAYERS:
@@ -372,9 +536,75 @@ def _stage_load(job: ImportJob) -> str:
             _update(job, players_created=created, players_updated=updated)
             note = f"; bonuses forfeited for {forfeited} excluded players" if forfeited else ""
             return f"{created} players created, {updated} updated{note}"
-        players, activities = loading.load_activity(job_id=job.pk, source=f"import:{job.kind}")
-        _update(job, players_created=players, activities_created=activities)
-    return f"{players} players created, {activities} activities stored"
+        replaced = loading.activity_delete(source=source, external_ids=replace) if replace else 0
+        players, activities = loading.load_activity(job_id=job.pk, source=source)
+        counts = {**job.counts, "inserted": activities, "replaced": replaced}
+        _update(job, players_created=players, activities_created=activities, counts=counts)
+        used = loading.staged_currencies(job_id=job.pk)
+        known = {w.get("currency") for w in job.warnings}
+        fresh = [w for w in _rate_warnings(used) if w["currency"] not in known]
+        if fresh:
+            _update(job, warnings=job.warnings + fresh)
+    note = f", {replaced} replaced" if replaced else ""
+    return f"{players} players created, {activities} activities stored{note}"
+
+
+def _check_conflicts(job: ImportJob, source: str) -> list[str]:
+    """Compare the staged rows with what earlier imports stored under the same ids.
+
+    Identical rows are skipped (counted); rows that say something else are conflicts: with
+    `on_conflict=replace` their ids are returned (the load replaces them), otherwise they are
+    row errors (`conflict`) — the file is refused (on_error=reject) or they are left out."""
+    identical, conflicts = loading.reimport_compare(job_id=job.pk, source=source)
+    counts = {"identical": identical, "conflicting": len(conflicts), "replaced": 0}
+    _update(job, counts={**job.counts, **counts})
+    if not conflicts:
+        return []
+    if job.on_conflict == OnConflict.REPLACE:
+        return sorted({row[1] for row in conflicts})
+    errors = [
+        {
+            "row": row_no,
+            "column": "",
+            "code": "conflict",
+            "message": f"An earlier import stored {external_id} differently (amount "
+            f"{_plain(old_amount)} -> {_plain(new_amount)}, count {old_count} -> {new_count}, "
+            f"at {_plain(old_at)} -> {_plain(new_at)}); use on_conflict=replace to correct it.",
+        }
+        for row_no, external_id, old_amount, new_amount, old_count, new_count, old_at, new_at in (
+            conflicts
+        )
+    ]
+    _report_errors(job, errors)
+    if job.on_error == OnError.REJECT:
+        raise DomainError(
+            "file_rejected",
+            f"{len(conflicts)} row(s) change what an earlier import stored; nothing was "
+            "imported (see the error report, or import with on_conflict=replace).",
+        )
+    loading.stage_delete_rows(job_id=job.pk, rows=sorted({e["row"] for e in errors}))
+    return []
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, str) and value.count(".") == 1 and value.replace(".", "").isdigit():
+        return format(Decimal(value).normalize(), "f")
+    return str(value)
+
+
+def _report_errors(job: ImportJob, errors: list[dict]) -> None:
+    """Add load-stage row errors to the job and its error report."""
+    rows = {e["row"] for e in errors}
+    with open(error_report_path(job), "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([[*e.values(), ""] for e in errors])
+    _update(
+        job,
+        rows_rejected=job.rows_rejected + len(rows),
+        errors=(job.errors + errors)[:ERRORS_KEPT],
+        error_report=os.path.relpath(error_report_path(job), settings.MEDIA_ROOT),
+    )
 
 
 def _check_rates(job: ImportJob) -> None:
@@ -391,14 +621,7 @@ def _check_rates(job: ImportJob) -> None:
         for row, currency, player_currency in missing
     ]
     rows = sorted({e["row"] for e in errors})
-    with open(error_report_path(job), "a", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([[*e.values(), ""] for e in errors])
-    _update(
-        job,
-        rows_rejected=job.rows_rejected + len(rows),
-        errors=(job.errors + errors)[:ERRORS_KEPT],
-        error_report=os.path.relpath(error_report_path(job), settings.MEDIA_ROOT),
-    )
+    _report_errors(job, errors)
     if job.on_error == OnError.REJECT:
         raise DomainError(
             "file_rejected", f"{len(rows)} row(s) have no exchange rate; nothing was imported."
@@ -423,32 +646,55 @@ STAGE_FUNCTIONS = {
 }
 
 
-def import_preview(
-    *, path: str, kind: str, mapping: Any = None, encoding="", delimiter="", sheet="", rows=10
-) -> dict:
-    """The first rows as they will be read and checked, for the admin's mapping preview."""
+def import_preview(*, path: str, kind: str, mapping: Any = None, rows: int = 10, **options) -> dict:
+    """The first rows as they will be read, checked and stored, for the admin's preview.
+
+    Amounts are shown in the currency's units ("250.50"), dates in UTC; `warnings` lists
+    unused columns, unmapped optional fields and a title block above the header."""
+    options = reading_options(**options)
     try:
-        info, resolved = file_inspect(
-            path=path,
-            kind=kind,
-            mapping=mapping,
-            encoding=encoding,
-            delimiter=delimiter,
-            sheet=sheet,
-        )
+        info, resolved = file_inspect(path=path, kind=kind, mapping=mapping, **options)
         chunk = file_preview(path=path, info=info, rows=rows)
     finally:
-        file_release()
-    result = check_chunk(chunk=chunk, mapping=resolved, context=_context(resolved))
-    values = result.values.astype(object).where(result.values.notna(), None)
+        file_release(path)
+    warnings = mapping_warnings(mapping=resolved, columns=info.columns)
+    if info.suggested_header_row:
+        row = info.suggested_header_row
+        message = f"The header seems to be on row {row}; the rows above look like a title."
+        warnings.insert(
+            0, {"code": "title_block", "row": row, "message": f"{message} Set header_row={row}."}
+        )
+    errors: list[dict] = []
+    try:
+        result = check_chunk(chunk=chunk, mapping=resolved, context=_context(resolved, options))
+        values = _as_stored(kind, result.values)
+        errors = [_jsonable(e) for e in result.errors.to_dict("records")]
+    except Unsettled as unsettled:
+        values = pd.DataFrame()
+        refusal = unsettled.refusal
+        errors = [{"row": 0, "column": refusal.details.get("column", ""),
+                   "code": refusal.code, "message": refusal.message}]  # fmt: skip
     return {
         "info": info,
         "mapping": resolved.as_json(),
         "columns": info.columns,
-        "raw": chunk,
+        "raw": visible(chunk),
         "values": values,
-        "errors": [_jsonable(e) for e in result.errors.to_dict("records")],
+        "errors": errors,
+        "warnings": warnings,
     }
+
+
+def _as_stored(kind: str, values: pd.DataFrame) -> pd.DataFrame:
+    """Checked values as they will be stored: amounts in currency units, not 1e-8 counts."""
+    shown = values.copy()
+    for target in kind_fields(kind):
+        if target.type == MONEY and target.name in shown:
+            units = shown[target.name]
+            text = units_to_text(units.fillna(0).astype("int64"))
+            text = text.str.rstrip("0").str.rstrip(".")
+            shown[target.name] = text.where(units.notna(), None)
+    return shown.astype(object).where(shown.notna(), None)
 
 
 def import_template_save(

@@ -5,6 +5,7 @@ hold an amount. Each bad cell yields an error (row, column, code, message); a ro
 error is left out of the output.
 """
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -13,6 +14,7 @@ import pandas as pd
 from django.conf import settings
 
 from config.errors import DomainError
+from importer.dates import ORDER_NAMES, DateEvidence, dates_parse
 from importer.fields import (
     CHOICE,
     COUNT,
@@ -28,14 +30,16 @@ from importer.fields import (
     TargetField,
     kind_fields,
 )
+from importer.numbers import NumberEvidence, canonical, format_name, number_bodies
+from importer.reading import typed_cells, visible
 from players.fingerprints import looks_like_card_number
 
 SCALE = 10**8
 MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "None", "none"}
 MISSING |= {"#N/A", "NaT"}
-AUTO_DATE_FORMATS = ("ISO8601", "%Y%m%d", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d")
-NUMBER = r"^\+?\d+(?:\.\d*)?$"
 ERROR_COLUMNS = ["row", "column", "code", "message", "value"]
+TOO_MANY_DECIMALS = "has more than 8 decimals"
+BEYOND_CEILING = "is beyond the ceiling"
 
 
 @dataclass
@@ -52,19 +56,37 @@ class Checker:
         self.bad = pd.Series(False, index=index)
         self.parts: list[pd.DataFrame] = []
 
-    def flag(self, mask: pd.Series, column: str, code: str, message: str, raw: pd.Series) -> None:
+    def flag(
+        self,
+        mask: pd.Series,
+        column: str,
+        code: str,
+        message: str | pd.Series,
+        raw: pd.Series,
+        *,
+        show_value: bool = False,
+    ) -> None:
+        """Flag the rows of `mask`; `message` is one text, or one per row (a Series), and ends
+        with ": <the cell>" when `show_value`. Built for the flagged rows only."""
         if not mask.any():
             return
         self.bad |= mask
         rows = mask[mask].index
+        values = raw.reindex(rows).astype(str)
+        if isinstance(message, pd.Series):
+            message = message.reindex(rows)
+        else:
+            message = pd.Series(message, index=rows, dtype=object)
+        if show_value:
+            message = message + ": " + values
         self.parts.append(
             pd.DataFrame(
                 {
                     "row": rows,
                     "column": column,
                     "code": code,
-                    "message": message,
-                    "value": raw.reindex(rows).astype(str).str.slice(0, 100).to_numpy(),
+                    "message": message.to_numpy(),
+                    "value": values.str.slice(0, 100).to_numpy(),
                 }
             )
         )
@@ -75,16 +97,54 @@ class Checker:
         return pd.concat(self.parts, ignore_index=True).sort_values("row", kind="stable")
 
 
+class Unsettled(Exception):
+    """A column's reading (decimal separator, day/month order) is not settled by the rows seen
+    so far; the caller may look at the rest of the file (`chunk_observe`) and check again."""
+
+    def __init__(self, refusal: DomainError):
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
 @dataclass
 class Context:
-    """What validation needs from the database: currencies and their minor-unit digits."""
+    """What validation needs besides the rows: currencies and their minor-unit digits, the
+    operator's reading options, and what each column's values proved so far (numbers.py,
+    dates.py) — kept for the whole file, so that a column is read one way throughout."""
 
     minor_units: dict[str, int]
     max_units: int = 0
+    decimal: str = ""  # declared decimal separator ("" = detect per column)
+    date_order: str = ""  # declared day/month order ("" = detect per column)
+    time_zone: str = ""  # of timestamps without offset ("" = the reporting time zone)
+    lookups: dict[str, dict] = field(default_factory=dict)  # saved value maps by name
+    numbers: dict[str, NumberEvidence] = field(default_factory=dict)
+    dates: dict[str, DateEvidence] = field(default_factory=dict)
+    complete: bool = False  # the evidence covers the whole file
 
     def __post_init__(self):
         if not self.max_units:
             self.max_units = int(settings.PITBOSS["MAX_AMOUNT"] * SCALE)
+
+    def decimal_of(self, column: str) -> str:
+        """The column's decimal separator: declared, proven by its values, or — when its
+        values read two ways — the one every other proven column of the file uses (a file
+        comes from one system, in one locale)."""
+        evidence = self.number(column)
+        if evidence.decimal or not evidence.ambiguous:
+            return evidence.decimal
+        proven = {e.decimal for e in self.numbers.values() if e.decimal}
+        return proven.pop() if len(proven) == 1 else ""
+
+    def number(self, column: str) -> NumberEvidence:
+        if column not in self.numbers:
+            self.numbers[column] = NumberEvidence(declared=self.decimal)
+        return self.numbers[column]
+
+    def date(self, column: str) -> DateEvidence:
+        if column not in self.dates:
+            self.dates[column] = DateEvidence(declared=self.date_order)
+        return self.dates[column]
 
 
 def _text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -93,19 +153,46 @@ def _text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return stripped, stripped.isin(MISSING)
 
 
-def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(units as int64, bad mask, decimal digits used) for a text column of amounts.
+@functools.cache
+def country_alpha2(value: str) -> str:
+    """ISO 3166 alpha-2 for a country name, alpha-3 or numeric code ("" when none fits)."""
+    import pycountry
+
+    value = value.strip()
+    if value.isdigit():
+        country = pycountry.countries.get(numeric=value.zfill(3))
+    else:
+        try:
+            country = pycountry.countries.lookup(value)
+        except LookupError:
+            country = None
+    return country.alpha_2 if country else value
+
+
+def _money(
+    text: pd.Series, missing: pd.Series, decimal: str = ".", typed: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(units as int64, problem per cell ("" when fine), decimal digits used) for a text column
+    of amounts whose decimal separator is `decimal` (numbers.py); `typed` marks spreadsheet
+    number cells, already canonical.
 
     Vectorised with numpy's string ufuncs; integers are built from the digit bytes, so no
     float ever holds an amount.
     """
     units = pd.Series(0, index=text.index, dtype="int64")
     digits = pd.Series(0, index=text.index, dtype="int64")
-    bad = pd.Series(False, index=text.index)
+    problem = pd.Series("", index=text.index, dtype=object)
     present = ~missing
     if not present.any():
-        return units, bad, digits
+        return units, problem, digits
     values = text[present]
+    if decimal == ",":  # every written number is rewritten as canonical text first
+        written = present if typed is None else present & ~typed
+        values = values.copy()
+        fixed, why = _canonical_numbers(values[written[present]], decimal)
+        values.loc[fixed.index] = fixed
+        values.loc[why.index] = "0"
+        problem.loc[why.index] = why
     array = values.to_numpy(dtype=str)
     ascii_ = np.strings.str_len(array) == np.strings.str_len(np.strings.encode(array, "utf-8"))
     body = np.where(np.strings.startswith(array, "+"), np.strings.slice(array, 1, None), array)
@@ -114,9 +201,13 @@ def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, p
         ascii_ & np.strings.isdecimal(whole) & (np.strings.isdecimal(fraction) | (fraction == ""))
     )
     if not fast.all():
-        # Rare shapes ("1e-05", "-3", "1_000") go through Decimal one by one.
-        slow = values[~fast].map(_decimal_text)
-        bad.loc[slow[slow.isna()].index] = True
+        # Other shapes ("1,000.50", "€ 12", "1e-05", "-3") are read one by one.
+        odd = values[~fast]
+        fixed, why = _canonical_numbers(odd, "." if decimal == "," else decimal)
+        slow = fixed.map(_decimal_text).reindex(odd.index)
+        not_number = slow.isna() & ~odd.index.isin(why.index)
+        problem.loc[odd.index[not_number]] = "is not a number"
+        problem.loc[why.index] = why
         fixed = slow.fillna("0").to_numpy(dtype=str)
         body = body.astype(object)
         body[~fast] = fixed
@@ -131,10 +222,27 @@ def _money(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series, p
     fraction = np.where(too_long, "", fraction)
     signed = _digits_value(whole, 10) * SCALE + _digits_value(np.strings.ljust(fraction, 8, "0"), 8)
     signed = np.where(negative, -signed, signed)
-    bad.loc[values.index[too_long]] = True
+    fine = problem.reindex(values.index) == ""
+    many = pd.Series(used > 8, index=values.index) & fine
+    problem.loc[many[many].index] = TOO_MANY_DECIMALS
+    huge = pd.Series(too_long, index=values.index) & fine & ~many
+    problem.loc[huge[huge].index] = BEYOND_CEILING
     units.loc[values.index] = signed
     digits.loc[values.index] = used
-    return units, bad, digits
+    return units, problem, digits
+
+
+def _canonical_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
+    """(canonical text of the readable values, problem of the others) — numbers.py."""
+    bodies, signs, unreadable = number_bodies(values)
+    fixed, misfit = canonical(bodies, decimal)
+    percent = values.str.endswith("%")
+    why = pd.Series(None, index=values.index, dtype=object)
+    why[misfit] = f"does not fit the column's number format ({format_name(decimal)})"
+    why[unreadable] = "is not a number"
+    why[percent] = "is a percentage, not an amount"
+    fixed = (signs + fixed)[why.isna()]
+    return fixed, why.dropna()
 
 
 def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
@@ -146,7 +254,7 @@ def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
 
 def _decimal_text(value: str) -> str | None:
     try:
-        number = Decimal(value.replace(",", "") if value.count(",") and "." in value else value)
+        number = Decimal(value)
     except InvalidOperation:
         return None
     if not number.is_finite():
@@ -165,19 +273,14 @@ def units_to_text(units: pd.Series) -> pd.Series:
     return whole + "." + fraction
 
 
-def _dates(text: pd.Series, missing: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
-    """(UTC timestamps, bad mask)."""
+def _dates(
+    text: pd.Series, missing: pd.Series, fmt: str, order: str, zone: str
+) -> tuple[pd.Series, pd.Series]:
+    """(UTC timestamps, bad mask) — dates.py; 1970-2200 only."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    todo = text[~missing]
-    for candidate in (fmt,) if fmt else AUTO_DATE_FORMATS:
-        if todo.empty:
-            break
-        parsed = pd.to_datetime(todo, format=candidate, errors="coerce", utc=True)
-        done = parsed.notna()
-        result.loc[parsed[done].index] = parsed[done]
-        todo = todo[~done]
-    bad = pd.Series(False, index=text.index)
-    bad.loc[todo.index] = True
+    parsed, bad = dates_parse(text[~missing], fmt=fmt, order=order, zone=zone)
+    result.loc[parsed.index] = parsed
+    bad = bad.reindex(text.index, fill_value=False)
     out_of_range = result.notna() & ((result.dt.year < 1970) | (result.dt.year > 2200))
     return result.where(~out_of_range), bad | out_of_range
 
@@ -185,6 +288,7 @@ def _dates(text: pd.Series, missing: pd.Series, fmt: str) -> tuple[pd.Series, pd
 def _expression_frame(chunk: pd.DataFrame) -> pd.DataFrame:
     """The chunk with missing cells as None and numeric columns as numbers, for expressions."""
     frame = {}
+    chunk = visible(chunk)
     for column in chunk.columns:
         text, missing = _text(chunk[column])
         numeric = pd.to_numeric(text.where(~missing), errors="coerce")
@@ -216,7 +320,9 @@ def evaluate_expression(chunk: pd.DataFrame, text: str) -> pd.Series:
             "invalid_mapping",
             "Computed fields need the expression language, which is not installed.",
         ) from exc
-    expression = compile_expression(text, context="import_field", columns=list(chunk.columns))
+    expression = compile_expression(
+        text, context="import_field", columns=list(visible(chunk).columns)
+    )
     values = expression.evaluate_frame(_expression_frame(chunk))
     if not isinstance(values, pd.Series):
         values = pd.Series(values, index=chunk.index)
@@ -229,19 +335,89 @@ def _source_text(chunk: pd.DataFrame, source: Source) -> pd.Series:
         return pd.Series(value, index=chunk.index, dtype=object)
     if source.how == "expr":
         return evaluate_expression(chunk, source.expr)
-    series = chunk[source.columns[0]]
-    if source.value_map:
-        stripped = series.str.strip()
-        series = stripped.map(source.value_map).fillna(stripped).astype(str)
-    return series
+    return chunk[source.columns[0]]
+
+
+def _translated(
+    text: pd.Series, missing: pd.Series, name: str, source: Source, label: str, checker, context
+) -> pd.Series:
+    """Values through the field's value map or saved lookup; a value in neither is a row
+    error naming it (never kept as it was)."""
+    value_map = source.value_map or context.lookups.get(source.lookup, {})
+    if not (source.value_map or source.lookup):
+        return text
+    mapped = text.map(value_map)
+    unmapped = mapped.isna() & ~missing
+    where = f"lookup {source.lookup!r}" if source.lookup else "the value map"
+    if unmapped.any():
+        message = f"{name}: {where} has no entry for " + text[unmapped]
+        checker.flag(unmapped, label, "unmapped_value", message, text)
+    return mapped.fillna("").astype(str).str.strip()
 
 
 def _label(name: str, source: Source) -> str:
     return "+".join(source.columns) if source.columns else name
 
 
+def _read_columns(mapping: Mapping, types: tuple[str, ...]) -> list[str]:
+    """File columns read as numbers (MONEY/COUNT) or dates, by the field types given."""
+    targets = {t.name: t for t in kind_fields(mapping.kind)}
+    return [
+        column
+        for name, source in mapping.sources.items()
+        if targets[name].type in types and source.how in ("column", "sum", "latest", "earliest")
+        for column in source.columns
+    ]
+
+
+# A chunk's evidence is read in growing slices and no further once a column is decided: the
+# values after that either fit the decided reading or are row errors, never re-read.
+OBSERVE_SLICES = ((0, 1_000), (1_000, 10_000), (10_000, None))
+
+
+def chunk_observe(*, chunk: pd.DataFrame, mapping: Mapping, context: Context) -> None:
+    """Add a chunk's evidence about how each number and date column is written."""
+    if context.complete:
+        return
+    for column in dict.fromkeys(_read_columns(mapping, (MONEY, COUNT))):
+        evidence = context.number(column)
+        typed = typed_cells(chunk, column)
+        for start, stop in OBSERVE_SLICES:
+            if evidence.decimal and not (evidence.comma and evidence.dot):
+                break  # declared or proven one way: later rows either fit or are refused
+            text, missing = _text(chunk[column].iloc[start:stop])
+            written = ~missing if typed is None else ~missing & ~typed.iloc[start:stop]
+            text = text[written]
+            if text.str.contains(r"[.,]").any():
+                evidence.observe(number_bodies(text)[0])
+    for column in dict.fromkeys(_read_columns(mapping, (DATETIME,))):
+        evidence = context.date(column)
+        for start, stop in OBSERVE_SLICES:
+            if evidence.declared or evidence.day_first or evidence.month_first:
+                break
+            text, missing = _text(chunk[column].iloc[start:stop])
+            evidence.observe(text[~missing])
+
+
+def chunk_unsettled(*, mapping: Mapping, context: Context) -> DomainError | None:
+    """The refusal for the first column read two ways with nothing to settle it, if any."""
+    for column in dict.fromkeys(_read_columns(mapping, (MONEY, COUNT))):
+        if not context.decimal_of(column) and not context.number(column).settled:
+            return context.number(column).refusal(column)
+    for column in dict.fromkeys(_read_columns(mapping, (DATETIME,))):
+        if not context.date(column).settled:
+            return context.date(column).refusal(column)
+    return None
+
+
 def check_chunk(*, chunk: pd.DataFrame, mapping: Mapping, context: Context) -> ChunkResult:
-    """Parse and check every mapped field of a chunk; drop the rows with errors."""
+    """Parse and check every mapped field of a chunk; drop the rows with errors.
+
+    Raises Unsettled when a number or date column reads two ways (numbers.py, dates.py)."""
+    chunk_observe(chunk=chunk, mapping=mapping, context=context)
+    refusal = chunk_unsettled(mapping=mapping, context=context)
+    if refusal is not None:
+        raise Unsettled(refusal)
     checker = Checker(chunk.index)
     out: dict[str, pd.Series] = {}
     targets = {t.name: t for t in kind_fields(mapping.kind)}
@@ -271,8 +447,11 @@ def _field(
     if target.type == MONEY or target.type == COUNT:
         return _numeric(chunk, name, target, source, label, checker, context, currency)
     if target.type == DATETIME:
-        return _datetime(chunk, name, target, source, label, checker)
+        return _datetime(chunk, name, target, source, label, checker, context)
     text, missing = _text(_source_text(chunk, source))
+    if source.how == "column":
+        text = _translated(text, missing, name, source, label, checker, context)
+        missing = missing | text.isin(MISSING)
     if target.required:
         checker.flag(missing, label, "missing_value", f"{name} is required.", text)
     if target.type == CHOICE:
@@ -292,6 +471,9 @@ def _field(
         )
     elif target.type == COUNTRY:
         text = text.str.upper()
+        other = ~missing & ~text.str.fullmatch(r"[A-Z]{2}")
+        if other.any():  # names, ISO numeric and alpha-3 codes: no hand-made map needed
+            text = text.where(~other, text[other].map(country_alpha2))
         bad = ~missing & ~text.str.fullmatch(r"[A-Z]{2}")
         checker.flag(bad, label, "invalid_country", "Country must be ISO 3166 alpha-2.", text)
     elif target.type == EMAIL:
@@ -322,26 +504,36 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         text, missing = _text(raw)
         any_missing |= missing
         all_missing &= missing
+        read_from_file = source.how in ("column", "sum")
+        decimal = context.decimal_of(column) if read_from_file else "."
+        typed = typed_cells(chunk, column) if read_from_file else None
+        units, problem, digits = _money(text, missing, decimal, typed)
+        amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
+        unreadable = (problem != "") & ~amount_problem
+        checker.flag(
+            unreadable, column, "invalid_number", f"{name} " + problem, text, show_value=True
+        )
+        bad = problem != ""
         if target.type == COUNT:
-            ok = missing | text.str.fullmatch(r"\+?\d{1,9}(?:\.0*)?")
-            checker.flag(~ok, column, "invalid_count", f"{name} must be a whole number >= 0.", text)
-            number = text.where(ok & ~missing, "0").str.partition(".")[0].astype("int64")
-            total += number
+            whole = units % SCALE == 0
+            wrong = ~bad & ~missing & ((units < 0) | ~whole | (units > 999_999_999 * SCALE))
+            wrong |= amount_problem
+            message = f"{name} must be a whole number >= 0"
+            checker.flag(wrong, column, "invalid_count", message, text, show_value=True)
+            total += (units // SCALE).where(~bad & ~wrong, 0)
             continue
-        units, bad, digits = _money(text, missing)
-        checker.flag(bad, column, "invalid_number", f"{name} is not a number.", text)
+        checker.flag(
+            amount_problem, column, "invalid_amount", f"{name} " + problem, text, show_value=True
+        )
         negative = ~bad & (units < 0)
-        checker.flag(negative, column, "invalid_amount", f"{name} must not be negative.", text)
+        message = f"{name} must not be negative"
+        checker.flag(negative, column, "invalid_amount", message, text, show_value=True)
         if currency is not None:
             allowed = currency.map(context.minor_units).fillna(8).astype("int64")
             extra = ~bad & ~missing & (digits > allowed)
-            checker.flag(
-                extra,
-                column,
-                "invalid_amount",
-                f"{name} has more decimals than its currency.",
-                text,
-            )
+            if extra.any():
+                message = f"{name} has more decimals than " + currency[extra] + " allows"
+                checker.flag(extra, column, "invalid_amount", message, text, show_value=True)
         total += units.where(~bad, 0)
     missing = any_missing if source.all_required else all_missing
     if target.type == MONEY:
@@ -353,15 +545,20 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
     return total.astype("Int64").where(~missing)
 
 
-def _datetime(chunk, name, target, source, label, checker) -> pd.Series:
+def _datetime(chunk, name, target, source, label, checker, context) -> pd.Series:
     columns = source.columns if source.how in ("latest", "earliest") else ()
     texts = [chunk[c] for c in columns] or [_source_text(chunk, source)]
     labels = list(columns) or [label]
     found = []
     for raw, column in zip(texts, labels, strict=True):
         text, missing = _text(raw)
-        parsed, bad = _dates(text, missing, source.date_format)
-        checker.flag(bad, column, "invalid_date", f"{name} is not a date we can read.", text)
+        read_from_file = source.how in ("column", "latest", "earliest")
+        order = context.date(column).order if read_from_file else ""
+        zone = source.time_zone or context.time_zone
+        parsed, bad = _dates(text, missing, source.date_format, order, zone)
+        shown = f" (read {ORDER_NAMES[order]})" if order else ""
+        message = f"{name} is not a date we can read{shown}"
+        checker.flag(bad, column, "invalid_date", message, text, show_value=True)
         found.append(parsed)
     frame = pd.concat(found, axis=1)
     result = frame.min(axis=1) if source.how == "earliest" else frame.max(axis=1)

@@ -8,8 +8,9 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from config.databases import analytics_database
+from config.errors import DomainError
 from players.metrics import METRICS
-from players.models import Player, PlayerMetrics, Segment
+from players.models import Currency, ExchangeRate, Player, PlayerMetrics, Segment
 from players.money import rate_at
 
 DISTRIBUTION_SUMS = ("turnover", "ggr", "ngr", "bonus_cost")
@@ -73,11 +74,37 @@ def player_detail(*, external_id: str) -> dict | None:
     return detail
 
 
+def currencies_without_rate(*, at=None) -> list[str]:
+    """Codes of the currencies with no exchange rate in force at `at` (default: now), other
+    than the reporting currency: figures that add up players leave them out."""
+    at = at or timezone.now()
+    with_rate = ExchangeRate.objects.filter(valid_from__lte=at).values("currency_id")
+    reporting = settings.PITBOSS["REPORTING_CURRENCY"]
+    return list(
+        Currency.objects.exclude(code__in=with_rate)
+        .exclude(code=reporting)
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+
+
+def _rate_to_reporting(currency: str, reporting: str, now) -> Decimal | None:
+    """Value of one unit of `currency` in `reporting` now; None when a rate is missing."""
+    if currency == reporting:
+        return Decimal(1)
+    try:
+        return rate_at(currency, now) / rate_at(reporting, now)
+    except DomainError:  # no_exchange_rate
+        return None
+
+
 def segment_distribution(*, window: str = "30d") -> dict:
     """Players and money per lifecycle segment, summed in the reporting currency.
 
     Sums are grouped by (segment, currency) in SQL and converted with each currency's current
-    rate, so the cost is one query plus one rate lookup per currency.
+    rate, so the cost is one query plus one rate lookup per currency. Money in a currency with
+    no rate in force is left out of the sums (never a failure for everyone) and the currency
+    is named in `currencies_left_out`; player counts include every player.
     """
     reporting = settings.PITBOSS["REPORTING_CURRENCY"]
     now = timezone.now()
@@ -95,11 +122,13 @@ def segment_distribution(*, window: str = "30d") -> dict:
     sums: dict[str, dict[str, Decimal]] = defaultdict(
         lambda: dict.fromkeys(DISTRIBUTION_SUMS, Decimal(0))
     )
-    rates: dict[str, Decimal] = {}
+    rates: dict[str, Decimal | None] = {}
     for row in rows:
         currency = row["player__currency_id"]
         if currency not in rates:
-            rates[currency] = rate_at(currency, now) / rate_at(reporting, now)
+            rates[currency] = _rate_to_reporting(currency, reporting, now)
+        if rates[currency] is None:
+            continue
         for name in DISTRIBUTION_SUMS:
             sums[row["player__segment"]][name] += (row[name] or Decimal(0)) * rates[currency]
     segments = []
@@ -112,4 +141,11 @@ def segment_distribution(*, window: str = "30d") -> dict:
                 **{name: str(totals[name].quantize(Decimal("0.01"))) for name in DISTRIBUTION_SUMS},
             }
         )
-    return {"window": window, "currency": reporting, "as_of": now.isoformat(), "segments": segments}
+    left_out = sorted(code for code, rate in rates.items() if rate is None)
+    return {
+        "window": window,
+        "currency": reporting,
+        "as_of": now.isoformat(),
+        "segments": segments,
+        "currencies_left_out": left_out,
+    }

@@ -254,6 +254,13 @@ PITBOSS = {
     "METRICS_TOKEN": os.environ.get("PITBOSS_METRICS_TOKEN", ""),
     # Reports that add up many players read from here (config/databases.py).
     "ANALYTICS_DATABASE": "replica" if os.environ.get("DATABASE_REPLICA_URL") else "default",
+    # Imports: how a date like 03/04/2026 reads when nothing in its column settles it
+    # ("DMY" or "MDY"; empty: such a column is refused). docs/importing.md
+    "DATE_ORDER": os.environ.get("PITBOSS_DATE_ORDER", ""),
+    # Imports: uploads over this many bytes are refused while they stream (413).
+    "IMPORT_MAX_UPLOAD_BYTES": int(os.environ.get("PITBOSS_IMPORT_MAX_UPLOAD_BYTES", 200 << 20)),
+    # Imports: a worker reading a file stops (the job fails) past this address space; 0: none.
+    "IMPORT_MEMORY_LIMIT_MB": int(os.environ.get("PITBOSS_IMPORT_MEMORY_LIMIT_MB", "4096")),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

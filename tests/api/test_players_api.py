@@ -312,9 +312,10 @@ def test_distribution_with_a_currency_without_rate(service_client, admin_client)
     xbt = Currency.objects.create(code="XBT", minor_units=8)  # staff forgot its rate
     PlayerFactory(currency=xbt)
     players_refresh(as_of=AS_OF)
+    # Issue 16: the currency is left out of the sums and named, not a failure for everyone.
     response = service_client.get("/api/v1/segments/distribution/")
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "no_exchange_rate"
+    assert response.status_code == 200
+    assert response.json()["currencies_left_out"] == ["XBT"]
     page = admin_client.get("/admin/players/player/distribution/")
     assert page.status_code == 200
-    assert "No exchange rate for XBT" in page.content.decode()
+    assert "Left out of the sums: money in XBT" in page.content.decode()

@@ -16,6 +16,17 @@ REAL = Path(
 )
 
 
+# Small files written the way operators' systems export them (issue 16); see docs/importing.md.
+FILES = Path(__file__).parent / "files"
+
+
+def stored_amounts() -> dict:
+    """external_id -> amount of the stored activity."""
+    from players.models import Activity
+
+    return dict(Activity.objects.values_list("external_id", "amount"))
+
+
 def real_file(name: str) -> Path:
     path = REAL / name
     if not path.exists():

@@ -36,7 +36,7 @@ def test_post_import_runs_the_job_and_reports_progress(api_client_operator):
         "row": 3,
         "column": "Amount",
         "code": "invalid_amount",
-        "message": "amount must not be negative.",
+        "message": "amount must not be negative: -10",
     }
     assert body["error_report_url"] == f"/api/v1/imports/{job_id}/errors.csv"
     report = api_client_operator.get(body["error_report_url"])

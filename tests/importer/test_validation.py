@@ -53,7 +53,7 @@ def test_player_field_errors(run_import):
     content = (
         b"UserID,Email,Country,Status,RegDate\n"
         b"u1,not-an-address,DE,active,2024-01-01\n"
-        b"u2,a@b.de,Germany,active,2024-01-01\n"
+        b"u2,a@b.de,Atlantis,active,2024-01-01\n"
         b"u3,c@d.de,DE,frozen,2024-01-01\n"
         b"u4,e@f.de,FR,closed,2024-01-01\n"
     )

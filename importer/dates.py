@@ -1,0 +1,178 @@
+"""How a column writes its dates: one reading per column, inferred from the whole column.
+
+ISO 8601 (`2025-12-24`, `2025-12-24T10:00:00+01:00`, `20251224`, `2025/12/24`) reads one way.
+`24.12.2025` (with or without `10:00`) is day first, as every locale writing dots does. With
+slashes or dashes (`03/04/2026`) the order is the column's: a value whose first part is over 12
+proves day first (`13/04/2026`), one whose second part is over 12 proves month first
+(`4/13/2026`). A column that nothing settles, with a value that reads two ways, takes the
+declared order (`date_order`), else the operator's default (`PITBOSS_DATE_ORDER`), else it is
+refused (`ambiguous_date`) naming both readings — never guessed.
+
+Timestamps without an offset are wall-clock times in the mapping's `time_zone`, else the
+operator's reporting time zone (`PITBOSS_REPORTING_TIME_ZONE`); the result is UTC.
+"""
+
+import calendar
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+
+from config.errors import DomainError
+
+DAY_FIRST, MONTH_FIRST = "DMY", "MDY"
+ORDER_NAMES = {DAY_FIRST: "day first", MONTH_FIRST: "month first"}
+_TIME = (
+    r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})"
+    r"(?:[.,](?P<fraction>\d{1,6}))?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+)
+NUMERIC_DATE = rf"^(?P<a>\d{{1,2}})(?P<sep>[./-])(?P<b>\d{{1,2}})(?P=sep)(?P<year>\d{{4}}){_TIME}$"
+OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def order_option(value: str) -> str:
+    """ "DMY" / "MDY" from the operator's option ("" when not given)."""
+    value = (value or "").strip().upper().replace("-", "_")
+    aliases = {"DAY_FIRST": DAY_FIRST, "MONTH_FIRST": MONTH_FIRST, "DMY": DAY_FIRST}
+    aliases |= {"MDY": MONTH_FIRST, "": ""}
+    if value not in aliases:
+        raise DomainError("invalid_option", "date_order must be DMY (day first) or MDY.")
+    return aliases[value]
+
+
+def time_zone_option(value: str) -> str:
+    if not value:
+        return ""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DomainError("invalid_option", f"Unknown time zone {value!r}.") from exc
+    return value
+
+
+@dataclass
+class DateEvidence:
+    """What the values of one column seen so far prove about its day/month order."""
+
+    day_first: int = 0
+    month_first: int = 0
+    ambiguous: str = ""
+    declared: str = ""
+
+    @property
+    def order(self) -> str:
+        if self.declared:
+            return self.declared
+        if self.day_first or self.month_first:
+            return DAY_FIRST if self.day_first >= self.month_first else MONTH_FIRST
+        return order_option(settings.PITBOSS.get("DATE_ORDER", ""))
+
+    @property
+    def settled(self) -> bool:
+        return bool(self.order) or not self.ambiguous
+
+    def observe(self, text: pd.Series) -> None:
+        if self.declared or text.empty:
+            return
+        parts = _numeric_parts(text)
+        parts = parts[parts["sep"] != "."]  # dots: always day first
+        if parts.empty:
+            return
+        a, b = parts["a"].astype(int), parts["b"].astype(int)
+        self.day_first += int((a > 12).sum())
+        self.month_first += int((b > 12).sum())
+        two_ways = (a <= 12) & (b <= 12) & (a != b)
+        if not self.ambiguous and two_ways.any():
+            self.ambiguous = text[two_ways[two_ways].index[0]]
+
+    def refusal(self, column: str) -> DomainError:
+        value = self.ambiguous
+        parts = _numeric_parts(pd.Series([value])).iloc[0]
+        a, b, year = int(parts["a"]), int(parts["b"]), parts["year"]
+        day_first = f"{a} {calendar.month_name[b]} {year}"
+        month_first = f"{b} {calendar.month_name[a]} {year}"
+        return DomainError(
+            "ambiguous_date",
+            f"Column {column!r} has dates like {value} that read as {day_first} (day first) or "
+            f"{month_first} (month first), and no value in the column settles it. Set "
+            "date_order (DMY or MDY) for this file or its template, or give the column a "
+            "format.",
+            details={"column": column, "value": value, "readings": [day_first, month_first]},
+        )
+
+
+def _numeric_parts(text: pd.Series) -> pd.DataFrame:
+    """The parts of `D/M/YYYY`-like values (rows that are not such a value are dropped)."""
+    array = text.to_numpy(dtype=str)
+    year_first = np.strings.isdigit(np.strings.slice(array, 0, 4))  # ISO: numpy, no regex
+    candidates = text[~year_first]
+    if candidates.empty:
+        return pd.DataFrame(columns=["a", "sep", "b", "year", "hour", "minute", "second",
+                                     "fraction", "ampm"])  # fmt: skip
+    return candidates.str.extract(NUMERIC_DATE).dropna(subset=["a"])
+
+
+def _localise(values: pd.Series, naive: pd.Series, zone: str) -> pd.Series:
+    """Read the `naive` rows' wall-clock times (parsed as if UTC) in `zone`, as UTC."""
+    if zone in ("", "UTC") or not naive.any():
+        return values
+    wall = values[naive].dt.tz_localize(None)
+    # Autumn's repeated hour is read as summer time; spring's missing hour moves forward.
+    local = wall.dt.tz_localize(
+        zone, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
+    )
+    values = values.copy()
+    values.loc[wall.index] = local.dt.tz_convert("UTC")
+    return values
+
+
+def dates_parse(
+    text: pd.Series, *, fmt: str = "", order: str = "", zone: str = ""
+) -> tuple[pd.Series, pd.Series]:
+    """(UTC timestamps, unreadable mask) for stripped, present cells."""
+    zone = zone or settings.PITBOSS["REPORTING_TIME_ZONE"]
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    if text.empty:
+        return result, pd.Series(False, index=text.index)
+    if fmt:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        aware = "%z" in fmt or "%Z" in fmt
+        result = _localise(parsed, pd.Series(not aware, index=text.index) & parsed.notna(), zone)
+        return result, result.isna()
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    done = parsed.notna()
+    if zone != "UTC" and done.any():
+        parsed = _localise(parsed, done & ~text.str.contains(OFFSET), zone)
+    result.loc[done] = parsed[done]
+    rest = text[~done]
+    if not rest.empty:
+        parts = _numeric_parts(rest)
+        if not parts.empty:
+            result.loc[parts.index] = _from_parts(parts, order, zone)
+    return result, result.isna()
+
+
+def _from_parts(parts: pd.DataFrame, order: str, zone: str) -> pd.Series:
+    a, b = parts["a"].astype(int), parts["b"].astype(int)
+    day_first = (parts["sep"] == ".") | (order != MONTH_FIRST)
+    hour = parts["hour"].fillna("0").astype(int)
+    ampm = parts["ampm"].fillna("").str.lower().str[:1]
+    bad_clock = (ampm != "") & ((hour > 12) | (hour == 0))
+    hour = hour.where(~((ampm == "p") & (hour < 12)), hour + 12)
+    hour = hour.where(~((ampm == "a") & (hour == 12)), 0)
+    frame = pd.DataFrame(
+        {
+            "year": parts["year"].astype(int),
+            "month": b.where(day_first, a),
+            "day": a.where(day_first, b),
+            "hour": hour.where(~bad_clock, 99),
+            "minute": parts["minute"].fillna("0").astype(int),
+            "second": parts["second"].fillna("0").astype(int),
+            "microsecond": parts["fraction"].fillna("").str.ljust(6, "0").astype(int),
+        }
+    )
+    naive = pd.to_datetime(frame, errors="coerce")
+    # An undecided order is only used when no value reads two ways (e.g. 05/05/2026).
+    return _localise(naive.dt.tz_localize("UTC"), naive.notna(), zone)
