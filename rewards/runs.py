@@ -1,0 +1,357 @@
+"""Rule runs: chunks of players evaluated set-based, decided, stored in bulk and issued.
+
+A run is split into chunks of player ids (`CHUNK_SIZE`); each chunk is one transaction that
+first claims `RuleRunChunk(run, index)` (unique), then locks the budget rows of its rules in
+pk order, evaluates the pipeline (rewards/pipeline.py), writes every decision (COPY on
+PostgreSQL) and every reward, issues the rewards through the wallet services with the key
+`reward:<run>:<rule>:<player>`, adds the spend to the budgets and the counts to the run. A chunk
+delivered twice finds its claim and does nothing; one that dies rolls back entirely; a second
+delivery racing the first waits on the claim's unique index and then rolls back. So a retried
+run pays nobody twice (ADR 0007).
+"""
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import structlog
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.errors import DomainError
+from players.models import Player
+from rewards import pipeline
+from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
+from rewards.segments import custom_memberships
+
+log = structlog.get_logger(__name__)
+
+CHUNK_SIZE = 5000
+OUT = Decision.Outcome
+COUNTED = {
+    OUT.ISSUED: "issued",
+    OUT.PENDING_REVIEW: "review",
+    OUT.REJECTED: "rejected",
+    OUT.HELD_OUT: "held_out",
+    OUT.NOT_MATCHED: "not_matched",
+}
+
+
+def rules_for_run(*, rule_ids: list[int] | None, trigger: str, now: datetime) -> list[Rule]:
+    """Active rules in their validity window: the given ids, or every rule of `trigger`."""
+    rules = Rule.objects.filter(active=True)
+    rules = rules.filter(pk__in=rule_ids) if rule_ids else rules.filter(trigger=trigger)
+    return [
+        r
+        for r in rules.select_related("currency")
+        if (r.valid_from is None or r.valid_from <= now)
+        and (r.valid_until is None or r.valid_until > now)
+    ]
+
+
+def run_player_ids(run: RuleRun) -> list[int]:
+    if run.player_ids is not None:
+        return sorted(set(run.player_ids))
+    return list(Player.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def run_chunks(run: RuleRun) -> list[list[int]]:
+    ids = run_player_ids(run)
+    return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+
+
+def run_prepare(*, run: RuleRun) -> list[list[int]]:
+    """Fix the run's player list into chunks and mark it running; → the chunks."""
+    chunks = run_chunks(run)
+    RuleRun.objects.filter(pk=run.pk, status=RuleRun.Status.QUEUED).update(
+        status=RuleRun.Status.RUNNING,
+        players_total=sum(len(c) for c in chunks),
+        chunks_total=len(chunks),
+    )
+    if not chunks:
+        RuleRun.objects.filter(pk=run.pk).update(
+            status=RuleRun.Status.SUCCEEDED, finished_at=timezone.now()
+        )
+    run.refresh_from_db()
+    return chunks
+
+
+@dataclass
+class ChunkResult:
+    outcomes: list[pipeline.RuleOutcome]
+    frame: object
+    skipped: bool = False
+
+
+def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, pipeline.Budget]:
+    """The current period's budget row of every rule that has one (locked in pk order)."""
+    budgets: dict[int, pipeline.Budget] = {}
+    wanted = {}
+    for rule in rules:
+        budget = (rule.limits or {}).get("budget")
+        if budget:
+            start = pipeline.period_start(budget["period"], now)
+            wanted[(rule.pk, start)] = Decimal(budget["amount"])
+    if not wanted:
+        return budgets
+    if lock:
+        for (rule_id, start), limit in wanted.items():
+            RuleBudget.objects.get_or_create(
+                rule_id=rule_id, period_start=start, defaults={"limit": limit}
+            )
+    rows = RuleBudget.objects.filter(
+        rule_id__in=[k[0] for k in wanted], period_start__in={k[1] for k in wanted}
+    ).order_by("pk")
+    if lock:
+        rows = rows.select_for_update()
+    found = {(row.rule_id, row.period_start): row for row in rows}
+    for (rule_id, start), limit in wanted.items():
+        row = found.get((rule_id, start))
+        if row is None:
+            budgets[rule_id] = pipeline.Budget(remaining=limit)
+        else:
+            budgets[rule_id] = pipeline.Budget(
+                remaining=max(min(row.limit, limit) - row.spent, Decimal(0)), budget_id=row.pk
+            )
+    return budgets
+
+
+def chunk_evaluate(
+    *, rules: list[Rule], player_ids: list[int], now: datetime, event: dict | None, lock: bool
+) -> ChunkResult:
+    """Run the pipeline over one chunk (reads only)."""
+    names: set[str] = set()
+    for rule in rules:
+        names |= pipeline.rule_names(rule)
+    frame = pipeline.frame_load(player_ids=player_ids, names=names, event=event)
+    custom = sorted(
+        {s for r in rules for s in r.target_segments or []} - set(pipeline.Segment.values)
+    )
+    memberships: dict[str, set[int]] = {}
+    for player_id, name in custom_memberships(player_ids=player_ids, names=custom):
+        memberships.setdefault(name, set()).add(player_id)
+    evaluation = pipeline.Evaluation(
+        frame=frame,
+        now=now,
+        history=pipeline.history_load(player_ids=player_ids, rules=rules, now=now),
+        budgets=_budgets(rules, now, lock=lock),
+        jurisdictions=pipeline.jurisdiction_limits(),
+        memberships=memberships,
+    )
+    outcomes = pipeline.rules_evaluate(rules=rules, evaluation=evaluation)
+    for outcome in outcomes:
+        budget = evaluation.budgets.get(outcome.rule.pk)
+        outcome.budget_id = budget.budget_id if budget else None
+    return ChunkResult(outcomes=outcomes, frame=frame)
+
+
+def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
+    """Evaluate, store and issue one chunk of a run, exactly once. → a short note."""
+    try:
+        with transaction.atomic():
+            if RuleRunChunk.objects.filter(run_id=run_id, index=index).exists():
+                return "already done"
+            RuleRunChunk.objects.create(run_id=run_id, index=index, players=len(player_ids))
+            run = RuleRun.objects.get(pk=run_id)
+            now = timezone.now()
+            rules = rules_for_run(rule_ids=run.rule_ids, trigger=run.trigger, now=now)
+            counts = dict.fromkeys(RuleRun.COUNTS, 0)
+            if rules and player_ids:
+                result = chunk_evaluate(
+                    rules=rules, player_ids=player_ids, now=now, event=run.event, lock=True
+                )
+                counts = decisions_store(run=run, result=result, now=now)
+            done = RuleRun.objects.filter(pk=run_id)
+            done.update(
+                players_done=F("players_done") + len(player_ids),
+                chunks_done=F("chunks_done") + 1,
+                **{name: F(name) + value for name, value in counts.items()},
+            )
+            done.filter(chunks_done__gte=F("chunks_total")).update(
+                status=RuleRun.Status.SUCCEEDED, finished_at=timezone.now()
+            )
+    except IntegrityError:
+        if RuleRunChunk.objects.filter(run_id=run_id, index=index).exists():
+            return "already done"  # a concurrent delivery of this chunk won
+        raise
+    return f"chunk {index}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+
+
+def decisions_store(*, run: RuleRun, result: ChunkResult, now: datetime) -> dict[str, int]:
+    """Write the chunk's decisions and rewards, issue the rewards, spend the budgets."""
+    player_ids = result.frame["_player_id"].to_numpy(dtype=np.int64)
+    counts = dict.fromkeys(RuleRun.COUNTS, 0)
+    rewards: list[Reward] = []
+    decision_rows = []
+    for outcome in result.outcomes:
+        rule = outcome.rule
+        values, tallies = np.unique(outcome.outcome, return_counts=True)
+        for value, tally in zip(values, tallies, strict=True):
+            counts[COUNTED[value]] += int(tally)
+        counts["capped"] += int(outcome.capped.sum())
+        decision_rows.append((rule, outcome, player_ids))
+        for i in outcome.matched_rows:
+            status = outcome.outcome[i]
+            amount = outcome.amount[i] if outcome.amount[i] is not None else Decimal(0)
+            rewards.append(
+                Reward(
+                    rule=rule,
+                    rule_version=rule.version,
+                    player_id=int(player_ids[i]),
+                    run=run,
+                    reward_type=rule.reward_type,
+                    status=status,
+                    reason=outcome.reason[i] if status == OUT.REJECTED else "",
+                    amount=amount,
+                    currency_id=outcome.currency[i],
+                    requested_amount=outcome.requested[i] or Decimal(0),
+                    expected_cost=(
+                        outcome.expected_cost[i]
+                        if outcome.expected_cost is not None
+                        and outcome.expected_cost[i] is not None
+                        and status in (OUT.ISSUED, OUT.PENDING_REVIEW)
+                        else Decimal(0)
+                    ),
+                    reporting_amount=outcome.reporting_amount[i] or Decimal(0),
+                    terms=outcome.terms.get(int(i), rule.terms),
+                    budget_id=outcome.budget_id
+                    if status in (OUT.ISSUED, OUT.PENDING_REVIEW)
+                    else None,
+                    created_at=now,
+                    decided_at=now if status != OUT.PENDING_REVIEW else None,
+                )
+            )
+    _decisions_write(run=run, rows=decision_rows, now=now)
+    unpaid = Decimal(0)
+    issued = [r for r in rewards if r.status == OUT.ISSUED]
+    players = Player.objects.in_bulk([r.player_id for r in issued])
+    refunds: dict[int, Decimal] = {}
+    for reward in issued:
+        try:
+            with transaction.atomic():
+                reward_pay(reward=reward, player=players[reward.player_id], event=run.event)
+        except DomainError as error:
+            reward.status = Reward.Status.REJECTED
+            reward.reason = error.code
+            counts["issued"] -= 1
+            counts["rejected"] += 1
+            if reward.budget_id:
+                refunds[reward.budget_id] = (
+                    refunds.get(reward.budget_id, 0) + reward.reporting_amount
+                )
+            unpaid += reward.amount
+    Reward.objects.bulk_create(rewards, batch_size=2000)
+    for outcome in result.outcomes:
+        spent = outcome.budget_spent - refunds.get(outcome.budget_id, Decimal(0))
+        if outcome.budget_id and spent:
+            RuleBudget.objects.filter(pk=outcome.budget_id).update(spent=F("spent") + spent)
+    if unpaid:
+        log.warning("rewards.unpaid", run=run.pk, amount=str(unpaid))
+    return counts
+
+
+def reward_pay(*, reward: Reward, player: Player, event: dict | None = None) -> None:
+    """Issue one reward through the wallet with its unique key (replays pay nothing twice)."""
+    from wallet.models import LedgerTransaction
+    from wallet.services import bonus_grant, wallet_cash_reward_pay
+
+    key = reward.idempotency_key
+    reason = f"rule {reward.rule_id} v{reward.rule_version}"
+    terms = reward.terms
+    if terms is None:  # cash, or cashback paid as real money
+        try:
+            reward.transaction = wallet_cash_reward_pay(
+                player=player,
+                currency=reward.currency_id,
+                amount=reward.amount,
+                reason=reason,
+                idempotency_key=key,
+            )
+        except DomainError as error:
+            if error.code != "idempotency_conflict":
+                raise
+            reward.transaction = LedgerTransaction.objects.get(idempotency_key=key)
+        return
+    base = terms.get("wagering_base") or "bonus"
+    deposit = Decimal(0)
+    if base != "bonus":
+        base = "bonus_plus_deposit" if base.startswith("bonus") else "deposit"
+        if event and event.get("type") == "deposit" and event.get("amount"):
+            deposit = Decimal(str(event["amount"]))
+        else:
+            base = "bonus"  # no qualifying deposit in a batch run: wager on the bonus alone
+    weights = terms.get("contribution_weights") or None
+    game_weights = None
+    if reward.reward_type == Rule.RewardType.FREE_SPINS:
+        game_id = (reward.rule.free_spins or {}).get("game_id")
+        if game_id:  # free spins are played on one game: only it counts
+            weights = dict.fromkeys(("slots", "table", "live", "sports", "poker", "other"), "0")
+            game_weights = {game_id: "1"}
+    days = terms.get("expires_in_days")
+    max_bet = terms.get("max_bet")
+    max_conversion = terms.get("max_conversion")
+    reward.bonus = bonus_grant(
+        player=player,
+        currency=reward.currency_id,
+        amount=reward.amount,
+        wagering_multiplier=Decimal(str(terms.get("wagering_multiplier") or 0)),
+        idempotency_key=key,
+        wagering_base=base,
+        deposit_amount=deposit,
+        contribution_weights=weights,
+        game_weights=game_weights,
+        max_bet=Decimal(max_bet) if max_bet else None,
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+        max_conversion=Decimal(max_conversion) if max_conversion is not None else None,
+        reason=reason,
+        source=f"rule:{reward.rule_id}",
+    )
+
+
+def _decisions_write(*, run: RuleRun, rows: list, now: datetime) -> None:
+    """One row per (rule, player): COPY on PostgreSQL, bulk_create elsewhere."""
+    if connection.vendor == "postgresql":
+        buffer = io.StringIO()
+        stamp = now.isoformat()
+        for rule, outcome, player_ids in rows:
+            prefix = f"{run.pk}\t{rule.pk}\t{rule.version}\t"
+            lines = (
+                prefix
+                + player_ids.astype(str).astype(object)
+                + "\t"
+                + outcome.outcome
+                + "\t"
+                + outcome.reason
+                + "\t"
+                + np.char.replace(outcome.steps.astype(str), "\\", "\\\\").astype(object)
+                + f"\t{stamp}\n"
+            )
+            buffer.write("".join(lines))
+        columns = "run_id, rule_id, rule_version, player_id, outcome, reason, steps, created_at"
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY rewards_decision ({columns}) FROM STDIN") as copy,
+        ):
+            copy.write(buffer.getvalue())
+        return
+    Decision.objects.bulk_create(
+        [
+            Decision(
+                run=run,
+                rule=rule,
+                rule_version=rule.version,
+                player_id=int(player_ids[i]),
+                outcome=outcome.outcome[i],
+                reason=outcome.reason[i],
+                steps=json.loads(outcome.steps[i]),
+                created_at=now,
+            )
+            for rule, outcome, player_ids in rows
+            for i in range(len(player_ids))
+        ],
+        batch_size=2000,
+    )
