@@ -27,7 +27,7 @@ from players.models import Player, Segment
 from rewards import checks
 from rewards.expressions import compile_expression
 from rewards.models import Decision, JurisdictionLimit, Reward, Rule
-from rewards.money import money_round_down, reporting_rates
+from rewards.money import money_round_down, money_str, reporting_rates
 from rewards.rules import amount_context, condition_context
 from rewards.segments import players_with_names
 
@@ -229,7 +229,7 @@ class _Trace:
 
 
 def _dec(value: Decimal | None) -> str:
-    return "null" if value is None else f'"{value:f}"'
+    return "null" if value is None else f'"{money_str(value)}"'
 
 
 def rules_evaluate(*, rules: list[Rule], evaluation: Evaluation) -> list[RuleOutcome]:
@@ -373,6 +373,7 @@ def _rule_evaluate(rule: Rule, ev: Evaluation) -> RuleOutcome:
     limit_details = np.full(n, "{}", dtype=object)
     limit_failed = np.zeros(n, dtype=bool)
     limit_reduced = np.zeros(n, dtype=bool)
+    before_limits = amount.copy()
     rows = np.flatnonzero(alive)
     if len(rows):
         _limits_apply(
@@ -384,6 +385,11 @@ def _rule_evaluate(rule: Rule, ev: Evaluation) -> RuleOutcome:
     trace.add(alive & ~limit_reduced & ~limit_failed, "limits", "passed", limit_details)
     outcome[alive & limit_failed] = OUT.REJECTED
     capped = alive & limit_reduced & ~limit_failed
+    for i in np.flatnonzero(capped):  # the expected cost follows the amount down
+        if before_limits[i] and amount[i] != before_limits[i]:
+            expected_cost[i] = (expected_cost[i] * amount[i] / before_limits[i]).quantize(
+                EIGHT_PLACES
+            )
     alive = alive & ~limit_failed
 
     # approval: above the rule's threshold the reward waits for staff
