@@ -1,0 +1,132 @@
+"""Triggers: after_import (the importer's post-import step), on_event (the ingestion
+listener), schedule (a beat entry kept in step with the rule) and simulation writing nothing."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from players.models import Activity
+from rewards.models import Reward, RuleRun
+from rewards.rules import rule_save
+from rewards.services import rule_run_scheduled, rule_simulate, rules_event_listener
+from tests.rewards.rules.conftest import player_make, rule_make, table_counts
+from wallet.models import Bonus
+
+pytestmark = pytest.mark.django_db
+LOSS = {"7d": {"net_loss": "550"}}
+
+
+@dataclass(frozen=True)
+class AppliedEvent:  # the shape wallet.events.AppliedEvent will have (issue 9)
+    activity_id: int
+    player_id: int
+    player_external_id: str
+    external_id: str
+    type: str
+    amount: Decimal
+    currency: str
+    occurred_at: datetime
+    game_id: str = ""
+    game_category: str = ""
+    round_id: str = ""
+    reference_id: str = ""
+
+
+def test_after_import_step_runs_the_after_import_rules_for_the_touched_players():
+    from importer.pipeline import post_import_step
+
+    rule = rule_make(trigger="after_import")
+    rule_make(trigger="manual")  # not run by an import
+    touched = player_make(metrics=LOSS)
+    player_make(metrics=LOSS)
+
+    class Job:
+        pk = 12
+
+    note = post_import_step(step="rules", job=Job(), player_ids=[touched.pk])
+    assert "issued 1" in note
+    reward = Reward.objects.get()
+    assert (reward.player, reward.rule, reward.run.job_id) == (touched, rule, 12)
+
+
+def _deposit(service_client, player, external_id, amount="30.00"):
+    body = {"external_id": external_id, "player_id": player.external_id, "type": "deposit",
+            "amount": amount, "currency": "EUR", "occurred_at": "2026-11-20T10:00:00+00:00"}  # fmt: skip
+    answer = service_client.post("/api/v1/events/", body, format="json").json()
+    activity = Activity.objects.get(external_id=external_id)
+    return answer, AppliedEvent(
+        activity_id=activity.pk, player_id=player.pk, player_external_id=player.external_id,
+        external_id=external_id, type="deposit", amount=activity.amount, currency="EUR",
+        occurred_at=activity.occurred_at,
+    )  # fmt: skip
+
+
+def test_deposit_match_is_credited_after_the_event_and_not_on_replay(service_client):
+    rule = rule_make(
+        trigger="on_event:deposit", target_segments=[], condition="event.amount >= 10",
+        reward_type="bonus", amount="min(event.amount * 1.0, 50)",
+        terms={"wagering_multiplier": 10, "wagering_base": "bonus"},
+    )  # fmt: skip
+    player = player_make()
+    answer, event = _deposit(service_client, player, "dep-1", "30.00")
+    assert answer["results"][0]["status"] == "applied"
+    assert not Bonus.objects.exists()  # the event's answer did not wait for the rule
+    rules_event_listener([event])
+    bonus = Bonus.objects.get()
+    assert (bonus.amount, bonus.wagering_required) == (Decimal("30.00"), Decimal("300.00"))
+    rules_event_listener([event])  # a re-delivered event or task
+    assert Bonus.objects.count() == 1 and RuleRun.objects.get().key == f"event:{event.activity_id}"
+    replay, _ = _deposit(service_client, player, "dep-1", "30.00")
+    assert replay["results"][0]["status"] == "duplicate"
+    _, bigger = _deposit(service_client, player, "dep-2", "80.00")
+    rules_event_listener([bigger])
+    assert sorted(Bonus.objects.values_list("amount", flat=True)) == [Decimal(30), Decimal(50)]
+    assert Reward.objects.filter(rule=rule).count() == 2
+
+
+def test_event_rules_of_other_types_do_not_fire(service_client):
+    rule_make(trigger="on_event:withdrawal", target_segments=[], condition="", amount="5")
+    player = player_make()
+    _, event = _deposit(service_client, player, "dep-9")
+    rules_event_listener([event])
+    assert not RuleRun.objects.exists()
+
+
+def test_schedule_trigger_keeps_a_beat_entry_in_step():
+    rule = rule_make(trigger="schedule", schedule="0 6 * * 1")
+    task = PeriodicTask.objects.get(pk=rule.periodic_task_id)
+    assert task.task == "rewards.tasks.rule_run_scheduled" and task.enabled
+    assert json.loads(task.kwargs) == {"rule_id": rule.pk}
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "6", "1")
+    rule = rule_save(rule=rule, data={"schedule": "30 7 * * *", "active": False})
+    task.refresh_from_db()
+    assert (task.crontab.minute, task.crontab.hour, task.enabled) == ("30", "7", False)
+    rule = rule_save(rule=rule, data={"trigger": "manual", "active": True})
+    assert rule.periodic_task is None and not PeriodicTask.objects.filter(pk=task.pk).exists()
+
+
+def test_scheduled_task_runs_the_rule(django_capture_on_commit_callbacks):
+    rule = rule_make(trigger="schedule", schedule="0 6 * * *")
+    player_make(metrics=LOSS)
+    run = rule_run_scheduled(rule_id=rule.pk)
+    run.refresh_from_db()
+    assert (run.trigger, run.status, run.issued) == ("schedule", "succeeded", 1)
+
+
+def test_simulation_writes_nothing():
+    rule = rule_make(
+        holdout_percent=20, approval_threshold="50", target_segments=[], condition="",
+        limits={"budget": {"period": "week", "amount": "1000"}, "max_amount": "60"},
+        reward_type="bonus", amount="net_loss_7d * 0.1 + 10", terms={"wagering_multiplier": 5},
+    )  # fmt: skip
+    for i in range(20):
+        player_make(metrics={"7d": {"net_loss": str(100 * i)}}, status="active" if i else "closed")
+    before = table_counts()
+    answer = rule_simulate(rule=rule)
+    assert table_counts() == before
+    assert answer["players_evaluated"] == 20 and answer["matched"] == 20
+    assert answer["issued"] + answer["review"] + answer["held_out"] + answer["rejected"] == 20
