@@ -69,8 +69,10 @@ def fraud_check(*, rule, frame: pd.DataFrame, mask: np.ndarray) -> Check:
     """Pass-through: records the player's risk score. The safety issue adds the thresholds."""
     n = len(frame)
     failed, reason = _empty(n)
-    scores = frame["risk_score"].to_numpy(dtype=np.int64).astype(str).astype(object)
-    details = '{"risk_score": ' + scores + "}"
+    scores = frame["risk_score"].to_numpy(dtype=np.int64)
+    details = np.full(n, "{}", dtype=object)
+    rows = np.flatnonzero(mask)
+    details[rows] = [f'{{"risk_score": {scores[i]}}}' for i in rows]
     return Check(failed=failed, reason=reason, details=details)
 
 

@@ -176,11 +176,11 @@ class Decision(models.Model):
 
     class Meta:
         constraints = [
+            # player first: it also answers "the latest decisions of P (for rule R)"
             models.UniqueConstraint(
-                fields=["run", "rule", "player"], name="decision_run_rule_player_unique"
+                fields=["player", "rule", "run"], name="decision_player_rule_run_unique"
             )
         ]
-        indexes = [models.Index(fields=["player", "rule", "-created_at"])]
 
 
 class Reward(models.Model):

@@ -1,10 +1,10 @@
 """Rule runs: chunks of players evaluated set-based, decided, stored in bulk and issued.
 
 A run is split into chunks of player ids (`CHUNK_SIZE`); each chunk is one transaction that
-first claims `RuleRunChunk(run, index)` (unique), then locks the budget rows of its rules in
-pk order, evaluates the pipeline (rewards/pipeline.py), writes every decision (COPY on
+first claims `RuleRunChunk(run, index)` (unique), evaluates the pipeline (rewards/pipeline.py), writes every decision (COPY on
 PostgreSQL) and every reward, issues the rewards through the wallet services with the key
-`reward:<run>:<rule>:<player>`, adds the spend to the budgets and the counts to the run. A chunk
+`reward:<run>:<rule>:<player>`, spends from the budgets with a conditional UPDATE (see
+`chunk_run`) and adds the counts to the run. A chunk
 delivered twice finds its claim and does nothing; one that dies rolls back entirely; a second
 delivery racing the first waits on the claim's unique index and then rolls back. So a retried
 run pays nobody twice (ADR 0007).
@@ -87,22 +87,31 @@ class ChunkResult:
     skipped: bool = False
 
 
-def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, pipeline.Budget]:
-    """The current period's budget row of every rule that has one (locked in pk order)."""
-    budgets: dict[int, pipeline.Budget] = {}
+def _budget_periods(rules: list[Rule], now: datetime) -> dict[tuple[int, datetime], Decimal]:
     wanted = {}
     for rule in rules:
         budget = (rule.limits or {}).get("budget")
         if budget:
             start = pipeline.period_start(budget["period"], now)
             wanted[(rule.pk, start)] = Decimal(budget["amount"])
+    return wanted
+
+
+def budgets_ensure(rules: list[Rule], now: datetime) -> None:
+    """Create this period's budget rows (each in its own short transaction), so that chunks
+    never wait on each other to create one."""
+    for (rule_id, start), limit in _budget_periods(rules, now).items():
+        RuleBudget.objects.get_or_create(
+            rule_id=rule_id, period_start=start, defaults={"limit": limit}
+        )
+
+
+def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, pipeline.Budget]:
+    """What is left of each rule's budget this period (rows locked in pk order if `lock`)."""
+    budgets: dict[int, pipeline.Budget] = {}
+    wanted = _budget_periods(rules, now)
     if not wanted:
         return budgets
-    if lock:
-        for (rule_id, start), limit in wanted.items():
-            RuleBudget.objects.get_or_create(
-                rule_id=rule_id, period_start=start, defaults={"limit": limit}
-            )
     rows = RuleBudget.objects.filter(
         rule_id__in=[k[0] for k in wanted], period_start__in={k[1] for k in wanted}
     ).order_by("pk")
@@ -118,6 +127,10 @@ def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, pipel
                 remaining=max(min(row.limit, limit) - row.spent, Decimal(0)), budget_id=row.pk
             )
     return budgets
+
+
+class BudgetContention(Exception):
+    """Another run spent from a budget since this chunk read it: redo the chunk locked."""
 
 
 def chunk_evaluate(
@@ -150,21 +163,37 @@ def chunk_evaluate(
 
 
 def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
-    """Evaluate, store and issue one chunk of a run, exactly once. → a short note."""
+    """Evaluate, store and issue one chunk of a run, exactly once. → a short note.
+
+    Budgets are optimistic: the chunk reads what is left, decides, and at the end spends with
+    a conditional UPDATE (`spent + x <= limit`). If a concurrent run spent in between, that
+    UPDATE matches no row; the chunk rolls back and runs again with the budget rows locked
+    from the start, so the budget never overspends and chunks rarely wait for each other."""
+    run = RuleRun.objects.get(pk=run_id)
+    now = timezone.now()
+    rules = rules_for_run(rule_ids=run.rule_ids, trigger=run.trigger, now=now)
+    budgets_ensure(rules, now)
+    try:
+        return _chunk_run(run=run, index=index, player_ids=player_ids, rules=rules, now=now,
+                          lock=False)  # fmt: skip
+    except BudgetContention:
+        return _chunk_run(run=run, index=index, player_ids=player_ids, rules=rules, now=now,
+                          lock=True)  # fmt: skip
+
+
+def _chunk_run(*, run, index, player_ids, rules, now, lock: bool) -> str:
+    run_id = run.pk
     try:
         with transaction.atomic():
             if RuleRunChunk.objects.filter(run_id=run_id, index=index).exists():
                 return "already done"
             RuleRunChunk.objects.create(run_id=run_id, index=index, players=len(player_ids))
-            run = RuleRun.objects.get(pk=run_id)
-            now = timezone.now()
-            rules = rules_for_run(rule_ids=run.rule_ids, trigger=run.trigger, now=now)
             counts = dict.fromkeys(RuleRun.COUNTS, 0)
             if rules and player_ids:
                 result = chunk_evaluate(
-                    rules=rules, player_ids=player_ids, now=now, event=run.event, lock=True
+                    rules=rules, player_ids=player_ids, now=now, event=run.event, lock=lock
                 )
-                counts = decisions_store(run=run, result=result, now=now)
+                counts = decisions_store(run=run, result=result, now=now, locked=lock)
             done = RuleRun.objects.filter(pk=run_id)
             done.update(
                 players_done=F("players_done") + len(player_ids),
@@ -181,7 +210,9 @@ def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
     return f"chunk {index}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
 
 
-def decisions_store(*, run: RuleRun, result: ChunkResult, now: datetime) -> dict[str, int]:
+def decisions_store(
+    *, run: RuleRun, result: ChunkResult, now: datetime, locked: bool = True
+) -> dict[str, int]:
     """Write the chunk's decisions and rewards, issue the rewards, spend the budgets."""
     player_ids = result.frame["_player_id"].to_numpy(dtype=np.int64)
     counts = dict.fromkeys(RuleRun.COUNTS, 0)
@@ -248,7 +279,11 @@ def decisions_store(*, run: RuleRun, result: ChunkResult, now: datetime) -> dict
     for outcome in result.outcomes:
         spent = outcome.budget_spent - refunds.get(outcome.budget_id, Decimal(0))
         if outcome.budget_id and spent:
-            RuleBudget.objects.filter(pk=outcome.budget_id).update(spent=F("spent") + spent)
+            fits = RuleBudget.objects.filter(pk=outcome.budget_id)
+            if not locked:
+                fits = fits.filter(spent__lte=F("limit") - spent)
+            if not fits.update(spent=F("spent") + spent):
+                raise BudgetContention(outcome.rule.pk)
     if unpaid:
         log.warning("rewards.unpaid", run=run.pk, amount=str(unpaid))
     return counts
@@ -327,16 +362,19 @@ def _decisions_write(*, run: RuleRun, rows: list, now: datetime) -> None:
                 + "\t"
                 + outcome.reason
                 + "\t"
-                + np.char.replace(outcome.steps.astype(str), "\\", "\\\\").astype(object)
+                + outcome.steps
                 + f"\t{stamp}\n"
             )
             buffer.write("".join(lines))
         columns = "run_id, rule_id, rule_version, player_id, outcome, reason, steps, created_at"
+        text = buffer.getvalue()
+        if "\\" in text:  # COPY's text format escapes backslashes (only JSON has them)
+            text = text.replace("\\", "\\\\")
         with (
             connection.cursor() as cursor,
             cursor.copy(f"COPY rewards_decision ({columns}) FROM STDIN") as copy,
         ):
-            copy.write(buffer.getvalue())
+            copy.write(text)
         return
     Decision.objects.bulk_create(
         [

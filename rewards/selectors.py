@@ -46,7 +46,7 @@ def player_decisions(*, player: Player, rule_id: int | None = None, limit: int =
     decisions = Decision.objects.filter(player=player).select_related("player")
     if rule_id is not None:
         decisions = decisions.filter(rule_id=rule_id)
-    decisions = list(decisions.order_by("-created_at", "-pk")[:limit])
+    decisions = list(decisions.order_by("-run_id", "rule_id")[:limit])
     rewards = {
         (r.run_id, r.rule_id): r
         for r in Reward.objects.filter(
