@@ -22,11 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.errors import DomainError
 from players.models import Player
 from rewards import pipeline
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
 from rewards.segments import custom_memberships
+from wallet.batch import RewardPayment, rewards_pay_batch
 
 log = structlog.get_logger(__name__)
 
@@ -259,22 +259,14 @@ def decisions_store(
     _decisions_write(run=run, rows=decision_rows, now=now)
     unpaid = Decimal(0)
     issued = [r for r in rewards if r.status == OUT.ISSUED]
-    players = Player.objects.in_bulk([r.player_id for r in issued])
     refunds: dict[int, Decimal] = {}
-    for reward in issued:
-        try:
-            with transaction.atomic():
-                reward_pay(reward=reward, player=players[reward.player_id], event=run.event)
-        except DomainError as error:
-            reward.status = Reward.Status.REJECTED
-            reward.reason = error.code
-            counts["issued"] -= 1
-            counts["rejected"] += 1
-            if reward.budget_id:
-                refunds[reward.budget_id] = (
-                    refunds.get(reward.budget_id, 0) + reward.reporting_amount
-                )
-            unpaid += reward.amount
+    for reward in rewards_pay(rewards=issued, event=run.event):
+        reward.status = Reward.Status.REJECTED
+        counts["issued"] -= 1
+        counts["rejected"] += 1
+        if reward.budget_id:
+            refunds[reward.budget_id] = refunds.get(reward.budget_id, 0) + reward.reporting_amount
+        unpaid += reward.amount
     Reward.objects.bulk_create(rewards, batch_size=2000)
     for outcome in result.outcomes:
         spent = outcome.budget_spent - refunds.get(outcome.budget_id, Decimal(0))
@@ -289,28 +281,20 @@ def decisions_store(
     return counts
 
 
-def reward_pay(*, reward: Reward, player: Player, event: dict | None = None) -> None:
-    """Issue one reward through the wallet with its unique key (replays pay nothing twice)."""
-    from wallet.models import LedgerTransaction
-    from wallet.services import bonus_grant, wallet_cash_reward_pay
-
-    key = reward.idempotency_key
-    reason = f"rule {reward.rule_id} v{reward.rule_version}"
+def reward_payment(*, reward: Reward, event: dict | None = None) -> RewardPayment:
+    """What the wallet books for a reward: cash when it has no terms, else a bonus grant with
+    the terms copied on (free spins: a bonus wagered on their game only)."""
+    payment = RewardPayment(
+        player_id=reward.player_id,
+        currency=reward.currency_id,
+        amount=reward.amount,
+        idempotency_key=reward.idempotency_key,
+        reason=f"rule {reward.rule_id} v{reward.rule_version}",
+        source=f"rule:{reward.rule_id}",
+    )
     terms = reward.terms
     if terms is None:  # cash, or cashback paid as real money
-        try:
-            reward.transaction = wallet_cash_reward_pay(
-                player=player,
-                currency=reward.currency_id,
-                amount=reward.amount,
-                reason=reason,
-                idempotency_key=key,
-            )
-        except DomainError as error:
-            if error.code != "idempotency_conflict":
-                raise
-            reward.transaction = LedgerTransaction.objects.get(idempotency_key=key)
-        return
+        return payment
     base = terms.get("wagering_base") or "bonus"
     deposit = Decimal(0)
     if base != "bonus":
@@ -329,22 +313,33 @@ def reward_pay(*, reward: Reward, player: Player, event: dict | None = None) -> 
     days = terms.get("expires_in_days")
     max_bet = terms.get("max_bet")
     max_conversion = terms.get("max_conversion")
-    reward.bonus = bonus_grant(
-        player=player,
-        currency=reward.currency_id,
-        amount=reward.amount,
-        wagering_multiplier=Decimal(str(terms.get("wagering_multiplier") or 0)),
-        idempotency_key=key,
-        wagering_base=base,
-        deposit_amount=deposit,
-        contribution_weights=weights,
-        game_weights=game_weights,
-        max_bet=Decimal(max_bet) if max_bet else None,
-        expires_at=timezone.now() + timedelta(days=days) if days else None,
-        max_conversion=Decimal(max_conversion) if max_conversion is not None else None,
-        reason=reason,
-        source=f"rule:{reward.rule_id}",
-    )
+    payment.bonus_terms = {
+        "wagering_multiplier": Decimal(str(terms.get("wagering_multiplier") or 0)),
+        "wagering_base": base,
+        "deposit_amount": deposit,
+        "contribution_weights": weights,
+        "game_weights": game_weights,
+        "max_bet": Decimal(max_bet) if max_bet else None,
+        "expires_at": timezone.now() + timedelta(days=days) if days else None,
+        "max_conversion": Decimal(max_conversion) if max_conversion is not None else None,
+    }
+    return payment
+
+
+def rewards_pay(*, rewards: list[Reward], event: dict | None = None) -> list[Reward]:
+    """Issue rewards through the wallet in one batch, each with its unique key (a replay pays
+    nothing twice); → the rewards the wallet refused (their `reason` says why)."""
+    payments = rewards_pay_batch([reward_payment(reward=r, event=event) for r in rewards])
+    refused = []
+    for reward, payment in zip(rewards, payments, strict=True):
+        if payment.error is not None:
+            reward.reason = payment.error.code
+            reward.refusal = payment.error
+            refused.append(reward)
+        else:
+            reward.bonus_id = payment.bonus_id
+            reward.transaction_id = payment.transaction_id
+    return refused
 
 
 def _decisions_write(*, run: RuleRun, rows: list, now: datetime) -> None:

@@ -18,7 +18,7 @@ from config.errors import DomainError
 from players.models import Player
 from rewards.models import Reward, Rule, RuleBudget, RuleRun
 from rewards.money import money_str, reporting_currency
-from rewards.runs import CHUNK_SIZE, chunk_evaluate, chunk_run, reward_pay, run_prepare
+from rewards.runs import CHUNK_SIZE, chunk_evaluate, chunk_run, rewards_pay, run_prepare
 
 OUT = Reward.Status
 
@@ -256,7 +256,9 @@ def reward_approve(*, reward_id: int, note: str = "", by=None) -> Reward:
     the wallet's key `reward:<run>:<rule>:<player>` backs it). Raises `not_pending` (409) or
     the wallet's error (e.g. `player_blocked`), leaving the reward pending."""
     reward = _pending(reward_id)
-    reward_pay(reward=reward, player=reward.player, event=reward.run.event)
+    refused = rewards_pay(rewards=[reward], event=reward.run.event)
+    if refused:
+        raise refused[0].refusal
     reward.status = OUT.ISSUED
     reward.note = note
     reward.decided_by = by if by is not None and by.is_authenticated else None
