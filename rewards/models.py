@@ -165,10 +165,19 @@ class Decision(models.Model):
         HELD_OUT = "held_out"
         NOT_MATCHED = "not_matched"
 
-    run = models.ForeignKey(RuleRun, on_delete=models.CASCADE, related_name="decisions")
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="decisions")
+    # No database foreign keys: a run writes 100,000s of rows by COPY and PostgreSQL would
+    # queue and check three deferred constraint triggers per row at commit (ADR 0007). The
+    # rows are written only by the run with ids it just read; Django still cascades deletes.
+    run = models.ForeignKey(
+        RuleRun, on_delete=models.CASCADE, related_name="decisions", db_constraint=False
+    )
+    rule = models.ForeignKey(
+        Rule, on_delete=models.CASCADE, related_name="decisions", db_constraint=False
+    )
     rule_version = models.PositiveIntegerField()
-    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="decisions")
+    player = models.ForeignKey(
+        Player, on_delete=models.CASCADE, related_name="decisions", db_constraint=False
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     reason = models.CharField(max_length=64, blank=True)
     steps = models.JSONField(default=list)
