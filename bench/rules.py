@@ -152,9 +152,9 @@ def _naive(rules, player_ids: list[int]) -> float:
 
     from players.models import Player
     from rewards.expressions import compile_expression
-    from rewards.expressions.players import players_values
     from rewards.models import Reward
     from rewards.money import money_round_down
+    from rewards.names import players_values
     from rewards.rules import amount_context, condition_context
     from wallet.services import bonus_grant, wallet_cash_reward_pay
 
@@ -235,11 +235,11 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     from bench.expressions import _generate
     from rewards.models import Decision, Reward
     from rewards.services import run_create
-    from wallet import ledger
+    from players.money import currencies_forget
 
     if connection.vendor != "postgresql":
         raise RuntimeError("bench.rules needs PostgreSQL: set DATABASE_URL")
-    ledger.caches_clear()
+    currencies_forget()
     count = max(1000, int(PLAYERS * scale))
     low, high = _generate(count)
     rules = _rules()

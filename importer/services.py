@@ -2,8 +2,8 @@
 
 Stages, in order (each a Celery task in a chain, importer/tasks.py):
 parse → validate (read in chunks, check, stage) → load (one transaction) → metrics →
-segmentation → rules → safety → issue. The last three are plugged in through
-importer/pipeline.py.
+segmentation → rules → safety → issue. The steps after the load are declared by the apps that
+provide them (importer/pipeline.py).
 """
 
 import csv
@@ -20,21 +20,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.spreadsheets import formula_safe
 from importer import loading, pipeline
 from importer.fields import Mapping, mapping_parse  # noqa: F401 (re-exported)
 from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.queueing import import_chain
 from importer.reading import FileInfo, file_chunks, file_preview, file_release, file_sniff
 from importer.records import staging_rows
-from importer.resources import formula_safe
 from importer.validation import ERROR_COLUMNS, Context, check_chunk
-from players.services import excluded_players_bonuses_forfeit
+from players.services import player_statuses_changed
 
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 100_000
 MAX_ROWS = 1_000_000
 ERRORS_KEPT = 100
-STAGES = ("parse", "validate", "load", "metrics", "segmentation", "rules", "safety", "issue")
+STAGES = ("parse", "validate", "load", *pipeline.POST_IMPORT_STEPS)
 
 
 def _template(name: str) -> ImportTemplate:
@@ -148,9 +149,7 @@ def _apply_info(job: ImportJob, info: FileInfo, mapping: Mapping) -> None:
 
 def import_job_start(*, job: ImportJob) -> None:
     """Queue the job's chain of stages once the current transaction commits."""
-    from importer.tasks import import_chain
-
-    transaction.on_commit(lambda: import_chain(job.pk).apply_async())
+    transaction.on_commit(lambda: import_chain(job.pk, STAGES).apply_async())
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
@@ -342,7 +341,7 @@ def _stage_load(job: ImportJob) -> str:
         if job.kind == Kind.PLAYERS:
             created, updated = loading.load_players(job_id=job.pk)
             # A status the file sets (self-excluded, blocked…) forfeits active bonuses at once.
-            forfeited = excluded_players_bonuses_forfeit(
+            forfeited = player_statuses_changed(
                 player_ids=loading.affected_player_ids(job_id=job.pk) or []
             )
             _update(job, players_created=created, players_updated=updated)
@@ -395,11 +394,7 @@ STAGE_FUNCTIONS = {
     "parse": _stage_parse,
     "validate": _stage_validate,
     "load": _stage_load,
-    "metrics": _post_import("metrics"),
-    "segmentation": _post_import("segmentation"),
-    "rules": _post_import("rules"),
-    "safety": _post_import("safety"),
-    "issue": _post_import("issue"),
+    **{step: _post_import(step) for step in pipeline.POST_IMPORT_STEPS},
 }
 
 

@@ -10,7 +10,6 @@ from import_export.admin import ImportExportMixin
 
 from config.admin import ReadOnlyAdminMixin
 from config.errors import DomainError
-from importer.resources import PlayerResource
 from players import services
 from players.metrics import METRICS, WINDOWS
 from players.models import (
@@ -24,6 +23,7 @@ from players.models import (
     SegmentPolicy,
     VipThreshold,
 )
+from players.resources import PlayerResource
 from players.selectors import segment_distribution
 
 RECENT_ACTIVITY = 50

@@ -5,11 +5,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from config.errors import DomainError
-from players.events import EventInput
 from players.metrics import METRICS, WINDOWS
-from players.models import Activity, GameCategory, Player, PlayerMetrics
-from players.money import amount_check, currency_get
+from players.models import Player, PlayerMetrics
 
 RATIO_QUANTUM = Decimal("0.000001")
 
@@ -91,61 +88,6 @@ class PlayerSerializer(serializers.ModelSerializer):
         minor_units = player.currency.minor_units
         rows = {row.window: row for row in player.metrics.all()}
         return {window: metrics_as_json(rows.get(window), minor_units) for window in WINDOWS}
-
-
-class EventSerializer(serializers.Serializer):
-    """One incoming event; turns type/amount/currency problems into stable reason codes."""
-
-    external_id = serializers.CharField(max_length=200)
-    player_id = serializers.CharField(max_length=128)
-    type = serializers.ChoiceField(choices=Activity.Type.choices)
-    amount = serializers.CharField(max_length=40)
-    currency = serializers.CharField(max_length=10)
-    occurred_at = serializers.DateTimeField()
-    game_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    game_category = serializers.ChoiceField(
-        choices=GameCategory.choices, required=False, allow_blank=True, default=""
-    )
-    round_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    reference_id = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-
-    def to_internal_value(self, data):
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("amount"), int | float)
-            and not isinstance(data.get("amount"), bool)
-        ):
-            data = {**data, "amount": str(data["amount"])}
-        return super().to_internal_value(data)
-
-    def validate(self, attrs: dict) -> dict:
-        try:
-            currency = currency_get(attrs["currency"])
-            attrs["amount"] = amount_check(attrs["amount"], currency)
-        except DomainError as error:
-            field = "currency" if error.code == "unknown_currency" else "amount"
-            raise serializers.ValidationError({field: [error.message]}, code=error.code) from None
-        attrs["currency"] = currency
-        return attrs
-
-    def to_event(self) -> EventInput:
-        return EventInput(**self.validated_data)
-
-
-MISSING = frozenset({"required", "null", "blank"})
-
-
-def event_error_code(errors: dict) -> str:
-    """The reason code for an invalid event: the most specific problem first.
-
-    A bad amount or currency has its own code; a missing one makes the event `invalid_event`.
-    """
-    for field, code in (("amount", "invalid_amount"), ("currency", "unknown_currency")):
-        if any(getattr(error, "code", None) not in MISSING for error in errors.get(field, [])):
-            return code
-    return "invalid_event"
 
 
 class EventsResponseSerializer(serializers.Serializer):

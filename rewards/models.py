@@ -1,8 +1,13 @@
-"""Rules, their versions, runs, decisions, rewards, budgets and jurisdiction limits (SPEC §6).
+"""Rules, rewards and custom segments (SPEC §5, §6).
 
-The custom segment models move here from players/ with the seams issue; the rule models are
-new. A decision is one row per (run, rule, player) with its steps as JSON (ADR 0007); a reward
-is one row per (run, rule, player) that matched, keyed so that a retried run pays nobody twice.
+Custom segments live here, beside the expression language that defines them: model, service
+(rewards/segments.py), API and admin in one app. Their tables keep the names they were created
+with (`players_customsegment…`): the models moved apps, the data did not.
+
+Rules: a rule, its versions, runs and their chunks, decisions, rewards, budgets and
+jurisdiction limits. A decision is one row per (player, rule, run) with its steps as JSON
+(ADR 0007); a reward is one row per (run, rule, player) that matched, keyed so that a retried
+run pays nobody twice.
 """
 
 from decimal import Decimal
@@ -11,6 +16,38 @@ from django.conf import settings
 from django.db import models
 
 from players.models import MONEY, Currency, Player
+
+
+class CustomSegment(models.Model):
+    """A staff-defined segment: every player for whom `expression` is true."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    expression = models.TextField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "players_customsegment"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomSegmentMembership(models.Model):
+    segment = models.ForeignKey(CustomSegment, on_delete=models.CASCADE, related_name="memberships")
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="custom_memberships")
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "players_customsegmentmembership"
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "player"], name="custom_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.player_id} in {self.segment_id}"
 
 
 class Rule(models.Model):

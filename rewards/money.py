@@ -1,13 +1,12 @@
-"""Money for the rules engine in one place: rounding rewards down (SPEC §2) and converting to
-the reporting currency. The project's single money module replaces these bodies later."""
+"""Money for the rules engine: rounding rewards down (SPEC §2, players/money.py), converting
+to the reporting currency, and decimal strings for answers."""
 
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 
-from players.money import rate_at
-from wallet.ledger import currency_quantum, money_round_down
+from players.money import currency_quantum, money_round_down, rate_at
 
 __all__ = ["currency_quantum", "money_round_down", "reporting_currency", "reporting_rates"]
 

@@ -26,15 +26,32 @@ import pandas as pd
 from players.models import Player, Segment
 from rewards import checks
 from rewards.expressions import compile_expression
-from rewards.models import Decision, JurisdictionLimit, Reward, Rule
+from rewards.models import (
+    CustomSegmentMembership,
+    Decision,
+    JurisdictionLimit,
+    Reward,
+    Rule,
+)
 from rewards.money import money_round_down, money_str, reporting_rates
+from rewards.names import players_with_names
 from rewards.rules import amount_context, condition_context
-from rewards.segments import players_with_names
 
 BASE_COLUMNS = ("status", "country", "currency", "segment", "risk_score")
 EVENT_FIELDS = ("amount", "type", "game_category", "currency")
 OUT = Decision.Outcome
 EIGHT_PLACES = Decimal("0.00000001")
+
+
+def custom_memberships(*, player_ids: list[int], names: list[str]) -> list[tuple[int, str]]:
+    """(player id, segment name) for the players' memberships of the named custom segments."""
+    if not names:
+        return []
+    return list(
+        CustomSegmentMembership.objects.filter(
+            player_id__in=player_ids, segment__name__in=names
+        ).values_list("player_id", "segment__name")
+    )
 
 
 def rule_names(rule: Rule) -> set[str]:

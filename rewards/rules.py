@@ -15,7 +15,8 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from config.errors import DomainError
 from players.models import Activity, Currency, Segment
 from rewards.expressions import ExpressionError, compile_expression
-from rewards.models import Rule, RuleVersion
+from rewards.models import CustomSegment, Rule, RuleVersion
+from rewards.queueing import SCHEDULE_TASK
 
 TRIGGERS = ("manual", "after_import", "schedule")
 EVENT_PREFIX = "on_event:"
@@ -45,7 +46,6 @@ FIELDS = [
     "acquisition",
     "lookback",
 ]
-SCHEDULE_TASK = "rewards.tasks.rule_run_scheduled"
 
 
 def is_event_trigger(trigger: str) -> bool:
@@ -234,9 +234,7 @@ def rule_validate(data: dict) -> dict:
     if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
         errors["target_segments"] = ["A list of segment names."]
     else:
-        from rewards.segments import custom_segment_names
-
-        known = set(Segment.values) | custom_segment_names()
+        known = set(Segment.values) | set(CustomSegment.objects.values_list("name", flat=True))
         unknown = [s for s in segments if s not in known]
         if unknown:
             errors["target_segments"] = [f"Unknown segment(s): {', '.join(unknown)}."]

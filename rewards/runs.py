@@ -25,7 +25,6 @@ from django.utils import timezone
 from players.models import Player
 from rewards import pipeline
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
-from rewards.segments import custom_memberships
 from wallet.batch import RewardPayment, rewards_pay_batch
 
 log = structlog.get_logger(__name__)
@@ -145,7 +144,7 @@ def chunk_evaluate(
         {s for r in rules for s in r.target_segments or []} - set(pipeline.Segment.values)
     )
     memberships: dict[str, set[int]] = {}
-    for player_id, name in custom_memberships(player_ids=player_ids, names=custom):
+    for player_id, name in pipeline.custom_memberships(player_ids=player_ids, names=custom):
         memberships.setdefault(name, set()).add(player_id)
     evaluation = pipeline.Evaluation(
         frame=frame,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import Player
+from rewards import queueing
 from rewards.models import Reward, Rule, RuleBudget, RuleRun
 from rewards.money import money_str, reporting_currency
 from rewards.runs import CHUNK_SIZE, chunk_evaluate, chunk_run, rewards_pay, run_prepare
@@ -66,9 +67,7 @@ def run_create(
         trigger=trigger, rule_ids=ids, player_ids=_player_ids(players), created_by=by
     )
     if start:
-        from rewards.tasks import rules_run
-
-        transaction.on_commit(lambda: rules_run.delay(run_id=run.pk))
+        transaction.on_commit(lambda: queueing.run_enqueue(run.pk))
     return run
 
 
@@ -80,14 +79,7 @@ def run_execute(*, run_id: int, fan_out: bool = True) -> None:
         return
     chunks = run_prepare(run=run)
     if fan_out:
-        from celery import group
-
-        from rewards.tasks import rules_run_chunk
-
-        group(
-            rules_run_chunk.s(run_id=run.pk, index=i, player_ids=ids)
-            for i, ids in enumerate(chunks)
-        ).apply_async()
+        queueing.chunks_enqueue(run.pk, chunks)
         return
     for index, ids in enumerate(chunks):
         chunk_run(run_id=run.pk, index=index, player_ids=ids)
@@ -154,11 +146,9 @@ def rules_event_listener(events) -> None:
     )
     if not triggers:
         return
-    from rewards.tasks import rules_event_run
-
     for event in events:
         if f"on_event:{event.type}" in triggers:
-            rules_event_run.delay(player_id=event.player_id, event=event_as_dict(event))
+            queueing.event_enqueue(event.player_id, event_as_dict(event))
 
 
 def rules_event_evaluate(*, player_id: int, event: dict) -> RuleRun:

@@ -26,9 +26,10 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import BonusActivity, Player
-from wallet.bonuses import _weights_clean, bonus_grant
-from wallet.ledger import amount_in_player_currency, amount_validate, house_account_id
+from players.money import amount_validate
+from wallet.ledger import amount_in_player_currency, house_account_id
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
+from wallet.services.bonuses import _weights_clean, bonus_grant
 from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
 
 

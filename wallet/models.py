@@ -233,3 +233,24 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField()
     response = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class RememberedRollback(models.Model):
+    """A rollback that arrived before the bet it cancels (providers send one when a bet timed
+    out on their side). It moved no money; a bet it names that arrives later is refused
+    (`bet_rolled_back`), so the player never loses a stake the provider considers cancelled."""
+
+    activity = models.OneToOneField(
+        "players.Activity", on_delete=models.PROTECT, related_name="remembered_rollback"
+    )
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=32)
+    reference_id = models.CharField(max_length=200, blank=True)
+    round_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["player", "source"])]
+
+    def __str__(self) -> str:
+        return f"rollback of {self.reference_id or 'round ' + self.round_id} (before its bet)"

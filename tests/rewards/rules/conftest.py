@@ -23,16 +23,12 @@ def _rules_setup(request):
         return
     transactional = marker.kwargs.get("transaction", False)
     request.getfixturevalue("transactional_db" if transactional else "db")
-    from wallet import ledger
-
-    ledger.caches_clear()
     JurisdictionLimit.objects.get_or_create(
         country="GB", kind="max_wagering_multiplier", defaults={"value": Decimal(10)}
     )
     JurisdictionLimit.objects.get_or_create(country="SE", kind="one_welcome_bonus")
     yield
     assert_ledger_conserved()
-    ledger.caches_clear()
 
 
 def player_make(

@@ -2,8 +2,6 @@
 listener), schedule (a beat entry kept in step with the rule) and simulation writing nothing."""
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -14,26 +12,11 @@ from rewards.models import Reward, RuleRun
 from rewards.rules import rule_save
 from rewards.services import rule_run_scheduled, rule_simulate, rules_event_listener
 from tests.rewards.rules.conftest import player_make, rule_make, table_counts
+from wallet.events import AppliedEvent
 from wallet.models import Bonus
 
 pytestmark = pytest.mark.django_db
 LOSS = {"7d": {"net_loss": "550"}}
-
-
-@dataclass(frozen=True)
-class AppliedEvent:  # the shape wallet.events.AppliedEvent will have (issue 9)
-    activity_id: int
-    player_id: int
-    player_external_id: str
-    external_id: str
-    type: str
-    amount: Decimal
-    currency: str
-    occurred_at: datetime
-    game_id: str = ""
-    game_category: str = ""
-    round_id: str = ""
-    reference_id: str = ""
 
 
 def test_after_import_step_runs_the_after_import_rules_for_the_touched_players():
@@ -53,53 +36,70 @@ def test_after_import_step_runs_the_after_import_rules_for_the_touched_players()
     assert (reward.player, reward.rule, reward.run.job_id) == (touched, rule, 12)
 
 
-def _deposit(service_client, player, external_id, amount="30.00"):
+def _deposit(client, player, external_id, amount="30.00", capture=None):
+    """POST a deposit; → (answer, the AppliedEvent listeners heard, the commit callbacks)."""
     body = {"external_id": external_id, "player_id": player.external_id, "type": "deposit",
             "amount": amount, "currency": "EUR", "occurred_at": "2026-11-20T10:00:00+00:00"}  # fmt: skip
-    answer = service_client.post("/api/v1/events/", body, format="json").json()
-    activity = Activity.objects.get(external_id=external_id)
-    return answer, AppliedEvent(
+    with capture() as callbacks:
+        answer = client.post("/api/v1/events/", body, format="json").json()
+    activity = Activity.objects.filter(external_id=external_id).first()
+    applied = AppliedEvent(
         activity_id=activity.pk, player_id=player.pk, player_external_id=player.external_id,
         external_id=external_id, type="deposit", amount=activity.amount, currency="EUR",
-        occurred_at=activity.occurred_at,
+        occurred_at=activity.occurred_at, game_id="", game_category="", round_id="",
+        reference_id="",
     )  # fmt: skip
+    return answer, applied, callbacks
 
 
-def test_deposit_match_is_credited_after_the_event_and_not_on_replay(service_client):
+def test_deposit_match_is_credited_after_the_event_commits_and_not_on_replay(
+    service_client, django_capture_on_commit_callbacks
+):
     rule = rule_make(
         trigger="on_event:deposit", target_segments=[], condition="event.amount >= 10",
         reward_type="bonus", amount="min(event.amount * 1.0, 50)",
         terms={"wagering_multiplier": 10, "wagering_base": "bonus"},
     )  # fmt: skip
     player = player_make()
-    answer, event = _deposit(service_client, player, "dep-1", "30.00")
+    capture = django_capture_on_commit_callbacks
+    answer, applied, callbacks = _deposit(service_client, player, "dep-1", "30.00", capture)
     assert answer["results"][0]["status"] == "applied"
     assert not Bonus.objects.exists()  # the event's answer did not wait for the rule
-    rules_event_listener([event])
+    for callback in callbacks:  # the commit: listeners run, the rule's task runs (eager)
+        callback()
     bonus = Bonus.objects.get()
     assert (bonus.amount, bonus.wagering_required) == (Decimal("30.00"), Decimal("300.00"))
-    rules_event_listener([event])  # a re-delivered event or task
-    assert Bonus.objects.count() == 1 and RuleRun.objects.get().key == f"event:{event.activity_id}"
-    replay, _ = _deposit(service_client, player, "dep-1", "30.00")
+    reward = Reward.objects.get()
+    assert reward.run.key == f"event:{applied.activity_id}"
+    replay, _, callbacks = _deposit(service_client, player, "dep-1", "30.00", capture)
     assert replay["results"][0]["status"] == "duplicate"
-    _, bigger = _deposit(service_client, player, "dep-2", "80.00")
-    rules_event_listener([bigger])
+    for callback in callbacks:
+        callback()
+    assert Bonus.objects.count() == 1  # a replayed event fires nothing
+    rules_event_listener([applied])  # a re-delivered listener call or task pays nothing
+    assert Bonus.objects.count() == 1
+    _, bigger, callbacks = _deposit(service_client, player, "dep-2", "80.00", capture)
+    for callback in callbacks:
+        callback()
     assert sorted(Bonus.objects.values_list("amount", flat=True)) == [Decimal(30), Decimal(50)]
     assert Reward.objects.filter(rule=rule).count() == 2
 
 
-def test_event_rules_of_other_types_do_not_fire(service_client):
+def test_event_rules_of_other_types_do_not_fire(service_client, django_capture_on_commit_callbacks):
     rule_make(trigger="on_event:withdrawal", target_segments=[], condition="", amount="5")
     player = player_make()
-    _, event = _deposit(service_client, player, "dep-9")
-    rules_event_listener([event])
+    _, _, callbacks = _deposit(
+        service_client, player, "dep-9", capture=django_capture_on_commit_callbacks
+    )
+    for callback in callbacks:
+        callback()
     assert not RuleRun.objects.exists()
 
 
 def test_schedule_trigger_keeps_a_beat_entry_in_step():
     rule = rule_make(trigger="schedule", schedule="0 6 * * 1")
     task = PeriodicTask.objects.get(pk=rule.periodic_task_id)
-    assert task.task == "rewards.tasks.rule_run_scheduled" and task.enabled
+    assert task.task == "rewards.rule_run_scheduled" and task.enabled
     assert json.loads(task.kwargs) == {"rule_id": rule.pk}
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "6", "1")
     rule = rule_save(rule=rule, data={"schedule": "30 7 * * *", "active": False})

@@ -21,5 +21,5 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rewards", "0001_rules")]
+    dependencies = [("rewards", "0002_rules")]
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

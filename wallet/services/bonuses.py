@@ -5,6 +5,7 @@ completed | expired | forfeited | cancelled. A bonus's money lives in its own bo
 which is open exactly while the bonus is active; ending a bonus empties and closes it.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,10 +14,10 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import BonusActivity, Player
+from players.money import amount_validate
 from wallet.ledger import (
     Leg,
     amount_in_player_currency,
-    amount_validate,
     cash_account_id,
     house_account_id,
     ledger_post,
@@ -26,6 +27,19 @@ from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
 
 Kind = LedgerTransaction.Kind
+
+
+def bonus_activity_record(
+    *, player: Player, kind: str, amount: Decimal, currency: str, at: datetime | None = None
+) -> BonusActivity:
+    """Record bonus money granted, converted to cash or paid as a cash reward (feeds the
+    `bonus_cost` and `bonus_to_deposit_ratio` metrics, SPEC §4), in the player's currency."""
+    return BonusActivity.objects.create(
+        player=player,
+        kind=kind,
+        player_amount=amount_in_player_currency(player=player, amount=amount, currency=currency),
+        occurred_at=at or timezone.now(),
+    )
 
 
 def _weights_clean(weights: dict | None, *, default: dict | None = None) -> dict:
@@ -125,13 +139,8 @@ def bonus_grant(
             reason=reason,
             created_by=granted_by,
         )
-        BonusActivity.objects.create(
-            player=player,
-            kind=BonusActivity.Kind.GRANTED,
-            player_amount=amount_in_player_currency(
-                player=player, amount=amount, currency=currency
-            ),
-            occurred_at=timezone.now(),
+        bonus_activity_record(
+            player=player, kind=BonusActivity.Kind.GRANTED, amount=amount, currency=currency
         )
         if required == 0:
             account.balance = amount
@@ -189,14 +198,12 @@ def bonus_end(
         details={"to_cash": str(to_cash), "forfeited": str(balance - to_cash), "status": status},
     )
     if to_cash:
-        player = bonus.player
-        BonusActivity.objects.create(
-            player=player,
+        bonus_activity_record(
+            player=bonus.player,
             kind=BonusActivity.Kind.CONVERTED,
-            player_amount=amount_in_player_currency(
-                player=player, amount=to_cash, currency=currency
-            ),
-            occurred_at=now,
+            amount=to_cash,
+            currency=currency,
+            at=now,
         )
     bonus.status, bonus.ended_at, bonus.end_reason = status, now, reason[:255]
     bonus.converted = to_cash
@@ -256,6 +263,25 @@ def bonuses_forfeit_all(*, player: Player, reason: str, by=None) -> list[Bonus]:
                 by=by,
             )
     return ended
+
+
+def bonuses_forfeit_inactive_players(*, player_ids: Iterable[int], by=None) -> int:
+    """Forfeit the active bonuses of those of these players who are no longer `active`.
+
+    A status listener (wallet/apps.py): runs inside the transaction that changed the statuses.
+    Loops only over excluded players who still hold a bonus (each forfeit is a ledger
+    transaction); returns how many players lost bonuses.
+    """
+    holders = (
+        Player.objects.filter(pk__in=list(player_ids), bonuses__status=Bonus.Status.ACTIVE)
+        .exclude(status=Player.Status.ACTIVE)
+        .distinct()
+    )
+    count = 0
+    for player in holders.order_by("pk"):
+        bonuses_forfeit_all(player=player, reason=f"player status {player.status}", by=by)
+        count += 1
+    return count
 
 
 def bonuses_expire(*, now: datetime | None = None) -> int:
