@@ -233,9 +233,9 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     from django.db import connection
 
     from bench.expressions import _generate
+    from players.money import currencies_forget
     from rewards.models import Decision, Reward
     from rewards.services import run_create
-    from players.money import currencies_forget
 
     if connection.vendor != "postgresql":
         raise RuntimeError("bench.rules needs PostgreSQL: set DATABASE_URL")
