@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from django.db.models import Q
 
 from players.models import Player, Segment
 from rewards import checks
@@ -43,13 +44,23 @@ OUT = Decision.Outcome
 EIGHT_PLACES = Decimal("0.00000001")
 
 
+def players_in(player_ids: list[int], field: str = "pk") -> Q:
+    """A filter for the chunk's players: an id range when the ids are dense (a chunk of an
+    all-player run is a slice of every id, and a range scans the index without shipping 5,000
+    parameters); callers drop rows of players outside the chunk."""
+    low, high = min(player_ids), max(player_ids)
+    if len(player_ids) > 100 and high - low + 1 <= 2 * len(player_ids):
+        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return Q(**{f"{field}__in": player_ids})
+
+
 def custom_memberships(*, player_ids: list[int], names: list[str]) -> list[tuple[int, str]]:
     """(player id, segment name) for the players' memberships of the named custom segments."""
     if not names:
         return []
     return list(
         CustomSegmentMembership.objects.filter(
-            player_id__in=player_ids, segment__name__in=names
+            players_in(player_ids, "player_id"), segment__name__in=names
         ).values_list("player_id", "segment__name")
     )
 
@@ -68,7 +79,7 @@ def frame_load(
 ) -> pd.DataFrame:
     """One row per player (ordered by id): the base columns plus every expression name."""
     extra = sorted(n for n in names if not n.startswith("event.") and n not in BASE_COLUMNS)
-    queryset, resolve = players_with_names(Player.objects.filter(pk__in=player_ids), extra)
+    queryset, resolve = players_with_names(Player.objects.filter(players_in(player_ids)), extra)
     aliases = {f"v_{i}": resolve(name) for i, name in enumerate(extra)}
     rows = list(
         queryset.annotate(**aliases)
@@ -79,6 +90,8 @@ def frame_load(
     )
     columns = ["_player_id", *BASE_COLUMNS, "_no_bonus", *extra]
     frame = pd.DataFrame.from_records(rows, columns=columns)
+    if len(frame) > len(player_ids):  # a range also read players outside the chunk
+        frame = frame[frame["_player_id"].isin(player_ids)].reset_index(drop=True)
     for name in extra:
         if frame[name].dtype == object and len(frame) and _is_number_column(frame[name]):
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
@@ -126,23 +139,35 @@ class History:
 
 
 def history_load(*, player_ids: list[int], rules: list[Rule], now: datetime) -> History:
-    since = now - timedelta(days=31)
-    for rule in rules:
-        since = min(since, now - timedelta(days=int((rule.limits or {}).get("cooldown_days") or 0)))
+    """The players' live rewards of the rules with per-player limits or a cooldown (since the
+    longest period's start), and who already has an acquisition reward (for SE)."""
+    limited = [
+        r
+        for r in rules
+        if (r.limits or {}).get("per_player") or (r.limits or {}).get("cooldown_days")
+    ]
     live = (Reward.Status.ISSUED, Reward.Status.PENDING_REVIEW)
-    rows = list(
-        Reward.objects.filter(
-            player_id__in=player_ids,
-            rule_id__in=[r.pk for r in rules],
-            status__in=live,
-            created_at__gte=since,
-        ).values_list("player_id", "rule_id", "created_at", "amount")
-    )
-    welcomed = set(
-        Reward.objects.filter(
-            player_id__in=player_ids, rule__acquisition=True, status__in=live
-        ).values_list("player_id", flat=True)
-    )
+    rows = []
+    if limited:
+        since = now - timedelta(days=31)
+        for rule in limited:
+            cooldown = int((rule.limits or {}).get("cooldown_days") or 0)
+            since = min(since, now - timedelta(days=cooldown))
+        rows = list(
+            Reward.objects.filter(
+                players_in(player_ids, "player_id"),
+                rule_id__in=[r.pk for r in limited],
+                status__in=live,
+                created_at__gte=since,
+            ).values_list("player_id", "rule_id", "created_at", "amount")
+        )
+    welcomed = set()
+    if any(r.acquisition for r in rules):
+        welcomed = set(
+            Reward.objects.filter(
+                players_in(player_ids, "player_id"), rule__acquisition=True, status__in=live
+            ).values_list("player_id", flat=True)
+        )
     frame = pd.DataFrame.from_records(
         rows, columns=["player_id", "rule_id", "created_at", "amount"]
     )
