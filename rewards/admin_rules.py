@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from config.admin import ReadOnlyAdminMixin
 from config.errors import DomainError
 from players.models import Player
 from rewards import selectors, services
@@ -174,18 +175,12 @@ class RuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(RuleRun)
-class RuleRunAdmin(admin.ModelAdmin):
+class RuleRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "trigger", "status", "players_done", "players_total", "issued", "review",
         "rejected", "held_out", "capped", "not_matched", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "trigger"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _trace_html(steps: list) -> str:
@@ -199,7 +194,7 @@ def _trace_html(steps: list) -> str:
     )
 
 
-class _RewardAdminBase(admin.ModelAdmin):
+class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount",
         "currency", "requested_amount", "expected_cost", "created_at",
@@ -209,15 +204,6 @@ class _RewardAdminBase(admin.ModelAdmin):
     list_select_related = ["player", "rule"]
     readonly_fields = ["trace"]
     actions = ["approve", "reject"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("rewards.view_reward")
@@ -306,7 +292,7 @@ class JurisdictionLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every decision, "not matched" included: search a player to see why they got nothing."""
 
     list_display = [
@@ -325,12 +311,6 @@ class DecisionAdmin(admin.ModelAdmin):
     readonly_fields = ["trace"]
     fields = ["player", "rule", "rule_version", "run", "outcome", "reason", "created_at", "trace"]
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="steps")
     def trace(self, decision) -> str:

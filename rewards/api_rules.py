@@ -205,27 +205,24 @@ class RewardViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, pk=None):
         return Response(reward_as_dict(get_object_or_404(self.get_queryset(), pk=pk)))
 
-    @extend_schema(request=NoteSerializer, responses={200: dict})
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
+    def _review(self, request, pk, service):
         body = NoteSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         get_object_or_404(Reward, pk=pk)
-        reward = services.reward_approve(
-            reward_id=int(pk), note=body.validated_data["note"], by=request.user
-        )
+        reward = service(reward_id=int(pk), note=body.validated_data["note"], by=request.user)
         return Response(reward_as_dict(reward))
 
     @extend_schema(request=NoteSerializer, responses={200: dict})
     @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Issue a reward waiting for review (exactly once)."""
+        return self._review(request, pk, services.reward_approve)
+
+    @extend_schema(request=NoteSerializer, responses={200: dict})
+    @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        body = NoteSerializer(data=request.data or {})
-        body.is_valid(raise_exception=True)
-        get_object_or_404(Reward, pk=pk)
-        reward = services.reward_reject(
-            reward_id=int(pk), note=body.validated_data["note"], by=request.user
-        )
-        return Response(reward_as_dict(reward))
+        """Reject a reward waiting for review; `note` is required."""
+        return self._review(request, pk, services.reward_reject)
 
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])

@@ -368,14 +368,21 @@ def _rule_evaluate(rule: Rule, ev: Evaluation) -> RuleOutcome:
     amount[alive] = requested[alive]
     matched = alive.copy()
 
-    # eligibility
-    check = checks.eligibility_check(rule=rule, frame=frame, mask=alive)
-    failed = alive & check.failed
-    trace.add(alive & ~check.failed, "eligibility", "passed", check.details)
-    trace.add(failed, "eligibility", "failed", check.details)
-    reason[failed] = check.reason[failed]
-    outcome[failed] = OUT.REJECTED
-    alive = alive & ~check.failed
+    def safety_step(name: str, check: checks.Check, alive: np.ndarray) -> np.ndarray:
+        """Record a safety check; failed rows are rejected with its reason. → still alive."""
+        failed = alive & check.failed
+        trace.add(alive & ~check.failed, name, "passed", check.details)
+        trace.add(failed, name, "failed", check.details)
+        reason[failed] = check.reason[failed]
+        outcome[failed] = OUT.REJECTED
+        if check.review is not None:
+            review[alive & ~check.failed & check.review] = True
+        return alive & ~check.failed
+
+    review = np.zeros(n, dtype=bool)
+    alive = safety_step(
+        "eligibility", checks.eligibility_check(rule=rule, frame=frame, mask=alive), alive
+    )
 
     # hold-out: a stable share of matching, eligible players gets nothing (the control group)
     percent = float(rule.holdout_percent or 0)
@@ -391,23 +398,8 @@ def _rule_evaluate(rule: Rule, ev: Evaluation) -> RuleOutcome:
     # profit and fraud (the safety issue fills these in)
     check = checks.profit_check(rule=rule, frame=frame, mask=alive, amounts=amount)
     expected_cost = check.expected_cost
-    failed = alive & check.failed
-    trace.add(alive & ~check.failed, "profit", "passed", check.details)
-    trace.add(failed, "profit", "failed", check.details)
-    reason[failed] = check.reason[failed]
-    outcome[failed] = OUT.REJECTED
-    review = np.zeros(n, dtype=bool) if check.review is None else check.review.copy()
-    alive = alive & ~check.failed
-
-    check = checks.fraud_check(rule=rule, frame=frame, mask=alive)
-    failed = alive & check.failed
-    trace.add(alive & ~check.failed, "fraud", "passed", check.details)
-    trace.add(failed, "fraud", "failed", check.details)
-    reason[failed] = check.reason[failed]
-    outcome[failed] = OUT.REJECTED
-    if check.review is not None:
-        review |= check.review
-    alive = alive & ~check.failed
+    alive = safety_step("profit", check, alive)
+    alive = safety_step("fraud", checks.fraud_check(rule=rule, frame=frame, mask=alive), alive)
 
     # limits and budgets: a cap reduces; only nothing left (or a count / cooldown) fails
     terms_override: dict[int, dict] = {}

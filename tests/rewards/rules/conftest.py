@@ -10,25 +10,23 @@ from django.utils import timezone
 from players.models import Player, PlayerMetrics
 from rewards.models import JurisdictionLimit
 from rewards.rules import rule_save
-from tests.wallet.conftest import assert_ledger_conserved
+
+# autouse: the books balance (ledger conservation) after every test here
+from tests.wallet.conftest import ledger_conserved  # noqa: F401
 
 _ids = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _rules_setup(request):
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None:
-        yield
+def _jurisdictions_seed(request):
+    """The seeded jurisdiction limits (a transactional test's flush removes them)."""
+    if request.node.get_closest_marker("django_db") is None:
         return
-    transactional = marker.kwargs.get("transaction", False)
-    request.getfixturevalue("transactional_db" if transactional else "db")
+    request.getfixturevalue("ledger_conserved")  # the database, set up as the wallet's tests do
     JurisdictionLimit.objects.get_or_create(
         country="GB", kind="max_wagering_multiplier", defaults={"value": Decimal(10)}
     )
     JurisdictionLimit.objects.get_or_create(country="SE", kind="one_welcome_bonus")
-    yield
-    assert_ledger_conserved()
 
 
 def player_make(
