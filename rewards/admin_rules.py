@@ -80,7 +80,7 @@ class RuleAdmin(admin.ModelAdmin):
     change_form_template = "admin/rewards/rule/change_form.html"
     list_display = [
         "name", "trigger", "active", "priority", "exclusive", "reward_type", "version",
-        "issued", "issued_amount", "pending",
+        "issued", "issued_amount", "cost", "pending",
     ]  # fmt: skip
     list_filter = ["active", "trigger", "reward_type"]
     search_fields = ["name", "description", "condition"]
@@ -97,6 +97,10 @@ class RuleAdmin(admin.ModelAdmin):
     @admin.display(description="issued amount (reporting)", ordering="issued_amount")
     def issued_amount(self, rule) -> str:
         return f"{rule.issued_amount:.2f}"
+
+    @admin.display(description="expected cost", ordering="issued_cost")
+    def cost(self, rule) -> str:
+        return f"{rule.issued_cost:.2f}"
 
     @admin.display(description="in review", ordering="pending_count")
     def pending(self, rule) -> int:

@@ -118,6 +118,7 @@ class RuleViewSet(viewsets.ViewSet):
         rule = rule_save(rule=rule, data=dict(shape.validated_data), by=request.user)
         return Response(rule_as_dict(rule))
 
+    @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         rule_delete(rule=self._rule(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -185,6 +186,7 @@ class RewardViewSet(viewsets.GenericViewSet):
             OpenApiParameter("run", int),
         ],
         responses={200: dict},
+        operation_id="rewards_list",
     )
     def list(self, request):
         rewards = self.get_queryset()

@@ -127,3 +127,47 @@ def test_simulate_answers_the_shape(operator_client):
         "rejected_by_reason": {"self_excluded": 1},
     }  # fmt: skip
     assert not Reward.objects.exists() and Rule.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"terms": "x"}, {"terms": {"wagering_multiplier": "lots"}}, {"terms": [1]},
+        {"limits": []}, {"limits": {"per_player": [{"period": "year"}]}},
+        {"limits": {"budget": {"period": "week", "amount": "-1"}}},
+        {"limits": {"cooldown_days": "x"}}, {"limits": {"max_amount": "1e400"}},
+        {"reward_type": "free_spins", "free_spins": {"count": "x"}},
+        {"reward_type": "free_spins", "free_spins": "x"},
+        {"target_segments": ["nope"]}, {"currency": "XXX"}, {"approval_threshold": "abc"},
+        {"trigger": "schedule", "schedule": "every day"}, {"lookback": "1y"},
+        {"valid_from": "2026-12-02T00:00:00Z", "valid_until": "2026-12-01T00:00:00Z"},
+        {"name": ""}, {"amount": ""}, {"condition": "(" * 100},
+        {"terms": {"max_bet": {"a": 1}}}, {"terms": {"expires_in_days": -3}},
+    ],
+)  # fmt: skip
+def test_bad_rule_bodies_answer_400(operator_client, change):
+    answer = operator_client.post("/api/v1/rules/", {**RULE, **change}, format="json")
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["error"]["code"] in {"invalid", "invalid_rule", "invalid_expression"}
+
+
+def test_bad_run_simulate_and_review_requests(operator_client):
+    rule = operator_client.post("/api/v1/rules/", RULE, format="json").json()
+    assert (
+        operator_client.post("/api/v1/rules/run/", {"rules": [99999]}, format="json").status_code
+        == 400
+    )
+    assert (
+        operator_client.post(
+            "/api/v1/rules/run/", {"players": ["nobody"]}, format="json"
+        ).status_code
+        == 400
+    )
+    simulate = f"/api/v1/rules/{rule['id']}/simulate/"
+    assert operator_client.post(simulate, {"players": ["nobody"]}, format="json").status_code == 400
+    assert operator_client.post("/api/v1/rules/99999/simulate/", {}).status_code == 404
+    assert operator_client.get("/api/v1/rules/runs/99999/").status_code == 404
+    assert operator_client.post("/api/v1/rewards/99999/approve/", {}).status_code == 404
+    assert operator_client.get("/api/v1/rewards/", {"rule": "x"}).status_code == 400
+    assert operator_client.get("/api/v1/rewards/99999/trace/").status_code == 404
+    assert operator_client.get("/api/v1/players/nobody/decisions/").status_code == 404
