@@ -9,7 +9,11 @@ from rewards.runs import chunk_run
 @shared_task(name=queueing.RUN_TASK, acks_late=True)
 def rules_run(*, run_id: int) -> None:
     """Fan a queued run out into chunk tasks (a Celery group)."""
-    services.run_execute(run_id=run_id)
+    try:
+        services.run_execute(run_id=run_id)
+    except Exception as error:
+        services.run_fail(run_id=run_id, error=repr(error))
+        raise
 
 
 @shared_task(name=queueing.CHUNK_TASK, acks_late=True)

@@ -104,3 +104,28 @@ def test_ineligible_players_are_rejected_with_reasons():
     assert run.rejected == 2
     assert sorted(Reward.objects.values_list("reason", flat=True)) == ["blocked", "no_bonus"]
     assert not LedgerTransaction.objects.exists()
+
+
+def test_a_failing_chunk_marks_the_run_failed(monkeypatch):
+    from rewards import runs
+    from rewards.tasks import rules_run_chunk
+
+    rule = rule_make()
+    player = player_make(metrics={"7d": {"net_loss": "550"}})
+    run = run_create(rule_ids=[rule.pk], start=False)
+    runs.run_prepare(run=run)
+
+    def broken(**kwargs):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(runs, "decisions_store", broken)
+    with pytest.raises(RuntimeError):
+        rules_run_chunk(run_id=run.pk, index=0, player_ids=[player.pk])
+    run.refresh_from_db()
+    assert run.status == "failed" and "worker lost" in run.error
+    assert not Reward.objects.exists() and not Decision.objects.exists()
+    monkeypatch.undo()  # the retry of the same chunk succeeds and pays once
+    rules_run_chunk(run_id=run.pk, index=0, player_ids=[player.pk])
+    assert Reward.objects.get().status == "issued"
+    run.refresh_from_db()
+    assert (run.status, run.issued, run.players_done) == ("succeeded", 1, 1)
