@@ -44,7 +44,7 @@ def eligibility_check(*, rule, frame: pd.DataFrame, mask: np.ndarray) -> Check:
     failed |= no_bonus
     reason[no_bonus] = "no_bonus"
     details = np.full(n, "{}", dtype=object)
-    details[failed] = '{"reason": "' + reason[failed] + '"}'
+    details[failed] = '{"reason":"' + reason[failed] + '"}'
     return Check(failed=failed & mask, reason=reason, details=details)
 
 
@@ -61,7 +61,7 @@ def profit_check(*, rule, frame: pd.DataFrame, mask: np.ndarray, amounts: np.nda
     cost = expected_cost_simple(rule=rule, amounts=amounts)
     details = np.full(n, "{}", dtype=object)
     rows = np.flatnonzero(mask)
-    details[rows] = [f'{{"expected_cost": "{_money(cost[i])}"}}' for i in rows]
+    details[rows] = [f'{{"expected_cost":"{_money(cost[i])}"}}' for i in rows]
     return Check(failed=failed, reason=reason, details=details, expected_cost=cost)
 
 
@@ -72,7 +72,7 @@ def fraud_check(*, rule, frame: pd.DataFrame, mask: np.ndarray) -> Check:
     scores = frame["risk_score"].to_numpy(dtype=np.int64)
     details = np.full(n, "{}", dtype=object)
     rows = np.flatnonzero(mask)
-    details[rows] = [f'{{"risk_score": {scores[i]}}}' for i in rows]
+    details[rows] = [f'{{"risk_score":{scores[i]}}}' for i in rows]
     return Check(failed=failed, reason=reason, details=details)
 
 
