@@ -10,28 +10,27 @@ Python loop per player per rule for the conditions and formulas. Only the rows t
 Each step appends its JSON fragment to the row's trace text, so a chunk's decisions are ready
 for COPY (one row per player and rule, ADR 0007). The first `failed` step ends a decision.
 
-This module reads the database (`frame_load`, `history_load`) but never writes.
+This module (with rewards/history.py and rewards/limits.py) reads the database but never
+writes.
 """
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from django.db.models import Q
 
 from players.models import Player, Segment
 from rewards import checks
 from rewards.expressions import compile_expression
+from rewards.history import Budget, History, players_in
+from rewards.limits import EIGHT_PLACES, limits_apply
 from rewards.models import (
     CustomSegmentMembership,
     Decision,
-    JurisdictionLimit,
-    Reward,
     Rule,
 )
 from rewards.money import money_round_down, money_str, reporting_rates
@@ -41,18 +40,6 @@ from rewards.rules import amount_context, condition_context
 BASE_COLUMNS = ("status", "country", "currency", "segment", "risk_score")
 EVENT_FIELDS = ("amount", "type", "game_category", "currency")
 OUT = Decision.Outcome
-EIGHT_PLACES = Decimal("0.00000001")
-COMPACT = (",", ":")  # JSON separators of the stored traces: COPY ships fewer bytes
-
-
-def players_in(player_ids: list[int], field: str = "pk") -> Q:
-    """A filter for the chunk's players: an id range when the ids are dense (a chunk of an
-    all-player run is a slice of every id, and a range scans the index without shipping 5,000
-    parameters); callers drop rows of players outside the chunk."""
-    low, high = min(player_ids), max(player_ids)
-    if len(player_ids) > 100 and high - low + 1 <= 2 * len(player_ids):
-        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
-    return Q(**{f"{field}__in": player_ids})
 
 
 def custom_memberships(*, player_ids: list[int], names: list[str]) -> list[tuple[int, str]]:
@@ -120,75 +107,6 @@ def holdout_draw(rule_id: int, player_ids: np.ndarray) -> np.ndarray:
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         x = x ^ (x >> np.uint64(31))
     return (x % np.uint64(1_000_000)).astype(np.float64) / 10_000
-
-
-def period_start(period: str, now: datetime) -> datetime:
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
-@dataclass
-class History:
-    """What the players already received, for the per-player limits and jurisdictions."""
-
-    rows: pd.DataFrame  # player_id, rule_id, created_at, amount
-    welcomed: set[int]  # players with an acquisition reward (issued or waiting)
-
-
-def history_load(*, player_ids: list[int], rules: list[Rule], now: datetime) -> History:
-    """The players' live rewards of the rules with per-player limits or a cooldown (since the
-    longest period's start), and who already has an acquisition reward (for SE)."""
-    limited = [
-        r
-        for r in rules
-        if (r.limits or {}).get("per_player") or (r.limits or {}).get("cooldown_days")
-    ]
-    live = (Reward.Status.ISSUED, Reward.Status.PENDING_REVIEW)
-    rows = []
-    if limited:
-        since = now - timedelta(days=31)
-        for rule in limited:
-            cooldown = int((rule.limits or {}).get("cooldown_days") or 0)
-            since = min(since, now - timedelta(days=cooldown))
-        rows = list(
-            Reward.objects.filter(
-                players_in(player_ids, "player_id"),
-                rule_id__in=[r.pk for r in limited],
-                status__in=live,
-                created_at__gte=since,
-            ).values_list("player_id", "rule_id", "created_at", "amount")
-        )
-    welcomed = set()
-    if any(r.acquisition for r in rules):
-        welcomed = set(
-            Reward.objects.filter(
-                players_in(player_ids, "player_id"), rule__acquisition=True, status__in=live
-            ).values_list("player_id", flat=True)
-        )
-    frame = pd.DataFrame.from_records(
-        rows, columns=["player_id", "rule_id", "created_at", "amount"]
-    )
-    return History(rows=frame, welcomed=welcomed)
-
-
-def jurisdiction_limits() -> dict[str, dict[str, Decimal | None]]:
-    limits: dict[str, dict] = defaultdict(dict)
-    for row in JurisdictionLimit.objects.filter(active=True):
-        limits[row.country][row.kind] = row.value
-    return dict(limits)
-
-
-@dataclass
-class Budget:
-    """What is left of a rule's budget this period, in the reporting currency."""
-
-    remaining: Decimal
-    budget_id: int | None = None
-    spent: Decimal = Decimal(0)
 
 
 @dataclass
@@ -411,7 +329,7 @@ def _rule_evaluate(rule: Rule, ev: Evaluation) -> RuleOutcome:
     before_limits = amount.copy()
     rows = np.flatnonzero(alive)
     if len(rows):
-        _limits_apply(
+        limits_apply(
             rule, ev, rows, amount, currency, reporting, limit_details, limit_failed,
             limit_reduced, reason, terms_override,
         )  # fmt: skip
@@ -461,113 +379,3 @@ def _rule_evaluate(rule: Rule, ev: Evaluation) -> RuleOutcome:
         terms=terms_override,
         budget_spent=spent,
     )
-
-
-def _limits_apply(
-    rule, ev, rows, amount, currency, reporting, details, failed, reduced, reason, terms_override
-) -> None:
-    """Per row (matched and eligible only): max amount, jurisdiction limits, per-player count
-    and amount per period, cooldown, then the budget in player-id order."""
-    limits = rule.limits or {}
-    history = ev.history.rows
-    mine = history[history["rule_id"] == rule.pk] if len(history) else history
-    by_player: dict[int, list] = defaultdict(list)
-    for player_id, created_at, value in zip(
-        mine.get("player_id", []), mine.get("created_at", []), mine.get("amount", []), strict=False
-    ):
-        by_player[int(player_id)].append((created_at, value))
-    cooldown = int(limits.get("cooldown_days") or 0)
-    per_player = [
-        (period_start(p["period"], ev.now), p.get("count"), p.get("amount"))
-        for p in limits.get("per_player") or []
-    ]
-    max_amount = Decimal(limits["max_amount"]) if limits.get("max_amount") else None
-    countries = ev.frame["country"].to_numpy(dtype=object)
-    budget = ev.budgets.get(rule.pk)
-    multiplier = None
-    if rule.terms is not None:
-        multiplier = Decimal(str(rule.terms.get("wagering_multiplier") or 0))
-    for i in rows:
-        player_id = int(ev.player_ids[i])
-        jurisdiction = ev.jurisdictions.get(countries[i] or "", {})
-        past = by_player.get(player_id, ())
-        notes: dict = {}
-        failure = ""
-        if cooldown and any(created >= ev.now - timedelta(days=cooldown) for created, _ in past):
-            failure, notes = "cooldown", {"cooldown_days": cooldown}
-        if (
-            not failure
-            and rule.acquisition
-            and JurisdictionLimit.Kind.ONE_WELCOME_BONUS in jurisdiction
-            and player_id in ev.history.welcomed
-        ):
-            failure = "jurisdiction_one_welcome_bonus"
-            notes = {"jurisdiction": countries[i], "limit": "one_welcome_bonus"}
-        cap, cap_name = None, ""
-
-        def tighten(value: Decimal, name: str) -> None:
-            nonlocal cap, cap_name
-            if cap is None or value < cap:
-                cap, cap_name = value, name
-
-        if max_amount is not None:
-            tighten(max_amount, "max_amount")
-        jurisdiction_max = jurisdiction.get(JurisdictionLimit.Kind.MAX_AMOUNT)
-        if jurisdiction_max is not None:
-            tighten(jurisdiction_max, "jurisdiction_max_amount")
-        for start, count, period_amount in per_player:
-            if failure:
-                break
-            inside = [value for created, value in past if created >= start]
-            if count is not None and len(inside) >= count:
-                failure, notes = "player_count_limit", {"count": count, "received": len(inside)}
-            elif period_amount is not None:
-                tighten(
-                    max(Decimal(period_amount) - sum(inside, Decimal(0)), Decimal(0)),
-                    "player_amount",
-                )
-        if not failure and cap is not None and amount[i] > cap:
-            notes = {"from": f"{amount[i]:f}", "limit": cap_name}
-            amount[i] = money_round_down(cap, currency[i])
-            notes["to"] = f"{amount[i]:f}"
-            reduced[i] = True
-            if amount[i] <= 0:
-                failure = "player_amount_limit" if cap_name == "player_amount" else cap_name
-        rate = ev.rates.get(currency[i]) or Decimal(1)
-        if not failure and budget is not None:
-            wanted = (amount[i] * rate).quantize(EIGHT_PLACES)
-            if wanted > budget.remaining:
-                before = amount[i]
-                amount[i] = money_round_down(max(budget.remaining, Decimal(0)) / rate, currency[i])
-                if amount[i] <= 0:
-                    failure, notes = "budget_exhausted", {"limit": "budget"}
-                else:
-                    notes = {"from": f"{before:f}", "to": f"{amount[i]:f}", "limit": "budget"}
-                    reduced[i] = True
-        jurisdiction_multiplier = jurisdiction.get(JurisdictionLimit.Kind.MAX_WAGERING_MULTIPLIER)
-        if (
-            not failure
-            and multiplier is not None
-            and jurisdiction_multiplier is not None
-            and multiplier > jurisdiction_multiplier
-        ):
-            terms_override[i] = {
-                **rule.terms,
-                "wagering_multiplier": f"{jurisdiction_multiplier.normalize():f}",
-            }
-            notes["wagering_multiplier"] = {
-                "from": f"{multiplier.normalize():f}",
-                "to": f"{jurisdiction_multiplier.normalize():f}",
-                "limit": f"jurisdiction {countries[i]}",
-            }
-            reduced[i] = True
-        if failure:
-            failed[i] = True
-            reason[i] = failure
-        else:
-            reporting[i] = (amount[i] * rate).quantize(EIGHT_PLACES)
-            if budget is not None:
-                budget.remaining -= reporting[i]
-                budget.spent += reporting[i]
-        if notes:
-            details[i] = json.dumps(notes, separators=COMPACT)

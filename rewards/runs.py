@@ -22,8 +22,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from players.models import Player
-from rewards import pipeline
+from players.models import Player, Segment
+from rewards import history, pipeline
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
 from wallet.batch import RewardPayment, rewards_pay_batch
 
@@ -91,7 +91,7 @@ def _budget_periods(rules: list[Rule], now: datetime) -> dict[tuple[int, datetim
     for rule in rules:
         budget = (rule.limits or {}).get("budget")
         if budget:
-            start = pipeline.period_start(budget["period"], now)
+            start = history.period_start(budget["period"], now)
             wanted[(rule.pk, start)] = Decimal(budget["amount"])
     return wanted
 
@@ -105,9 +105,9 @@ def budgets_ensure(rules: list[Rule], now: datetime) -> None:
         )
 
 
-def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, pipeline.Budget]:
+def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, history.Budget]:
     """What is left of each rule's budget this period (rows locked in pk order if `lock`)."""
-    budgets: dict[int, pipeline.Budget] = {}
+    budgets: dict[int, history.Budget] = {}
     wanted = _budget_periods(rules, now)
     if not wanted:
         return budgets
@@ -120,9 +120,9 @@ def _budgets(rules: list[Rule], now: datetime, *, lock: bool) -> dict[int, pipel
     for (rule_id, start), limit in wanted.items():
         row = found.get((rule_id, start))
         if row is None:
-            budgets[rule_id] = pipeline.Budget(remaining=limit)
+            budgets[rule_id] = history.Budget(remaining=limit)
         else:
-            budgets[rule_id] = pipeline.Budget(
+            budgets[rule_id] = history.Budget(
                 remaining=max(min(row.limit, limit) - row.spent, Decimal(0)), budget_id=row.pk
             )
     return budgets
@@ -140,18 +140,16 @@ def chunk_evaluate(
     for rule in rules:
         names |= pipeline.rule_names(rule)
     frame = pipeline.frame_load(player_ids=player_ids, names=names, event=event)
-    custom = sorted(
-        {s for r in rules for s in r.target_segments or []} - set(pipeline.Segment.values)
-    )
+    custom = sorted({s for r in rules for s in r.target_segments or []} - set(Segment.values))
     memberships: dict[str, set[int]] = {}
     for player_id, name in pipeline.custom_memberships(player_ids=player_ids, names=custom):
         memberships.setdefault(name, set()).add(player_id)
     evaluation = pipeline.Evaluation(
         frame=frame,
         now=now,
-        history=pipeline.history_load(player_ids=player_ids, rules=rules, now=now),
+        history=history.history_load(player_ids=player_ids, rules=rules, now=now),
         budgets=_budgets(rules, now, lock=lock),
-        jurisdictions=pipeline.jurisdiction_limits(),
+        jurisdictions=history.jurisdiction_limits(),
         memberships=memberships,
     )
     outcomes = pipeline.rules_evaluate(rules=rules, evaluation=evaluation)
