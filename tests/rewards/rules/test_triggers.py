@@ -130,3 +130,27 @@ def test_simulation_writes_nothing():
     assert table_counts() == before
     assert answer["players_evaluated"] == 20 and answer["matched"] == 20
     assert answer["issued"] + answer["review"] + answer["held_out"] + answer["rejected"] == 20
+
+
+def test_an_import_runs_the_after_import_rules_for_the_players_it_touched():
+    from django.core.files.base import ContentFile
+
+    from importer import services as importer
+
+    rule_make(
+        trigger="after_import", target_segments=[], condition="deposits_lifetime >= 100",
+        amount="5", reward_type="cash",
+    )  # fmt: skip
+    bystander = player_make()
+    body = (
+        "TxID,UserID,Type,Amount,Currency,PlayDate\n"
+        "d1,imp-1,deposit,150.00,EUR,2026-02-01\nd2,imp-2,deposit,20.00,EUR,2026-02-01\n"
+    )
+    job = importer.import_job_create(
+        file=ContentFile(body.encode(), name="up.csv"), kind="activity", start=False
+    )
+    job = importer.import_job_run(job_id=job.pk)
+    assert "issued 1" in job.stages["rules"]["note"], job.stages
+    reward = Reward.objects.get()
+    assert reward.player.external_id == "imp-1" and reward.run.job_id == job.pk
+    assert not Reward.objects.filter(player=bystander).exists()
