@@ -321,7 +321,7 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return _trace_html(decision.steps)
 
 
-class PlayerDecisionInline(admin.TabularInline):
+class PlayerDecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The player's latest decisions on the player's page."""
 
     model = Decision
@@ -332,6 +332,10 @@ class PlayerDecisionInline(admin.TabularInline):
     can_delete = False
     ordering = ["-created_at"]
     verbose_name_plural = "rule decisions (traces)"
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # shown on the page, never part of the player form's POST (no formset to submit)
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
 
     @admin.display(description="trace")
     def link(self, decision) -> str:

@@ -342,11 +342,11 @@ def rewards_pay(*, rewards: list[Reward], event: dict | None = None) -> list[Rew
 def _decisions_write(*, run: RuleRun, rows: list, now: datetime) -> None:
     """One row per (rule, player): COPY on PostgreSQL, bulk_create elsewhere."""
     if connection.vendor == "postgresql":
-        buffer = io.StringIO()
         stamp = now.isoformat()
-        for rule, outcome, player_ids in rows:
+        per_rule = []
+        for rule, outcome, player_ids in sorted(rows, key=lambda row: row[0].pk):
             prefix = f"{run.pk}\t{rule.pk}\t{rule.version}\t"
-            lines = (
+            per_rule.append(
                 prefix
                 + player_ids.astype(str).astype(object)
                 + "\t"
@@ -357,7 +357,11 @@ def _decisions_write(*, run: RuleRun, rows: list, now: datetime) -> None:
                 + outcome.steps
                 + f"\t{stamp}\n"
             )
-            buffer.write("".join(lines))
+        # player-major, rule-minor: the order of the (player, rule, run) index, so a run's
+        # rows mostly append to index pages instead of scattering over them
+        lines = np.stack(per_rule, axis=1).ravel() if per_rule else []
+        buffer = io.StringIO()
+        buffer.write("".join(lines))
         columns = "run_id, rule_id, rule_version, player_id, outcome, reason, steps, created_at"
         text = buffer.getvalue()
         if "\\" in text:  # COPY's text format escapes backslashes (only JSON has them)
