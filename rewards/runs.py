@@ -22,9 +22,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from players.models import Player, Segment
 from rewards import history, pipeline
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
+from rewards.serialize import reward_as_dict
 from wallet.batch import RewardPayment, rewards_pay_batch
 
 log = structlog.get_logger(__name__)
@@ -265,6 +267,7 @@ def decisions_store(
             refunds[reward.budget_id] = refunds.get(reward.budget_id, 0) + reward.reporting_amount
         unpaid += reward.amount
     Reward.objects.bulk_create(rewards, batch_size=2000)
+    rewards_announce(rewards)
     for outcome in result.outcomes:
         spent = outcome.budget_spent - refunds.get(outcome.budget_id, Decimal(0))
         if outcome.budget_id and spent:
@@ -276,6 +279,23 @@ def decisions_store(
     if unpaid:
         log.warning("rewards.unpaid", run=run.pk, amount=str(unpaid))
     return counts
+
+
+def rewards_announce(rewards: list[Reward]) -> None:
+    """`reward.issued` / `reward.rejected` domain events (webhooks) in the deciding transaction."""
+    for status, event_type in (
+        (Reward.Status.ISSUED, "reward.issued"),
+        (Reward.Status.REJECTED, "reward.rejected"),
+    ):
+        ids = [r.pk for r in rewards if r.status == status]
+        if ids:
+            domain_events_emit(
+                event_type,
+                lambda ids=ids: [
+                    reward_as_dict(r)
+                    for r in Reward.objects.filter(pk__in=ids).select_related("player")
+                ],
+            )
 
 
 def reward_payment(*, reward: Reward, event: dict | None = None) -> RewardPayment:

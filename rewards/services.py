@@ -19,7 +19,14 @@ from players.models import Player
 from rewards import queueing
 from rewards.models import Reward, Rule, RuleBudget, RuleRun
 from rewards.money import money_str, reporting_currency
-from rewards.runs import CHUNK_SIZE, chunk_evaluate, chunk_run, rewards_pay, run_prepare
+from rewards.runs import (
+    CHUNK_SIZE,
+    chunk_evaluate,
+    chunk_run,
+    rewards_announce,
+    rewards_pay,
+    run_prepare,
+)
 
 OUT = Reward.Status
 
@@ -256,6 +263,7 @@ def reward_approve(*, reward_id: int, note: str = "", by=None) -> Reward:
     reward.save(
         update_fields=["status", "note", "decided_by", "decided_at", "bonus", "transaction"]
     )
+    rewards_announce([reward])
     return reward
 
 
@@ -271,6 +279,7 @@ def reward_reject(*, reward_id: int, note: str, by=None) -> Reward:
     reward.decided_by = by if by is not None and by.is_authenticated else None
     reward.decided_at = timezone.now()
     reward.save(update_fields=["status", "reason", "note", "decided_by", "decided_at"])
+    rewards_announce([reward])
     if reward.budget_id:
         RuleBudget.objects.filter(pk=reward.budget_id).update(
             spent=F("spent") - reward.reporting_amount

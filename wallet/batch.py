@@ -24,12 +24,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import BonusActivity, Player
 from players.money import amount_validate
 from wallet.ledger import amount_in_player_currency, house_account_id
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
-from wallet.services.bonuses import _weights_clean, bonus_grant
+from wallet.services.bonuses import _bonus_event, _weights_clean, bonus_grant
 from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
 
 
@@ -193,6 +194,12 @@ def _post(*, cash, grants, players, now: datetime) -> None:
                              amount=-payment.amount))  # fmt: skip
         entries.append(Entry(transaction_id=row.pk, account_id=account_id, amount=payment.amount))
     Entry.objects.bulk_create(entries, batch_size=4000)
+    domain_events_emit(
+        "bonus.granted",
+        lambda: [
+            _bonus_event(b, players[b.player_id], source=b.source, reason=b.reason) for b in bonuses
+        ],
+    )
     BonusActivity.objects.bulk_create(
         [
             BonusActivity(
