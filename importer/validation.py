@@ -28,6 +28,7 @@ from importer.fields import (
     TargetField,
     kind_fields,
 )
+from players.fingerprints import looks_like_card_number
 
 SCALE = 10**8
 MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "None", "none"}
@@ -296,6 +297,12 @@ def _field(
     elif target.type == EMAIL:
         bad = ~missing & ~text.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+")
         checker.flag(bad, label, "invalid_email", "Not an e-mail address.", text)
+    if name == "payment_instrument":
+        card = ~missing & text.map(looks_like_card_number, na_action="ignore").fillna(False)
+        checker.flag(
+            card.astype(bool), label, "card_number_refused",
+            "Looks like a card number; map a hash or token of the instrument instead.", text,
+        )  # fmt: skip
     if target.max_length and target.type in (ID, TEXT, EMAIL):
         long = text.str.len() > target.max_length
         checker.flag(

@@ -11,9 +11,9 @@ its terms and its own bonus account per grant, a `BonusActivity` row — in bulk
     INSERT bonuses → INSERT bonus accounts → INSERT transactions → INSERT entries →
     INSERT bonus activity
 
-Same refusals as the single services: a player who is not active (or is flagged "no bonus"
-for a bonus) is refused with `player_blocked` / `bonus_not_allowed`, an invalid amount with
-`invalid_amount`. A grant whose wagering requirement is 0 (it converts at once) goes through
+Same refusals as the single services: the registered reward guards (wallet/guards.py: safety's
+eligibility — status, the "no bonus" flag, the risk score) run for every payment, an invalid
+amount is refused with `invalid_amount`. A grant whose wagering requirement is 0 (it converts at once) goes through
 `bonus_grant` itself. The caller holds the atomic block.
 """
 
@@ -28,6 +28,7 @@ from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import BonusActivity, Player
 from players.money import amount_validate
+from wallet.guards import reward_guards_check
 from wallet.ledger import amount_in_player_currency, house_account_id
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
 from wallet.services.bonuses import _bonus_event, _weights_clean, bonus_grant
@@ -76,14 +77,13 @@ def rewards_pay_batch(payments: list[RewardPayment]) -> list[RewardPayment]:
             continue
         player = players[payment.player_id]
         try:
-            if player.status != Player.Status.ACTIVE:
-                raise DomainError("player_blocked", f"Player is {player.status}; no reward.")
+            # eligibility (status, "no bonus" flag, risk score) is safety's, as for every reward
+            operation = "reward" if payment.bonus_terms is None else "bonus"
+            reward_guards_check(player=player, operation=operation)
             payment.amount = amount_validate(payment.amount, payment.currency)
             if payment.bonus_terms is None:
                 cash.append(payment)
                 continue
-            if player.no_bonus:
-                raise DomainError("bonus_not_allowed", "This player is flagged 'no bonus'.")
             if _required(payment) == 0:
                 single.append(payment)
             else:
