@@ -51,3 +51,8 @@ class CustomSegmentAdmin(admin.ModelAdmin):
             description=segment.description,
             active=segment.active,
         )
+
+
+from rewards import admin_rules  # noqa: E402  the rules engine's admin (rules, rewards, review)
+
+admin_rules.player_admin_extend()

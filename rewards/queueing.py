@@ -1,0 +1,29 @@
+"""Queueing the rules engine's Celery tasks by name.
+
+Services queue work and the tasks run services; naming the tasks here (instead of importing
+rewards/tasks.py from the services) keeps the two modules from importing each other.
+rewards/apps.py imports the tasks so that the names are registered in every process.
+"""
+
+from celery import group, signature
+
+RUN_TASK = "rewards.rules_run"
+CHUNK_TASK = "rewards.rules_run_chunk"
+EVENT_TASK = "rewards.rules_event_run"
+SCHEDULE_TASK = "rewards.rule_run_scheduled"
+
+
+def run_enqueue(run_id: int) -> None:
+    signature(RUN_TASK, kwargs={"run_id": run_id}).delay()
+
+
+def chunks_enqueue(run_id: int, chunks: list[list[int]]) -> None:
+    """The run's chunks as one Celery group that several workers share."""
+    group(
+        signature(CHUNK_TASK, kwargs={"run_id": run_id, "index": i, "player_ids": ids})
+        for i, ids in enumerate(chunks)
+    ).apply_async()
+
+
+def event_enqueue(player_id: int, event: dict) -> None:
+    signature(EVENT_TASK, kwargs={"player_id": player_id, "event": event}).delay()

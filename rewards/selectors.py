@@ -1,0 +1,179 @@
+"""Reads of the rules engine: traces ("why did or didn't P get R?") and the rule report.
+
+Amounts of the report are in the reporting currency; uplift compares, per player, deposits and
+GGR in the `window_days` after the decision between treated (issued) and held-out players.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DecimalField,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+
+from config.errors import DomainError
+from players.models import Activity, Player
+from rewards.models import Decision, Reward, Rule
+from rewards.money import money_str, reporting_currency, reporting_rates
+from rewards.serialize import decision_as_dict
+
+ZERO = Decimal(0)
+CENTS = Decimal("0.01")
+
+
+def reward_trace(*, reward: Reward) -> dict:
+    """The decision behind a reward, step by step (SPEC §10 trace shape)."""
+    decision = (
+        Decision.objects.select_related("player")
+        .filter(run_id=reward.run_id, rule_id=reward.rule_id, player_id=reward.player_id)
+        .first()
+    )
+    if decision is None:
+        raise DomainError("not_found", "No decision was stored for this reward.", status=404)
+    return decision_as_dict(decision, reward=reward)
+
+
+def player_decisions(*, player: Player, rule_id: int | None = None, limit: int = 50) -> list[dict]:
+    """The player's latest decisions, newest first (one rule, or every rule)."""
+    decisions = Decision.objects.filter(player=player).select_related("player")
+    if rule_id is not None:
+        decisions = decisions.filter(rule_id=rule_id)
+    decisions = list(decisions.order_by("-run_id", "rule_id")[:limit])
+    rewards = {
+        (r.run_id, r.rule_id): r
+        for r in Reward.objects.filter(
+            player=player, run_id__in={d.run_id for d in decisions}
+        ).select_related("player")
+    }
+    return [decision_as_dict(d, reward=rewards.get((d.run_id, d.rule_id))) for d in decisions]
+
+
+def _to_reporting(rows, field: str) -> Decimal:
+    """Sum `(currency, amount)` rows converted at today's rates."""
+    from django.utils import timezone
+
+    rows = list(rows)
+    rates = reporting_rates([r[0] for r in rows], at=timezone.now())
+    return sum(((amount or ZERO) * rates[currency] for currency, amount in rows), ZERO)
+
+
+def rule_report(*, rule: Rule, window_days: int = 14) -> dict:
+    """Issued, amount, converted, forfeited, expired, cost and uplift of one rule (SPEC §10)."""
+    rewards = Reward.objects.filter(rule=rule)
+    issued = rewards.filter(status=Reward.Status.ISSUED)
+    amount = issued.aggregate(total=Coalesce(Sum("reporting_amount"), ZERO))["total"]
+    bonuses = issued.exclude(bonus=None)
+    converted = _to_reporting(
+        bonuses.values("currency_id")
+        .annotate(s=Sum("bonus__converted"))
+        .values_list("currency_id", "s"),
+        "converted",
+    )
+
+    def bonus_sum(status: str) -> Decimal:
+        return _to_reporting(
+            bonuses.filter(bonus__status=status)
+            .values("currency_id")
+            .annotate(s=Sum("bonus__amount"))
+            .values_list("currency_id", "s"),
+            status,
+        )
+
+    cash = issued.filter(bonus=None).aggregate(total=Coalesce(Sum("reporting_amount"), ZERO))[
+        "total"
+    ]
+    held_out = rewards.filter(status=Reward.Status.HELD_OUT)
+    uplift = _uplift(issued=issued, held_out=held_out, window_days=window_days)
+    return {
+        "rule": rule.pk,
+        "currency": reporting_currency(),
+        "issued": issued.count(),
+        "amount": money_str(amount.quantize(CENTS)),
+        "converted": money_str(converted.quantize(CENTS)),
+        "forfeited": money_str(bonus_sum("forfeited").quantize(CENTS)),
+        "expired": money_str(bonus_sum("expired").quantize(CENTS)),
+        "cost": money_str((converted + cash).quantize(CENTS)),
+        "held_out": held_out.count(),
+        "review": rewards.filter(status=Reward.Status.PENDING_REVIEW).count(),
+        "rejected": rewards.filter(status=Reward.Status.REJECTED).count(),
+        "uplift": uplift,
+    }
+
+
+def _after_decision(kind: str, window_days: int, sign: int = 1):
+    """Per reward: the player's `kind` activity (player currency) in the window after it."""
+    window = Activity.objects.filter(
+        player_id=OuterRef("player_id"),
+        type=kind,
+        occurred_at__gte=OuterRef("created_at"),
+        occurred_at__lt=ExpressionWrapper(
+            OuterRef("created_at") + timedelta(days=window_days),
+            output_field=DateTimeField(),
+        ),
+    )
+    return Coalesce(
+        Subquery(
+            window.values("player_id").annotate(s=Sum("player_amount")).values("s")[:1],
+            output_field=DecimalField(max_digits=20, decimal_places=8),
+        ),
+        ZERO,
+    )
+
+
+def _group(rewards, window_days: int) -> tuple[int, Decimal, Decimal]:
+    """(players, deposits per player, GGR per player) in the reporting currency."""
+    from django.utils import timezone
+
+    rows = list(
+        rewards.annotate(
+            deposits=_after_decision(Activity.Type.DEPOSIT, window_days),
+            bets=_after_decision(Activity.Type.BET, window_days),
+            wins=_after_decision(Activity.Type.WIN, window_days),
+        ).values_list("player__currency_id", "deposits", "bets", "wins")
+    )
+    if not rows:
+        return 0, ZERO, ZERO
+    rates = reporting_rates([r[0] for r in rows], at=timezone.now())
+    deposits = sum((r[1] * rates[r[0]] for r in rows), ZERO)
+    ggr = sum(((r[2] - r[3]) * rates[r[0]] for r in rows), ZERO)
+    return len(rows), deposits / len(rows), ggr / len(rows)
+
+
+def _uplift(*, issued, held_out, window_days: int) -> dict:
+    treated_n, treated_deposits, treated_ggr = _group(issued, window_days)
+    holdout_n, holdout_deposits, holdout_ggr = _group(held_out, window_days)
+
+    def compare(treated: Decimal, holdout: Decimal) -> dict:
+        return {
+            "treated": money_str(treated.quantize(CENTS)),
+            "holdout": money_str(holdout.quantize(CENTS)),
+            "difference": money_str((treated - holdout).quantize(CENTS)),
+        }
+
+    return {
+        "window_days": window_days,
+        "treated_players": treated_n,
+        "holdout_players": holdout_n,
+        "deposits_per_player": compare(treated_deposits, holdout_deposits),
+        "ggr_per_player": compare(treated_ggr, holdout_ggr),
+    }
+
+
+def rules_with_totals(queryset=None):
+    """Rules annotated with `issued_count` and `issued_amount` (reporting currency)."""
+    queryset = Rule.objects.all() if queryset is None else queryset
+    issued = Q(rewards__status=Reward.Status.ISSUED)
+    return queryset.annotate(
+        issued_count=Count("rewards", filter=issued),
+        issued_amount=Coalesce(Sum("rewards__reporting_amount", filter=issued), ZERO),
+        issued_cost=Coalesce(Sum("rewards__expected_cost", filter=issued), ZERO),
+        pending_count=Count("rewards", filter=Q(rewards__status=Reward.Status.PENDING_REVIEW)),
+    )
