@@ -29,6 +29,9 @@ def _jurisdictions_seed(request):
     JurisdictionLimit.objects.get_or_create(country="SE", kind="one_welcome_bonus")
 
 
+PROFITABLE_NGR = "1000000"
+
+
 def player_make(
     *, segment="losing", country="DE", currency="EUR", status=Player.Status.ACTIVE,
     metrics=None, **fields,
@@ -44,7 +47,13 @@ def player_make(
         **fields,
     )
     now = timezone.now()
-    for window, values in (metrics or {}).items():
+    # Every player has an NGR large enough that the profit-safety share (30% of NGR over the
+    # rule's lookback) never limits these tests' rewards; tests/safety covers that limit.
+    metrics = {
+        window: {"ngr": PROFITABLE_NGR, **(metrics or {}).get(window, {})}
+        for window in ("7d", "30d", "lifetime")
+    }
+    for window, values in metrics.items():
         PlayerMetrics.objects.create(
             player=player,
             window=window,

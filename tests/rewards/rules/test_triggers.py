@@ -55,10 +55,12 @@ def _deposit(client, player, external_id, amount="30.00", capture=None):
 def test_deposit_match_is_credited_after_the_event_commits_and_not_on_replay(
     service_client, django_capture_on_commit_callbacks
 ):
+    # a deposit match rewards players with no NGR yet: an acquisition rule (exempt from the
+    # profit share, still budgeted — SPEC §7)
     rule = rule_make(
         trigger="on_event:deposit", target_segments=[], condition="event.amount >= 10",
         reward_type="bonus", amount="min(event.amount * 1.0, 50)",
-        terms={"wagering_multiplier": 10, "wagering_base": "bonus"},
+        terms={"wagering_multiplier": 10, "wagering_base": "bonus"}, acquisition=True,
     )  # fmt: skip
     player = player_make()
     capture = django_capture_on_commit_callbacks
@@ -139,7 +141,7 @@ def test_an_import_runs_the_after_import_rules_for_the_players_it_touched():
 
     rule_make(
         trigger="after_import", target_segments=[], condition="deposits_lifetime >= 100",
-        amount="5", reward_type="cash",
+        amount="5", reward_type="cash", acquisition=True,  # depositors with no NGR yet
     )  # fmt: skip
     bystander = player_make()
     body = (
