@@ -1,0 +1,24 @@
+"""The Valkyrie PAM API routes (the spec's paths), mounted under /api/aggregators/valkyrie/."""
+
+from django.urls import path
+
+from wallet.aggregator import valkyrie
+
+urlpatterns = [
+    path("players/session", valkyrie.SessionView.as_view(), name="valkyrie-session"),
+    path(
+        "players/<str:player_id>/balance",
+        valkyrie.BalanceView.as_view(),
+        name="valkyrie-balance",
+    ),
+    path(
+        "players/<str:player_id>/transactions",
+        valkyrie.TransactionsView.as_view(),
+        name="valkyrie-transactions",
+    ),
+    path(
+        "players/<str:player_id>/gamerounds/<str:round_id>",
+        valkyrie.GameRoundView.as_view(),
+        name="valkyrie-gameround",
+    ),
+]
