@@ -278,7 +278,8 @@ def transaction_parse(raw: bytes) -> Transaction:
     currency = _string(body, "currency", required=True, max_length=3)
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise _bad("currency: three capital letters are required.")
-    _string(body, "provider", required=True, max_length=PROVIDER_MAX)
+    if not isinstance(body.get("provider"), str):  # the query's provider is the one used
+        raise _bad("provider: a string is required.")
     stamp = body.get("transactionDateTime")
     occurred_at = parse_datetime(stamp) if isinstance(stamp, str) else None
     if occurred_at is None:
@@ -378,7 +379,7 @@ class TransactionsView(ValkyrieView):
         return view
 
     def post(self, request, player_id: str):
-        provider = self.provider(http_status=400)
+        provider = self.provider()
         tx = transaction_parse(request.body)
         kind = TYPES[tx.type]
         # a bet needs a live session; wins and cancels of its bets settle regardless
