@@ -15,9 +15,11 @@ same id with another payload answers `PAM_ERR_DUPLICATE_TRANS`. Mapping: docs/ag
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.http import HttpResponse
 from django.utils import timezone
@@ -36,7 +38,14 @@ from wallet.aggregator.sessions import (
     game_session_find,
     game_session_refresh,
 )
-from wallet.events import APPLIED, DUPLICATE, ROLLBACK_REMEMBERED, EventInput, events_ingest
+from wallet.events import (
+    APPLIED,
+    DUPLICATE,
+    ROLLBACK_REMEMBERED,
+    EventInput,
+    EventResult,
+    events_ingest,
+)
 from wallet.models import Aggregator, GameRound
 from wallet.selectors import wallet_balances
 
@@ -74,7 +83,8 @@ _DECIMAL = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
 
 
 class ValkyrieError(Exception):
-    """A refusal in the spec's error shape; `balance` is added for transaction refusals."""
+    """A refusal in the spec's error shape; `balance` (a dict, or a function that reads it only
+    when the refusal is answered) is added for transaction refusals."""
 
     def __init__(self, code: str, message: str, *, http_status: int = 200, balance=None):
         super().__init__(message)
@@ -105,7 +115,8 @@ def _answer(body: dict, status: int = 200) -> HttpResponse:
 def _error(error: ValkyrieError) -> HttpResponse:
     body = {"status": "ERROR", "error": {"code": error.code, "message": error.message}}
     if error.balance is not None:
-        body["transactionResult"] = {"balance": error.balance}
+        balance = error.balance() if callable(error.balance) else error.balance
+        body["transactionResult"] = {"balance": balance}
     return _answer(body, error.http_status)
 
 
@@ -115,7 +126,11 @@ def balance_of(player: Player, currency: str) -> dict:
     Pitboss keeps no separate promo balance (free-spin rounds cost the player nothing), so
     `promoAmount` is 0.
     """
-    held = wallet_balances(player=player).get(currency, {})
+    return _balance_view(wallet_balances(player=player).get(currency, {}))
+
+
+def _balance_view(held: dict) -> dict:
+    """One currency of `wallet_balances` (`{"cash": "…", "bonus": "…"}`) as a Valkyrie Balance."""
     return {
         "cashAmount": Decimal(held.get("cash", "0")),
         "bonusAmount": Decimal(held.get("bonus", "0")),
@@ -304,7 +319,7 @@ def transaction_parse(raw: bytes) -> Transaction:
     )
 
 
-def _amount_checked(tx: Transaction, balance: dict) -> Decimal:
+def _amount_checked(tx: Transaction, balance: Callable[[], dict]) -> Decimal:
     """The event amount: cash + bonus (+ promo for a PROMODEPOSIT: free-round winnings; the
     promo value of a free round is not the player's money, so no stake), each a valid amount
     of the currency (zero allowed: a lost round's DEPOSIT, a free round's WITHDRAW)."""
@@ -329,6 +344,18 @@ def _amount_checked(tx: Transaction, balance: dict) -> Decimal:
     except DomainError as error:
         code = "PAM_ERR_TRANS_CURRENCY" if error.code == "unknown_currency" else "PAM_ERR_UNDEFINED"
         raise ValkyrieError(code, error.message, balance=balance) from None
+
+
+def _error_code(result: EventResult, kind: str) -> str | None:
+    """The Valkyrie error code of an ingestion outcome (first or replayed); None when OK."""
+    if result.reason is not None:
+        reason = result.reason.code
+        if reason == "unknown_reference":
+            return UNKNOWN_REFERENCE.get(kind, "PAM_ERR_UNDEFINED")
+        return WALLET_CODES.get(reason, "PAM_ERR_UNDEFINED")
+    if any(w.get("code") == ROLLBACK_REMEMBERED["code"] for w in result.warnings):
+        return "PAM_ERR_CANCEL_NOT_FOUND"  # remembered: its bet is refused if it comes
+    return None
 
 
 class TransactionsView(ValkyrieView):
@@ -385,7 +412,7 @@ class TransactionsView(ValkyrieView):
         # a bet needs a live session; wins and cancels of its bets settle regardless
         found = self.player_session(player_id, expired_ok=kind != Activity.Type.BET)
         session, player = found.session, found.session.player
-        balance = balance_of(player, session.currency_id)
+        balance = partial(balance_of, player, session.currency_id)  # read only if refused
         if tx.currency != session.currency_id:
             raise ValkyrieError(
                 "PAM_ERR_TRANS_CURRENCY",
@@ -402,24 +429,11 @@ class TransactionsView(ValkyrieView):
                 "PAM_ERR_TRANS_NOT_FOUND", "A DEPOSIT names its round.", balance=balance
             )
         result = events_ingest(events=[event])[0]
-        code = None
-        if result.reason is not None:
-            reason = result.reason.code
-            code = WALLET_CODES.get(reason) or (
-                UNKNOWN_REFERENCE.get(kind) if reason == "unknown_reference" else None
-            )
-            code = code or "PAM_ERR_UNDEFINED"
-        elif any(w.get("code") == ROLLBACK_REMEMBERED["code"] for w in result.warnings):
-            code = "PAM_ERR_CANCEL_NOT_FOUND"  # remembered: its bet is refused if it comes
+        code = _error_code(result, kind)
         if result.reason is not None and result.reason.code == "idempotency_conflict":
-            after = balance_of(player, session.currency_id)  # never another player's balance
-        else:
-            held = result.balances.get(session.currency_id, {})
-            after = {
-                "cashAmount": Decimal(held.get("cash", "0")),
-                "bonusAmount": Decimal(held.get("bonus", "0")),
-                "promoAmount": Decimal(0),
-            }
+            after = balance()  # the requesting player's, never the first sender's
+        else:  # as first answered
+            after = _balance_view(result.balances.get(session.currency_id, {}))
         if code is not None:
             message = result.reason.message if result.reason else ROLLBACK_REMEMBERED["message"]
             raise ValkyrieError(code, message, balance=after)
@@ -468,7 +482,9 @@ class TransactionsView(ValkyrieView):
             and GameRound.objects.filter(player=player, source=source, round_id=round_id).exists()
         )
 
-    def refuse_cancel_of_non_withdraw(self, event: EventInput, player: Player, balance) -> None:
+    def refuse_cancel_of_non_withdraw(
+        self, event: EventInput, player: Player, balance: Callable[[], dict]
+    ) -> None:
         """A CANCEL naming a DEPOSIT or CANCEL: wins are never rolled back once settled."""
         if not event.reference_id:
             return
