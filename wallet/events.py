@@ -1,7 +1,8 @@
 """The one ingestion path for live events (SPEC §3, §8, §10): record, move money, answer, notify.
 
-Every live event — from `POST events/`, the admin, the demo and, later, the aggregator adapter —
-goes through `events_ingest`. Nothing else calls the wallet's event dispatcher (`_money_move`).
+Every live event — from `POST events/`, the admin, the demo and the game aggregators'
+adapters (wallet/aggregator/) — goes through `events_ingest`. Nothing else calls the wallet's
+event dispatcher (`_money_move`).
 
 Each event is one transaction (a savepoint when the caller already holds one), in as few round
 trips as possible because the API answers it while the caller waits (SPEC §12):
@@ -468,7 +469,8 @@ def _money_move(activity: Activity) -> list[dict]:
         if activity.amount:
             services.wallet_win_settle(amount=activity.amount, bets=bets, **common)
     elif kind == Activity.Type.ROLLBACK:
-        if not services.wallet_bet_rollback(amount=activity.amount, **common):
+        # an amount of 0 (aggregators may send one) cancels whatever the stake was
+        if not services.wallet_bet_rollback(amount=activity.amount or None, **common):
             warnings.append(ROLLBACK_REMEMBERED)
     elif kind == Activity.Type.CHARGEBACK:
         services.wallet_chargeback(amount=activity.amount, **common)
