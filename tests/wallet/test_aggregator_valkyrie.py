@@ -508,3 +508,15 @@ def test_an_unknown_games_win_is_never_refused(vk):
     assert vk.ok("DEPOSIT", "t-2", "40.00", round_id="r-1", game="mystery-2")["cashAmount"] == (
         D("130.00")
     )
+
+
+def test_a_cancel_of_amount_zero_cancels_the_stake_and_a_wrong_amount_is_refused(vk):
+    vk.ok("WITHDRAW", "t-1", "10.00", round_id="r-1")
+    balance = vk.refused(
+        "PAM_ERR_UNDEFINED", "CANCEL", "t-2", "9.00", round_id="r-1", bet_ref="t-1"
+    )
+    assert money(balance) == (D("90.00"), D("0.00"))
+    assert money(vk.ok("CANCEL", "t-3", "0", round_id="r-1", bet_ref="t-1")) == (
+        D("100.00"),
+        D("0.00"),
+    )
