@@ -520,3 +520,15 @@ def test_a_cancel_of_amount_zero_cancels_the_stake_and_a_wrong_amount_is_refused
         D("100.00"),
         D("0.00"),
     )
+
+
+def test_a_player_id_with_a_slash_is_routed(db):
+    player = Player.objects.create(
+        external_id="brand-a/42", currency_id="EUR", registered_at="2026-01-01T00:00:00Z"
+    )
+    deposit(player, "5.00")
+    vk = Valkyrie(player)
+    assert vk.balance(player_id="brand-a%2F42")["cashAmount"] == D("5.00")
+    assert vk.ok("WITHDRAW", "t-1", "1.00", round_id="r/1", player_id="brand-a%2F42")[
+        "cashAmount"
+    ] == D("4.00")

@@ -7,17 +7,17 @@ from wallet.aggregator import valkyrie
 urlpatterns = [
     path("players/session", valkyrie.SessionView.as_view(), name="valkyrie-session"),
     path(
-        "players/<str:player_id>/balance",
+        "players/<path:player_id>/balance",
         valkyrie.BalanceView.as_view(),
         name="valkyrie-balance",
     ),
     path(
-        "players/<str:player_id>/transactions",
+        "players/<path:player_id>/transactions",
         valkyrie.TransactionsView.as_view(),
         name="valkyrie-transactions",
     ),
     path(
-        "players/<str:player_id>/gamerounds/<str:round_id>",
+        "players/<path:player_id>/gamerounds/<path:round_id>",
         valkyrie.GameRoundView.as_view(),
         name="valkyrie-gameround",
     ),
