@@ -7,7 +7,7 @@ event listeners are the same as for `POST /api/v1/events/`.
 
 - `sessions.py`: aggregators and their hashed API tokens, game sessions Pitboss issues.
 - `catalogue.py`: the game catalogue (aggregator game id → wagering category).
-- `valkyrie.py`: the operator side of the Valkyrie PAM API (`urls.py`, mounted by config/urls.py
-  under `/api/aggregators/valkyrie/`).
+- `valkyrie.py`: the operator side of the Valkyrie PAM API; `valkyrie_wire.py` its JSON and body
+  schema; `urls.py` its routes, mounted by config/urls.py under `/api/aggregators/valkyrie/`.
 - `api.py`: `POST /api/v1/players/{id}/game-sessions/`, where the casino asks for a launch token.
 """

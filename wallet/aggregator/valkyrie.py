@@ -13,30 +13,37 @@ idempotency record, so a repeated transaction answers its first outcome and bala
 same id with another payload answers `PAM_ERR_DUPLICATE_TRANS`. Mapping: docs/aggregator.md.
 """
 
-import json
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 
-from django.http import HttpResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import DomainError
 from players.models import Activity, Player
-from players.money import amount_validate, currency_get
+from players.money import currency_get
 from wallet.aggregator.catalogue import game_category
 from wallet.aggregator.sessions import (
     SessionFound,
     aggregator_by_token,
     game_session_find,
     game_session_refresh,
+)
+from wallet.aggregator.valkyrie_wire import (
+    PROMO,
+    PROVIDER_MAX,
+    TYPE_NAMES,
+    TYPES,
+    Transaction,
+    ValkyrieError,
+    amount_checked,
+    answer,
+    bad,
+    balance_view,
+    error_answer,
+    transaction_parse,
 )
 from wallet.events import (
     APPLIED,
@@ -48,18 +55,6 @@ from wallet.events import (
 )
 from wallet.models import Aggregator, GameRound
 from wallet.selectors import wallet_balances
-
-BET, WIN, CANCEL = "WITHDRAW", "DEPOSIT", "CANCEL"
-PROMO = "PROMO"
-TYPES = {
-    "WITHDRAW": Activity.Type.BET,
-    "DEPOSIT": Activity.Type.WIN,
-    "CANCEL": Activity.Type.ROLLBACK,
-    "PROMOWITHDRAW": Activity.Type.BET,
-    "PROMODEPOSIT": Activity.Type.WIN,
-    "PROMOCANCEL": Activity.Type.ROLLBACK,
-}
-TYPE_NAMES = {Activity.Type.BET: BET, Activity.Type.WIN: WIN, Activity.Type.ROLLBACK: CANCEL}
 
 # The wallet's refusal codes (docs/api.md) as Valkyrie error codes.
 WALLET_CODES = {
@@ -78,46 +73,6 @@ UNKNOWN_REFERENCE = {
     Activity.Type.WIN: "PAM_ERR_TRANS_NOT_FOUND",
     Activity.Type.ROLLBACK: "PAM_ERR_CANCEL_NOT_FOUND",
 }
-PROVIDER_MAX = 64
-_DECIMAL = re.compile(r'"\\u0000(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
-
-
-class ValkyrieError(Exception):
-    """A refusal in the spec's error shape; `balance` (a dict, or a function that reads it only
-    when the refusal is answered) is added for transaction refusals."""
-
-    def __init__(self, code: str, message: str, *, http_status: int = 200, balance=None):
-        super().__init__(message)
-        self.code, self.message, self.http_status, self.balance = (
-            code,
-            message,
-            http_status,
-            balance,
-        )
-
-
-def _answer(body: dict, status: int = 200) -> HttpResponse:
-    """JSON with amounts (Decimals) written as JSON numbers, exactly (never through float)."""
-
-    def marked(value):
-        if isinstance(value, Decimal):
-            return f"\x00{value:f}\x00"
-        if isinstance(value, dict):
-            return {k: marked(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [marked(v) for v in value]
-        return value
-
-    text = _DECIMAL.sub(r"\1", json.dumps(marked(body)))
-    return HttpResponse(text, status=status, content_type="application/json")
-
-
-def _error(error: ValkyrieError) -> HttpResponse:
-    body = {"status": "ERROR", "error": {"code": error.code, "message": error.message}}
-    if error.balance is not None:
-        balance = error.balance() if callable(error.balance) else error.balance
-        body["transactionResult"] = {"balance": balance}
-    return _answer(body, error.http_status)
 
 
 def balance_of(player: Player, currency: str) -> dict:
@@ -126,16 +81,7 @@ def balance_of(player: Player, currency: str) -> dict:
     Pitboss keeps no separate promo balance (free-spin rounds cost the player nothing), so
     `promoAmount` is 0.
     """
-    return _balance_view(wallet_balances(player=player).get(currency, {}))
-
-
-def _balance_view(held: dict) -> dict:
-    """One currency of `wallet_balances` (`{"cash": "…", "bonus": "…"}`) as a Valkyrie Balance."""
-    return {
-        "cashAmount": Decimal(held.get("cash", "0")),
-        "bonusAmount": Decimal(held.get("bonus", "0")),
-        "promoAmount": Decimal(0),
-    }
+    return balance_view(wallet_balances(player=player).get(currency, {}))
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -155,7 +101,7 @@ class ValkyrieView(View):
             self.aggregator = aggregator
             response = super().dispatch(request, *args, **kwargs)
         except ValkyrieError as error:
-            response = _error(error)
+            response = error_answer(error)
         correlation = request.headers.get("X-Correlation-ID")
         if correlation and correlation.isprintable():
             response["X-Correlation-ID"] = correlation[:200]
@@ -207,7 +153,7 @@ class SessionView(ValkyrieView):
     def get(self, request):
         self.provider()
         found = self.session()
-        return _answer(_session_view(found.session, request.headers["X-Player-Token"]))
+        return answer(_session_view(found.session, request.headers["X-Player-Token"]))
 
     def put(self, request):
         self.provider()
@@ -218,7 +164,7 @@ class SessionView(ValkyrieView):
             raise ValkyrieError(
                 "PAM_ERR_SESSION_EXPIRED", "Session expired.", http_status=401
             ) from None
-        return _answer(_session_view(fresh, token))
+        return answer(_session_view(fresh, token))
 
 
 class BalanceView(ValkyrieView):
@@ -227,123 +173,7 @@ class BalanceView(ValkyrieView):
     def get(self, request, player_id: str):
         self.provider()
         session = self.player_session(player_id).session
-        return _answer({"status": "OK", "balance": balance_of(session.player, session.currency_id)})
-
-
-@dataclass(frozen=True)
-class Transaction:
-    """A checked Valkyrie `Transaction` body (amounts as Decimals, not yet validated against
-    the currency)."""
-
-    type: str
-    currency: str
-    cash: Decimal
-    bonus: Decimal
-    promo: Decimal
-    occurred_at: object
-    transaction_id: str
-    bet_ref: str
-    game_id: str
-    round_id: str
-    game_over: bool
-
-    @property
-    def promo_type(self) -> bool:
-        return self.type.startswith(PROMO)
-
-
-def _bad(message: str) -> ValkyrieError:
-    return ValkyrieError("PAM_ERR_UNDEFINED", message, http_status=400)
-
-
-def _string(body: dict, name: str, *, required: bool = False, max_length: int = 40) -> str:
-    value = body.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
-        raise _bad(f"{name}: a string of 1 to {max_length} characters is required.")
-    return value
-
-
-def _amount(body: dict, name: str) -> Decimal:
-    value = body.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise _bad(f"{name}: a number is required.")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise _bad(f"{name}: a number is required.") from None
-    if not amount.is_finite():
-        raise _bad(f"{name}: a number is required.")
-    return amount
-
-
-def transaction_parse(raw: bytes) -> Transaction:
-    """The request body as a `Transaction`; ValkyrieError (400) when the spec's schema refuses
-    it. Amounts are read as decimals straight from the JSON text (never through float)."""
-    try:
-        body = json.loads(raw or b"null", parse_float=Decimal)
-    except (ValueError, RecursionError):
-        raise _bad("The body is not JSON.") from None
-    if not isinstance(body, dict):
-        raise _bad("The body must be a Transaction object.")
-    kind = body.get("transactionType")
-    if kind not in TYPES:
-        raise _bad(f"transactionType: one of {', '.join(TYPES)} is required.")
-    currency = _string(body, "currency", required=True, max_length=3)
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise _bad("currency: three capital letters are required.")
-    if not isinstance(body.get("provider"), str):  # the query's provider is the one used
-        raise _bad("provider: a string is required.")
-    stamp = body.get("transactionDateTime")
-    occurred_at = parse_datetime(stamp) if isinstance(stamp, str) else None
-    if occurred_at is None:
-        raise _bad("transactionDateTime: an ISO 8601 date and time is required.")
-    if timezone.is_naive(occurred_at):
-        occurred_at = occurred_at.replace(tzinfo=UTC)
-    game_over = body.get("isGameOver", False)
-    if not isinstance(game_over, bool):
-        raise _bad("isGameOver: a boolean is required.")
-    return Transaction(
-        type=kind,
-        currency=currency,
-        cash=_amount(body, "cashAmount"),
-        bonus=_amount(body, "bonusAmount"),
-        promo=_amount(body, "promoAmount"),
-        occurred_at=occurred_at,
-        transaction_id=_string(body, "providerTransactionId", required=True),
-        bet_ref=_string(body, "providerBetRef"),
-        game_id=_string(body, "providerGameId"),
-        round_id=_string(body, "providerRoundId"),
-        game_over=game_over,
-    )
-
-
-def _amount_checked(tx: Transaction, balance: Callable[[], dict]) -> Decimal:
-    """The event amount: cash + bonus (+ promo for a PROMODEPOSIT: free-round winnings; the
-    promo value of a free round is not the player's money, so no stake), each a valid amount
-    of the currency (zero allowed: a lost round's DEPOSIT, a free round's WITHDRAW)."""
-    parts = {"cashAmount": tx.cash, "bonusAmount": tx.bonus, "promoAmount": tx.promo}
-    if any(value < 0 for value in parts.values()):
-        raise ValkyrieError(
-            "PAM_ERR_NEGATIVE_STAKE", "Amounts may not be negative.", balance=balance
-        )
-    if tx.promo and not tx.promo_type:
-        raise ValkyrieError(
-            "PAM_ERR_UNDEFINED", "promoAmount is for PROMO transactions only.", balance=balance
-        )
-    try:
-        currency = currency_get(tx.currency)
-        checked = {
-            k: amount_validate(v, currency, field=k, allow_zero=True) for k, v in parts.items()
-        }
-        if tx.type != "PROMODEPOSIT":
-            checked.pop("promoAmount")
-        total = sum(checked.values(), Decimal(0))
-        return amount_validate(total, currency, allow_zero=True)
-    except DomainError as error:
-        code = "PAM_ERR_TRANS_CURRENCY" if error.code == "unknown_currency" else "PAM_ERR_UNDEFINED"
-        raise ValkyrieError(code, error.message, balance=balance) from None
+        return answer({"status": "OK", "balance": balance_of(session.player, session.currency_id)})
 
 
 def _error_code(result: EventResult, kind: str) -> str | None:
@@ -367,7 +197,7 @@ class TransactionsView(ValkyrieView):
         bet_ref = request.GET.get("providerBetRef", "")
         transaction_id = request.GET.get("providerTransactionId", "")
         if not (bet_ref or transaction_id):
-            raise _bad("providerTransactionId or providerBetRef is required.")
+            raise bad("providerTransactionId or providerBetRef is required.")
         wanted = f"{provider}:{bet_ref or transaction_id}"
         found = Activity.objects.filter(
             player=player, source__in=self.sources(), external_id=wanted
@@ -377,7 +207,7 @@ class TransactionsView(ValkyrieView):
                 player=player, source__in=self.sources(), reference_id=wanted
             ).union(found)
         rows = sorted(found, key=lambda activity: activity.pk)
-        return _answer(
+        return answer(
             {"status": "OK", "transactions": [self.transaction_view(a, provider) for a in rows]}
         )
 
@@ -419,7 +249,7 @@ class TransactionsView(ValkyrieView):
                 f"The session's currency is {session.currency_id}.",
                 balance=balance,
             )
-        amount = _amount_checked(tx, balance)
+        amount = amount_checked(tx, balance)
         event = self.event(tx, provider=provider, player=player, amount=amount)
         if kind == Activity.Type.ROLLBACK:
             self.refuse_cancel_of_non_withdraw(event, player, balance)
@@ -433,7 +263,7 @@ class TransactionsView(ValkyrieView):
         if result.reason is not None and result.reason.code == "idempotency_conflict":
             after = balance()  # the requesting player's, never the first sender's
         else:  # as first answered
-            after = _balance_view(result.balances.get(session.currency_id, {}))
+            after = balance_view(result.balances.get(session.currency_id, {}))
         if code is not None:
             message = result.reason.message if result.reason else ROLLBACK_REMEMBERED["message"]
             raise ValkyrieError(code, message, balance=after)
@@ -447,7 +277,7 @@ class TransactionsView(ValkyrieView):
             )
         if activity_id is not None:
             transaction_result["transactionId"] = str(activity_id)
-        return _answer({"status": "OK", "transactionResult": transaction_result})
+        return answer({"status": "OK", "transactionResult": transaction_result})
 
     def event(self, tx: Transaction, *, provider: str, player: Player, amount: Decimal):
         kind = TYPES[tx.type]
@@ -516,4 +346,4 @@ class GameRoundView(ValkyrieView):
         }
         if found.ended_at is not None:
             view["endTime"] = found.ended_at.isoformat()
-        return _answer({"status": "OK", "gameround": view})
+        return answer({"status": "OK", "gameround": view})
