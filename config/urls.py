@@ -3,9 +3,14 @@ Prometheus metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
-from config.health import healthz
+from config.health import healthz, readyz
+from config.internal import metrics
+
+# The schema and docs: for an authenticated user (an API token, or a staff session in a browser).
+DOCS_PERMISSIONS = [IsAuthenticated]
 
 api_v1 = [
     path("", include("players.urls")),
@@ -13,10 +18,12 @@ api_v1 = [
     path("", include("rewards.urls")),
     path("", include("safety.urls")),
     path("", include("importer.urls")),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("", include("webhooks.urls")),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=DOCS_PERMISSIONS), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]),
+        # the split view serves its script from a URL of its own: no inline script (CSP)
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=DOCS_PERMISSIONS),
         name="api-docs",
     ),
 ]
@@ -27,7 +34,8 @@ urlpatterns = [
     # Game aggregators' wallet protocols (docs/aggregator.md), each under its own prefix.
     path("api/aggregators/valkyrie/", include("wallet.aggregator.urls")),
     path("healthz", healthz, name="healthz"),
-    path("", include("django_prometheus.urls")),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="prometheus-django-metrics"),
 ]
 
 handler404 = "config.api.errors.api_not_found"

@@ -19,6 +19,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from config.spreadsheets import formula_safe
 from importer import loading, pipeline
@@ -206,13 +207,35 @@ def import_stage_run(*, job_id: int, stage: str) -> str:
     _update(job, stages=stages)
     if stage == STAGES[-1]:
         loading.stage_drop(job_id=job.pk)
-        _update(
-            job,
-            status=ImportJob.Status.SUCCEEDED,
-            stage=ImportJob.Stage.DONE,
-            finished_at=timezone.now(),
-        )
+        with transaction.atomic():
+            _update(
+                job,
+                status=ImportJob.Status.SUCCEEDED,
+                stage=ImportJob.Stage.DONE,
+                finished_at=timezone.now(),
+            )
+            _finished_emit(job)
     return job.status
+
+
+def _finished_emit(job: ImportJob) -> None:
+    """The import.finished domain event (docs/webhooks.md), with the job's final state."""
+    domain_events_emit(
+        "import.finished",
+        lambda: [
+            {
+                "import_id": job.pk,
+                "kind": job.kind,
+                "status": job.status,
+                "file": job.original_name,
+                "rows_total": job.rows_total,
+                "rows_done": job.rows_done,
+                "rows_rejected": job.rows_rejected,
+                "error_code": job.error_code,
+                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            }
+        ],
+    )
 
 
 def _fail(job: ImportJob, code: str, message: str) -> None:
@@ -221,14 +244,16 @@ def _fail(job: ImportJob, code: str, message: str) -> None:
     except Exception:  # the database may be what failed; the stage is dropped on re-run
         logger.warning("could not drop staging table of import %s", job.pk)
     stages = {**job.stages, job.stage: {"note": f"failed: {code}"}}
-    _update(
-        job,
-        status=ImportJob.Status.FAILED,
-        error_code=code,
-        message=message[:2000],
-        stages=stages,
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        _update(
+            job,
+            status=ImportJob.Status.FAILED,
+            error_code=code,
+            message=message[:2000],
+            stages=stages,
+            finished_at=timezone.now(),
+        )
+        _finished_emit(job)
 
 
 def _stage_parse(job: ImportJob) -> str:

@@ -2,7 +2,6 @@
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.conf import settings
 from rest_framework import serializers
 
 from players.metrics import METRICS, WINDOWS
@@ -88,11 +87,3 @@ class PlayerSerializer(serializers.ModelSerializer):
         minor_units = player.currency.minor_units
         rows = {row.window: row for row in player.metrics.all()}
         return {window: metrics_as_json(rows.get(window), minor_units) for window in WINDOWS}
-
-
-class EventsResponseSerializer(serializers.Serializer):
-    results = serializers.ListField(child=serializers.DictField())
-
-
-def reporting_currency() -> str:
-    return settings.PITBOSS["REPORTING_CURRENCY"]

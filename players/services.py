@@ -7,8 +7,9 @@ import structlog
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from players.analytics import metrics_refresh_execute
-from players.models import Currency, Player
+from players.models import Currency, Player, SegmentChange
 from players.segmentation import segments_refresh_execute
 
 log = structlog.get_logger(__name__)
@@ -68,11 +69,33 @@ def segments_refresh(*, player_ids: Iterable[int] | None = None) -> int:
     ids = _ids(player_ids)
     if ids == []:
         return 0
-    changed = segments_refresh_execute(changed_at=timezone.now(), player_ids=ids)
+    now = timezone.now()
+    changed = segments_refresh_execute(changed_at=now, player_ids=ids)
+    if changed:
+        domain_events_emit("segment.changed", lambda: _segment_changes(changed_at=now, ids=ids))
     for refresher in _segment_refreshers:
         refresher(player_ids=ids)
     log.info("segments_refreshed", players=len(ids) if ids is not None else "all", changed=changed)
     return changed
+
+
+def _segment_changes(*, changed_at: datetime, ids: list[int] | None) -> list[dict]:
+    """The `data` of the segment.changed events of one refresh (one query, set-based)."""
+    changes = SegmentChange.objects.filter(changed_at=changed_at)
+    if ids is not None:
+        changes = changes.filter(player_id__in=ids)
+    return [
+        {
+            "player": external_id,
+            "from": from_segment,
+            "to": to_segment,
+            "changed_at": changed_at.isoformat(),
+            "metrics": metrics,
+        }
+        for external_id, from_segment, to_segment, metrics in changes.order_by("pk").values_list(
+            "player__external_id", "from_segment", "to_segment", "metrics"
+        )
+    ]
 
 
 def metrics_refresh_after_import(*, player_ids: list[int] | None, job_id: int) -> str:

@@ -12,9 +12,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import BonusActivity, Player
-from players.money import amount_validate
+from players.money import amount_validate, money_format
 from wallet.ledger import (
     Leg,
     amount_in_player_currency,
@@ -27,6 +28,26 @@ from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
 
 Kind = LedgerTransaction.Kind
+END_EVENTS = {
+    Bonus.Status.COMPLETED: "bonus.completed",
+    Bonus.Status.EXPIRED: "bonus.expired",
+    Bonus.Status.FORFEITED: "bonus.forfeited",
+}
+
+
+def _bonus_event(bonus: Bonus, player: Player, **extra) -> dict:
+    """The `data` of a bonus.* domain event (docs/webhooks.md)."""
+    currency = bonus.currency_id
+    return {
+        "bonus_id": bonus.pk,
+        "player": player.external_id,
+        "currency": currency,
+        "amount": money_format(bonus.amount, currency),
+        "status": bonus.status,
+        "wagering_required": money_format(bonus.wagering_required, currency),
+        "expires_at": bonus.expires_at.isoformat() if bonus.expires_at else None,
+        **extra,
+    }
 
 
 def bonus_activity_record(
@@ -142,6 +163,9 @@ def bonus_grant(
         bonus_activity_record(
             player=player, kind=BonusActivity.Kind.GRANTED, amount=amount, currency=currency
         )
+        domain_events_emit(
+            "bonus.granted", lambda: [_bonus_event(bonus, player, source=source, reason=reason)]
+        )
         if required == 0:
             account.balance = amount
             bonus_end(
@@ -207,6 +231,19 @@ def bonus_end(
         )
     bonus.status, bonus.ended_at, bonus.end_reason = status, now, reason[:255]
     bonus.converted = to_cash
+    if status in END_EVENTS:
+        domain_events_emit(
+            END_EVENTS[status],
+            lambda: [
+                _bonus_event(
+                    bonus,
+                    bonus.player,
+                    converted=money_format(to_cash, currency),
+                    forfeited=money_format(balance - to_cash, currency),
+                    reason=reason[:255],
+                )
+            ],
+        )
     return posted
 
 

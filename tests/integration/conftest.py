@@ -1,0 +1,117 @@
+"""A real Celery worker (a separate process) consuming from Redis against the test database."""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+
+BROKER = os.environ.get("PITBOSS_TEST_BROKER", "redis://127.0.0.1:6379/14")
+REPO = Path(settings.BASE_DIR)
+
+
+def _drop_broker_pools() -> None:
+    """Celery caches its broker connection and producer pools: rebuild them from the conf."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_worker_process():
+    try:
+        redis.Redis.from_url(BROKER).flushdb()
+    except redis.ConnectionError:
+        pytest.skip(f"Redis is not reachable at {BROKER}")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": BROKER,
+        "CELERY_RESULT_BACKEND": "",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    previous = dict(celery_app.conf.items())
+    _drop_broker_pools()  # eager tasks of earlier tests built them on memory://
+    celery_app.conf.update(task_always_eager=False, broker_url=BROKER, result_backend=None)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        _drop_broker_pools()
+        celery_app.conf.update(
+            task_always_eager=previous["task_always_eager"],
+            broker_url=previous["broker_url"],
+            result_backend=previous["result_backend"],
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_server(service_client):
+    """The product under gunicorn (2 workers, persistent connections, the shared cache on
+    Redis) against the test database; yields (port, the service client's Authorization)."""
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PITBOSS_DEV": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DB_CONN_MAX_AGE": "600",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "ERROR",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+         "--log-level", "error"],
+        cwd=REPO, env=env, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            probe.request("GET", "/healthz")
+            if probe.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    token = service_client._credentials["HTTP_AUTHORIZATION"]
+    try:
+        yield port, token
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
