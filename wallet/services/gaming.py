@@ -83,7 +83,9 @@ def wallet_bet_place(
             amount=amount,
             cash=locked.cash.balance,
             bonuses=[(a.bonus_id, a.balance) for a in locked.bonuses],
-            bonus_first=balance_policy(currency).bet_order == BalancePolicy.BetOrder.BONUS_FIRST,
+            # the order matters only with bonus money to draw on (no policy read otherwise)
+            bonus_first=bool(locked.bonuses)
+            and balance_policy(currency).bet_order == BalancePolicy.BetOrder.BONUS_FIRST,
         )
         # Wagering goes to the grant the bet drew on, else to the oldest active grant.
         target = locked.bonus_account(next(iter(from_bonus))) if from_bonus else None
@@ -297,8 +299,9 @@ def _win_post(
         cash_stake=cash_stake,
         bonus_stakes=bonus_stakes,
         quantum=currency_quantum(currency),
-        cash_stake_first=balance_policy(currency).win_split
-        == BalancePolicy.WinSplit.CASH_STAKE_FIRST,
+        # the split matters only when a bonus was involved (no policy read otherwise)
+        cash_stake_first=bool(bonus_stakes or targets)
+        and balance_policy(currency).win_split == BalancePolicy.WinSplit.CASH_STAKE_FIRST,
         target_bonus=targets[0] if targets else None,
     )
     bonus_legs, paid = _bonus_share_legs(
