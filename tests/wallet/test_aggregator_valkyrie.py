@@ -532,3 +532,12 @@ def test_a_player_id_with_a_slash_is_routed(db):
     assert vk.ok("WITHDRAW", "t-1", "1.00", round_id="r/1", player_id="brand-a%2F42")[
         "cashAmount"
     ] == D("4.00")
+
+
+@pytest.mark.parametrize("player_id", ["%0Aabc", "tab%09id", "%C3%9F"])
+def test_any_player_id_reaches_the_api_and_is_answered_in_its_shape(vk, player_id):
+    for path in ("balance", "gamerounds/%0Ar"):
+        status, body = vk.call("get", f"/players/{player_id}/{path}")
+        assert (status, body["error"]["code"]) == (200, "PAM_ERR_PLAYER_NOT_FOUND"), path
+    status, body = vk.tx("WITHDRAW", "t-1", "1.00", round_id="r-1", player_id=player_id)
+    assert (status, body["error"]["code"]) == (200, "PAM_ERR_PLAYER_NOT_FOUND")
