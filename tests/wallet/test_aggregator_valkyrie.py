@@ -541,3 +541,13 @@ def test_any_player_id_reaches_the_api_and_is_answered_in_its_shape(vk, player_i
         assert (status, body["error"]["code"]) == (200, "PAM_ERR_PLAYER_NOT_FOUND"), path
     status, body = vk.tx("WITHDRAW", "t-1", "1.00", round_id="r-1", player_id=player_id)
     assert (status, body["error"]["code"]) == (200, "PAM_ERR_PLAYER_NOT_FOUND")
+
+
+def test_any_rfc3339_offset_is_read_and_stored_in_utc(vk):
+    # PostgreSQL refuses offsets beyond ±15:59; the adapter stores UTC (a 500 before)
+    vk.ok("WITHDRAW", "t-1", "1.00", round_id="r-1", at="2000-01-01T00:00:00+16:00")
+    vk.ok("WITHDRAW", "t-2", "1.00", round_id="r-2", at="2026-11-30T12:00:00-23:59")
+    stored = Activity.objects.get(external_id=f"{PROVIDER}:t-1").occurred_at
+    assert stored.isoformat() == "1999-12-31T08:00:00+00:00"
+    status, body = vk.tx("WITHDRAW", "t-3", "1.00", round_id="r-3", at="0001-01-01T00:00:00+05:00")
+    assert (status, body["error"]["code"]) == (400, "PAM_ERR_UNDEFINED")

@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.http import HttpResponse
@@ -89,7 +89,7 @@ class Transaction:
     cash: Decimal
     bonus: Decimal
     promo: Decimal
-    occurred_at: object
+    occurred_at: datetime
     transaction_id: str
     bet_ref: str
     game_id: str
@@ -127,6 +127,20 @@ def _amount(body: dict, name: str) -> Decimal:
     return amount
 
 
+def _timestamp(stamp: object) -> datetime:
+    """An ISO 8601 timestamp in UTC (naive: taken as UTC). Any offset RFC 3339 allows is read,
+    including those PostgreSQL would refuse (beyond ±15:59), because it is stored in UTC."""
+    try:
+        parsed = parse_datetime(stamp) if isinstance(stamp, str) else None
+        if parsed is not None:
+            if timezone.is_naive(parsed):
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # an impossible date, or UTC before year 1
+        pass
+    raise bad("transactionDateTime: an ISO 8601 date and time is required.")
+
+
 def transaction_parse(raw: bytes) -> Transaction:
     """The request body as a `Transaction`; ValkyrieError (400) when the spec's schema refuses
     it. Amounts are read as decimals straight from the JSON text (never through float)."""
@@ -144,12 +158,7 @@ def transaction_parse(raw: bytes) -> Transaction:
         raise bad("currency: three capital letters are required.")
     if not isinstance(body.get("provider"), str):  # the query's provider is the one used
         raise bad("provider: a string is required.")
-    stamp = body.get("transactionDateTime")
-    occurred_at = parse_datetime(stamp) if isinstance(stamp, str) else None
-    if occurred_at is None:
-        raise bad("transactionDateTime: an ISO 8601 date and time is required.")
-    if timezone.is_naive(occurred_at):
-        occurred_at = occurred_at.replace(tzinfo=UTC)
+    occurred_at = _timestamp(body.get("transactionDateTime"))
     game_over = body.get("isGameOver", False)
     if not isinstance(game_over, bool):
         raise bad("isGameOver: a boolean is required.")
