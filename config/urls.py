@@ -1,4 +1,5 @@
-"""URL map: admin, API v1 (each app's routes), OpenAPI, health and Prometheus metrics."""
+"""URL map: admin, API v1 (each app's routes), OpenAPI, aggregator protocols, health and
+Prometheus metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -30,6 +31,8 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # Game aggregators' wallet protocols (docs/aggregator.md), each under its own prefix.
+    path("api/aggregators/valkyrie/", include("wallet.aggregator.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="prometheus-django-metrics"),

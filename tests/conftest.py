@@ -15,10 +15,13 @@ from config.roles import roles_sync
 def _currency_cache_fresh():
     """Currencies a rolled-back test created (or changed) must not outlive it in the cache."""
     from players.money import currencies_forget
+    from wallet.policies import balance_policies_forget
 
     currencies_forget()
+    balance_policies_forget()
     yield
     currencies_forget()
+    balance_policies_forget()
 
 
 @pytest.fixture(autouse=True)

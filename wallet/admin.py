@@ -18,7 +18,16 @@ from django.utils import timezone
 from config.errors import DomainError
 from players.models import Currency, Player
 from wallet import services
-from wallet.models import Account, Bonus, Entry, LedgerTransaction
+from wallet.aggregator import admin as aggregator_admin  # noqa: F401  (registers its models)
+from wallet.models import (
+    Account,
+    BalancePolicy,
+    Bonus,
+    Entry,
+    GameRound,
+    GameSession,
+    LedgerTransaction,
+)
 
 TEMPLATE = "admin/wallet/service_form.html"
 
@@ -241,3 +250,27 @@ class BonusAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, TEMPLATE, context)
+
+
+@admin.register(BalancePolicy)
+class BalancePolicyAdmin(admin.ModelAdmin):
+    """Per currency: which money a bet takes first and how a win comes back (docs/wallet.md)."""
+
+    list_display = ["currency", "bet_order", "win_split"]
+
+
+@admin.register(GameSession)
+class GameSessionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "player", "aggregator", "currency", "game_id", "expires_at"]
+    list_filter = ["aggregator"]
+    search_fields = ["player__external_id"]
+    exclude = ["token_hash"]
+    raw_id_fields = ["player"]
+
+
+@admin.register(GameRound)
+class GameRoundAdmin(ReadOnlyAdmin):
+    list_display = ["round_id", "player", "source", "game_id", "started_at", "ended_at"]
+    list_filter = ["source"]
+    search_fields = ["round_id", "player__external_id"]
+    raw_id_fields = ["player"]

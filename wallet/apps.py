@@ -13,8 +13,12 @@ class WalletConfig(AppConfig):
     verbose_name = "Accounts, the double-entry ledger, bonuses and wagering"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from players.services import player_status_listener_register
         from wallet.events import event_listener_register
+        from wallet.models import BalancePolicy
+        from wallet.policies import balance_policies_forget
         from wallet.services.bonuses import bonuses_forfeit_inactive_players
 
         # The wallet owns the ingestion path, so it hooks the players app's refresh queue on
@@ -22,3 +26,5 @@ class WalletConfig(AppConfig):
         event_listener_register(_metrics_refresh_listener)
         # A player who leaves `active` (self-exclusion, block, closure) forfeits bonuses at once.
         player_status_listener_register(bonuses_forfeit_inactive_players)
+        post_save.connect(balance_policies_forget, sender=BalancePolicy)
+        post_delete.connect(balance_policies_forget, sender=BalancePolicy)

@@ -1,7 +1,8 @@
 """The one ingestion path for live events (SPEC §3, §8, §10): record, move money, answer, notify.
 
-Every live event — from `POST events/`, the admin, the demo and, later, the aggregator adapter —
-goes through `events_ingest`. Nothing else calls the wallet's event dispatcher (`_money_move`).
+Every live event — from `POST events/`, the admin, the demo and the game aggregators'
+adapters (wallet/aggregator/) — goes through `events_ingest`. Nothing else calls the wallet's
+event dispatcher (`_money_move`).
 
 Each event is one transaction (a savepoint when the caller already holds one), in as few round
 trips as possible because the API answers it while the caller waits (SPEC §12):
@@ -39,6 +40,7 @@ from players.models import Activity, Currency, EventReceipt, Fingerprint, Player
 from players.money import convert
 from players.services import player_get_or_create
 from wallet import services
+from wallet.models import GameRound
 from wallet.selectors import event_warnings, wallet_balances
 
 log = structlog.get_logger(__name__)
@@ -72,6 +74,14 @@ class EventInput:
     device_id: str = ""
     ip: str = ""
     payment_instrument: str = ""
+    # Where the event comes from: `api` (POST events/), or `agg:<slug>` for an aggregator
+    # (wallet/aggregator/); external ids, bets and rounds are looked up within one source.
+    source: str = "api"
+    # The source reports round ends: keep the round's state (`GameRound`): a bet opens it, a
+    # win with `round_over` closes it; a bet or win on a closed round is refused
+    # (`round_closed`), and so is a rollback of its bets (`bet_settled`).
+    rounds: bool = False
+    round_over: bool = False
 
     def fingerprints(self) -> list[tuple[str, str]]:
         """(kind, value) of the fingerprints the event carries."""
@@ -81,6 +91,11 @@ class EventInput:
             (Fingerprint.Kind.PAYMENT, self.payment_instrument),
         ]
         return [(kind, value) for kind, value in pairs if value]
+
+    @property
+    def receipt_key(self) -> str:
+        """The key of the event's receipt: its external id, within its source."""
+        return self.external_id if self.source == "api" else f"{self.source}:{self.external_id}"
 
     def payload_hash(self) -> str:
         canonical = {
@@ -94,6 +109,8 @@ class EventInput:
             "round_id": self.round_id,
             "reference_id": self.reference_id,
         }
+        if self.round_over:  # only when set, so that earlier receipts keep their hashes
+            canonical["round_over"] = True
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -229,7 +246,7 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     (insufficient funds, duplicates, conflicts): those are results. Rejection reason codes:
     insufficient_funds | max_bet_exceeded | unknown_reference | currency_mismatch |
     player_blocked | invalid_amount | already_rolled_back | bet_settled | bet_rolled_back |
-    idempotency_conflict. A rollback whose bet has not arrived is applied (nothing moves) with
+    round_closed (`EventInput.rounds`) | idempotency_conflict. A rollback whose bet has not arrived is applied (nothing moves) with
     the warning `rollback_before_bet`, and that bet is refused with `bet_rolled_back`.
     """
     results, applied, refused = [], [], []
@@ -293,10 +310,10 @@ def _reason(code: str, message: str) -> Reason | None:
     return Reason(code, message) if code else None
 
 
-def _replay(receipt: EventReceipt, payload_hash: str) -> EventResult:
+def _replay(receipt: EventReceipt, payload_hash: str, external_id: str) -> EventResult:
     if receipt.payload_hash != payload_hash:
         return EventResult(
-            receipt.external_id,
+            external_id,
             REJECTED,
             Reason(
                 "idempotency_conflict", "This external_id was already used for a different event."
@@ -304,7 +321,7 @@ def _replay(receipt: EventReceipt, payload_hash: str) -> EventResult:
             receipt.balances,
         )
     return EventResult(
-        receipt.external_id,
+        external_id,
         DUPLICATE,
         _reason(receipt.reason_code, receipt.reason_message),
         receipt.balances,
@@ -315,18 +332,23 @@ def _replay(receipt: EventReceipt, payload_hash: str) -> EventResult:
 
 def _event_ingest(event: EventInput) -> EventResult:
     payload_hash = event.payload_hash()
-    receipt = EventReceipt(external_id=event.external_id, payload_hash=payload_hash)
+    receipt = EventReceipt(external_id=event.receipt_key, payload_hash=payload_hash)
     try:
         with transaction.atomic():
             player, activity = _player_and_activity(event)
             _fingerprints_store(player, event)
+            game_round = _round_check(event, activity)
             warnings = _money_move(activity)
+            if game_round is not None and event.round_over and activity.type == Activity.Type.WIN:
+                GameRound.objects.filter(pk=game_round.pk, ended_at=None).update(
+                    ended_at=event.occurred_at
+                )
             receipt.balances = wallet_balances(player=player)
             receipt.warnings = event_warnings(activity=activity) + warnings
             receipt.status, receipt.activity = APPLIED, activity
             receipt.save(force_insert=True)
     except IntegrityError as error:
-        return _replay_or_raise(event.external_id, payload_hash, error)
+        return _replay_or_raise(event, payload_hash, error)
     except DomainError as error:
         # Nothing of the event stayed (the transaction rolled back): answer `rejected`, and
         # keep the player (events may precede the profile) and the receipt for replays.
@@ -341,7 +363,7 @@ def _event_ingest(event: EventInput) -> EventResult:
                 receipt.balances = wallet_balances(player=player)
                 receipt.save(force_insert=True)
         except IntegrityError as conflict:
-            return _replay_or_raise(event.external_id, payload_hash, conflict)
+            return _replay_or_raise(event, payload_hash, conflict)
         return EventResult(
             event.external_id,
             REJECTED,
@@ -399,7 +421,7 @@ SELECT p.*, (SELECT "id" FROM a) FROM p
 
 def _activity(event: EventInput, player_amount: Decimal, player: Player | None = None):
     return Activity(
-        source="api",
+        source=event.source,
         external_id=event.external_id,
         player=player,
         type=event.type,
@@ -434,12 +456,12 @@ def _player_and_activity_sql(event: EventInput) -> tuple[Player, Activity] | Non
     return player, activity
 
 
-def _replay_or_raise(external_id: str, payload_hash: str, error: IntegrityError) -> EventResult:
+def _replay_or_raise(event: EventInput, payload_hash: str, error: IntegrityError) -> EventResult:
     """The answer to a duplicate: the event's receipt, committed by the transaction that won."""
-    receipt = EventReceipt.objects.filter(external_id=external_id).first()
+    receipt = EventReceipt.objects.filter(external_id=event.receipt_key).first()
     if receipt is None:  # a conflict that is not a duplicate event: a real error
         raise error
-    return _replay(receipt, payload_hash)
+    return _replay(receipt, payload_hash, event.external_id)
 
 
 def _activity_create(*, player: Player, event: EventInput) -> Activity:
@@ -454,6 +476,34 @@ def _activity_create(*, player: Player, event: EventInput) -> Activity:
     activity = _activity(event, player_amount, player)
     activity.save(force_insert=True)
     return activity
+
+
+def _round_check(event: EventInput, activity: Activity) -> GameRound | None:
+    """The event's round, for sources that report round ends (`EventInput.rounds`), locked.
+
+    A bet opens its round (or joins it); a bet or win on a closed round is refused
+    (`round_closed`), a rollback of a bet of a closed round too (`bet_settled`: the round
+    was settled, even by a zero win that moved no money).
+    """
+    if not (event.rounds and activity.round_id):
+        return None
+    named = {
+        "player_id": activity.player_id,
+        "source": activity.source,
+        "round_id": activity.round_id,
+    }
+    if activity.type == Activity.Type.BET:
+        GameRound.objects.get_or_create(
+            **named, defaults={"game_id": activity.game_id, "started_at": event.occurred_at}
+        )
+    found = GameRound.objects.select_for_update().filter(**named).first()
+    if found is None or found.ended_at is None:
+        return found
+    if activity.type == Activity.Type.ROLLBACK:
+        raise DomainError(
+            "bet_settled", "The bet's round is over; it can no longer be rolled back."
+        )
+    raise DomainError("round_closed", "The round is over.")
 
 
 ROLLBACK_REMEMBERED = {
@@ -502,7 +552,8 @@ def _money_move(activity: Activity) -> list[dict]:
         if activity.amount:
             services.wallet_win_settle(amount=activity.amount, bets=bets, **common)
     elif kind == Activity.Type.ROLLBACK:
-        if not services.wallet_bet_rollback(amount=activity.amount, **common):
+        # an amount of 0 (aggregators may send one) cancels whatever the stake was
+        if not services.wallet_bet_rollback(amount=activity.amount or None, **common):
             warnings.append(ROLLBACK_REMEMBERED)
     elif kind == Activity.Type.CHARGEBACK:
         services.wallet_chargeback(amount=activity.amount, **common)

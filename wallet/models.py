@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from players.models import MONEY, Currency, Player
+from players.models import MONEY, Currency, GameCategory, Player
 
 
 class Bonus(models.Model):
@@ -254,3 +254,138 @@ class RememberedRollback(models.Model):
 
     def __str__(self) -> str:
         return f"rollback of {self.reference_id or 'round ' + self.round_id} (before its bet)"
+
+
+class BalancePolicy(models.Model):
+    """How bets draw on cash and bonus money and how wins come back, per currency (SPEC §8
+    fixes the defaults: real money first, wins split in proportion to the stake's sources).
+
+    A currency without a row uses the defaults. Staff edit the rows in the admin; the wallet
+    reads them through `wallet.policies.balance_policy` (cached per process).
+    """
+
+    class BetOrder(models.TextChoices):
+        CASH_FIRST = "cash_first", "cash first, then bonus (default)"
+        BONUS_FIRST = "bonus_first", "bonus first, then cash"
+
+    class WinSplit(models.TextChoices):
+        PROPORTIONAL = "proportional", "in proportion to the stake's sources (default)"
+        CASH_STAKE_FIRST = "cash_stake_first", "repay the cash stake first, the rest to the bonus"
+
+    currency = models.OneToOneField(
+        Currency, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    bet_order = models.CharField(
+        max_length=16, choices=BetOrder.choices, default=BetOrder.CASH_FIRST
+    )
+    win_split = models.CharField(
+        max_length=16, choices=WinSplit.choices, default=WinSplit.PROPORTIONAL
+    )
+
+    class Meta:
+        verbose_name_plural = "balance policies"
+
+    def __str__(self) -> str:
+        return f"{self.currency_id}: {self.bet_order}, {self.win_split}"
+
+
+class Aggregator(models.Model):
+    """A game aggregator deployment allowed to call the wallet (wallet/aggregator/).
+
+    Its API token is stored as a SHA-256 hash (the token is 32 random bytes, so a fast hash
+    is enough); `source` namespaces its events, rounds and transaction ids in the ledger.
+    """
+
+    class Protocol(models.TextChoices):
+        VALKYRIE = "valkyrie", "Valkyrie PAM API"
+
+    name = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=20, unique=True, help_text="Its events' source: agg:<slug>")
+    protocol = models.CharField(max_length=16, choices=Protocol.choices, default=Protocol.VALKYRIE)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    session_minutes = models.PositiveIntegerField(
+        default=30, help_text="Game session lifetime; each use in the second half renews it."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def source(self) -> str:
+        return f"agg:{self.slug}"
+
+
+class GameSession(models.Model):
+    """A game session Pitboss issued to a player for one aggregator (the launch token).
+
+    Only the token's SHA-256 hash is stored. A refresh replaces the session by a new one and
+    marks this one `replaced_at`; an expired or replaced session may still settle wins and
+    cancels of its bets, never place a bet.
+    """
+
+    aggregator = models.ForeignKey(Aggregator, on_delete=models.PROTECT, related_name="sessions")
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="game_sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    country = models.CharField(max_length=2)
+    language = models.CharField(max_length=2, default="EN")
+    game_id = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    replaced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["player", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.player_id} ({self.aggregator_id})"
+
+
+class GameRound(models.Model):
+    """A game round of a source that reports round ends (aggregators): opened by its first
+    bet, closed by the win that says the game is over. Kept by the ingestion path
+    (wallet/events.py) in the events' transactions; no money lives here."""
+
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=32)
+    round_id = models.CharField(max_length=200)
+    game_id = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["player", "source", "round_id"], name="game_round_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id} ({'closed' if self.ended_at else 'open'})"
+
+
+class Game(models.Model):
+    """The game catalogue: an aggregator's game id mapped to a wagering category.
+
+    A game first seen in a bet is added as `other`, unreviewed (the admin warns about it);
+    staff set its category, which marks it reviewed. A bet is never refused for its game.
+    """
+
+    aggregator = models.ForeignKey(Aggregator, on_delete=models.CASCADE, related_name="games")
+    game_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=128, blank=True)
+    category = models.CharField(
+        max_length=16, choices=GameCategory.choices, default=GameCategory.OTHER
+    )
+    reviewed = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["aggregator", "game_id"], name="game_unique_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.game_id} ({self.category})"

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from wallet import api
+from wallet.aggregator.api import PlayerGameSessionView
 from wallet.api_events import EventsView
 
 urlpatterns = [
@@ -18,6 +19,11 @@ urlpatterns = [
         "players/<str:external_id>/adjustments/",
         api.PlayerAdjustmentView.as_view(),
         name="adjustment",
+    ),
+    path(
+        "players/<str:external_id>/game-sessions/",
+        PlayerGameSessionView.as_view(),
+        name="game-session-open",
     ),
     path("bonuses/<int:bonus_id>/forfeit/", api.BonusForfeitView.as_view(), name="bonus-forfeit"),
 ]

@@ -27,11 +27,13 @@ def contribution_weight(
 
 
 def stake_split(
-    *, amount: Decimal, cash: Decimal, bonuses: list[tuple[int, Decimal]]
+    *, amount: Decimal, cash: Decimal, bonuses: list[tuple[int, Decimal]], bonus_first=False
 ) -> tuple[Decimal, dict[int, Decimal]]:
-    """Take `amount` from cash first, then from bonus balances in the given (oldest-first) order."""
-    from_cash = min(cash, amount)
-    rest = amount - from_cash
+    """Take `amount` from cash first, then from bonus balances in the given (oldest-first) order;
+    with `bonus_first` (the `bonus_first` balance policy) from the bonuses first, then cash."""
+    rest = amount
+    from_cash = Decimal(0) if bonus_first else min(cash, rest)
+    rest -= from_cash
     from_bonus: dict[int, Decimal] = {}
     for bonus_id, balance in bonuses:
         if rest <= 0:
@@ -40,20 +42,48 @@ def stake_split(
         if part > 0:
             from_bonus[bonus_id] = part
             rest -= part
+    if bonus_first:
+        from_cash = min(cash, rest)
+        rest -= from_cash
     if rest > 0:
         raise ValueError("stake_split called without enough funds")
     return from_cash, from_bonus
 
 
 def win_split(
-    *, amount: Decimal, cash_stake: Decimal, bonus_stakes: dict[int, Decimal], quantum: Decimal
+    *,
+    amount: Decimal,
+    cash_stake: Decimal,
+    bonus_stakes: dict[int, Decimal],
+    quantum: Decimal,
+    cash_stake_first: bool = False,
+    target_bonus: int | None = None,
 ) -> tuple[Decimal, dict[int, Decimal]]:
-    """Split a win in proportion to where the stake came from.
+    """Split a win between cash and the bonuses its stake came from.
 
-    The cash share is rounded down to the minor unit; each bonus share too, and the rounding
-    remainder goes to the last bonus share, so withdrawable cash is never rounded up.
+    `proportional` (default, SPEC §8): in proportion to where the stake came from. The cash
+    share is rounded down to the minor unit; each bonus share too, and the rounding remainder
+    goes to the last bonus share, so withdrawable cash is never rounded up.
+
+    `cash_stake_first` (the Softswiss-style policy): the win first repays the cash part of the
+    stake to cash; the rest goes to the bonuses in proportion to their stakes, or, when the
+    stake was all cash, to `target_bonus` (the grant the bet's wagering counted for, active
+    when the bet was placed); with no bonus at all the whole win is cash.
     """
     stake = cash_stake + sum(bonus_stakes.values(), Decimal(0))
+    if cash_stake_first:
+        to_cash = min(amount, cash_stake)
+        rest = amount - to_cash
+        if not rest:
+            return to_cash, {}
+        if bonus_stakes:
+            _, shares = win_split(
+                amount=rest, cash_stake=Decimal(0), bonus_stakes=bonus_stakes, quantum=quantum
+            )
+            return to_cash, shares
+        if target_bonus is not None:
+            return to_cash, {target_bonus: rest}
+        return amount, {}
     if stake == 0 or not bonus_stakes:
         return amount, {}
     cash_share = (amount * cash_stake / stake).quantize(quantum, rounding=ROUND_DOWN)

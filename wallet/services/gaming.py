@@ -16,7 +16,8 @@ from config.errors import DomainError
 from players.models import Activity, Player
 from players.money import EIGHT_PLACES, currency_quantum, money_format
 from wallet.ledger import Leg, ledger_post
-from wallet.models import Account, Bonus, LedgerTransaction, RememberedRollback
+from wallet.models import Account, BalancePolicy, Bonus, LedgerTransaction, RememberedRollback
+from wallet.policies import balance_policy
 from wallet.services.base import Locked, wallet_operation
 from wallet.services.bonuses import bonus_end
 from wallet.wagering import contribution_weight, stake_split, win_split
@@ -53,7 +54,8 @@ def wallet_bet_place(
     game_id: str = "",
     activity=None,
 ) -> LedgerTransaction:
-    """Take a stake from cash first, then bonus (oldest grant first); add wagering progress.
+    """Take a stake from cash first, then bonus (oldest grant first), or bonus first under the
+    currency's `bonus_first` balance policy (wallet/policies.py); add wagering progress.
 
     Raises player_blocked, invalid_amount, max_bet_exceeded (over a bonus's max bet),
     insufficient_funds, bet_rolled_back (its rollback arrived first, `activity` given).
@@ -81,6 +83,9 @@ def wallet_bet_place(
             amount=amount,
             cash=locked.cash.balance,
             bonuses=[(a.bonus_id, a.balance) for a in locked.bonuses],
+            # the order matters only with bonus money to draw on (no policy read otherwise)
+            bonus_first=bool(locked.bonuses)
+            and balance_policy(currency).bet_order == BalancePolicy.BetOrder.BONUS_FIRST,
         )
         # Wagering goes to the grant the bet drew on, else to the oldest active grant.
         target = locked.bonus_account(next(iter(from_bonus))) if from_bonus else None
@@ -112,6 +117,8 @@ def wallet_bet_place(
                 "wagering": {"bonus": target.bonus_id, "amount": str(contribution)}
                 if contribution
                 else {},
+                # the grant a `cash_stake_first` win pays its surplus to
+                **({"target": target.bonus_id} if target is not None else {}),
             },
         )
         if contribution:
@@ -130,10 +137,11 @@ def wallet_bet_place(
 def bets_referenced(
     *, player: Player, currency: str, reference_id: str = "", round_id: str = "", source="api"
 ) -> list[LedgerTransaction]:
-    """The bet transactions a win or rollback refers to (by bet external id, else by round)."""
+    """The bet transactions a win or rollback refers to: by `reference_id` (a bet's external id,
+    or the reference a bet was placed under, e.g. an aggregator's bet ref), else by round."""
     bets = Activity.objects.filter(player_id=player.pk, type=Activity.Type.BET, source=source)
-    if reference_id:
-        bets = bets.filter(external_id=reference_id)
+    if reference_id:  # the bet's external id, or the reference it was placed under
+        bets = bets.filter(Q(external_id=reference_id) | Q(reference_id=reference_id))
     elif round_id:
         bets = bets.filter(round_id=round_id)
     else:
@@ -185,6 +193,8 @@ def _bets_of_rollback(
 def _bet_refuse_if_rolled_back(*, player: Player, activity: Activity) -> None:
     """A bet whose rollback arrived first is refused (under the player's lock)."""
     named = Q(reference_id=activity.external_id)
+    if activity.reference_id:  # the reference the bet is placed under (an aggregator's bet ref)
+        named |= Q(reference_id=activity.reference_id)
     if activity.round_id:
         named |= Q(reference_id="", round_id=activity.round_id)
     remembered = RememberedRollback.objects.filter(
@@ -283,11 +293,16 @@ def _win_post(
     for bet in live:
         for bonus_id, part in bet.details.get("bonus", {}).items():
             bonus_stakes[int(bonus_id)] += Decimal(part)
+    targets = [b.details["target"] for b in live if b.details.get("target") is not None]
     cash_share, bonus_shares = win_split(
         amount=amount,
         cash_stake=cash_stake,
         bonus_stakes=bonus_stakes,
         quantum=currency_quantum(currency),
+        # the split matters only when a bonus was involved (no policy read otherwise)
+        cash_stake_first=bool(bonus_stakes or targets)
+        and balance_policy(currency).win_split == BalancePolicy.WinSplit.CASH_STAKE_FIRST,
+        target_bonus=targets[0] if targets else None,
     )
     bonus_legs, paid = _bonus_share_legs(
         locked=locked, currency=currency, shares=bonus_shares, win=True
@@ -324,7 +339,9 @@ def wallet_win_settle(
     bets: list[LedgerTransaction],
     activity=None,
 ) -> LedgerTransaction:
-    """Pay a win back in proportion to where the stakes of `bets` came from.
+    """Pay a win back to cash and bonus by the currency's win-split balance policy
+    (`proportional`: in proportion to where the stakes of `bets` came from; `cash_stake_first`:
+    the cash stake back to cash first, the rest to the bonus; wallet/wagering.py `win_split`).
 
     Bets rolled back are left out (all of them rolled back: `already_rolled_back`). The posting
     assumes none was and checks it in the same statement; only if one was does it look them up
