@@ -1,10 +1,14 @@
 """URL map: admin, API v1 (each app's routes), OpenAPI, health and Prometheus metrics."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
+from players.identifiers import PlayerIdConverter
+
+# `players/<player_id:external_id>/…`: exactly the identifier rule (players/identifiers.py).
+register_converter(PlayerIdConverter, "player_id")
 
 api_v1 = [
     path("", include("players.urls")),

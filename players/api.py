@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from config.roles import ADMIN, OPERATOR, SERVICE
 from players.events import REJECTED, events_record, result
 from players.filters import PlayerFilter
+from players.identifiers import PLAYER_ID_PATH_REGEX
 from players.metrics import WINDOWS
 from players.selectors import player_detail, players_for_api, segment_distribution
 from players.serializers import (
@@ -28,7 +29,7 @@ class PlayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = PlayerSerializer
     filterset_class = PlayerFilter
     lookup_field = "external_id"
-    lookup_value_regex = "[^/\x00]+"  # NUL: PostgreSQL text cannot hold it (a 404, not a 500)
+    lookup_value_regex = PLAYER_ID_PATH_REGEX  # the identifier rule: a NUL or `/` is a 404
 
     def get_queryset(self):
         return players_for_api()

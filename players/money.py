@@ -1,8 +1,9 @@
 """Money rules (SPEC §2): validating incoming amounts and converting between currencies."""
 
+import re
 import time
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 
@@ -36,19 +37,37 @@ def currency_get(code: str) -> Currency:
     return currency
 
 
-def amount_check(amount: object, currency: Currency, *, field: str = "amount") -> Decimal:
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def decimal_text_parse(text: object, *, field: str = "amount") -> Decimal:
+    """The Decimal written as `text`: plain ASCII decimal notation only (docs/api.md "Amounts").
+
+    An optional minus sign, ASCII digits, optionally a point and more digits: "12.50", "-3",
+    "0.00000001". Refused (DomainError `invalid_amount`): anything else — exponents ("1E+2"),
+    other scripts' digits ("١٠", which Python's Decimal would read as 10), "NaN", "Infinity",
+    "+5", separators ("1,000.50", "1_000"), ".5", "5." and values that are not text at all.
+    """
+    if not isinstance(text, str) or not _PLAIN_DECIMAL.fullmatch(text):
+        raise DomainError(
+            "invalid_amount",
+            f"{field}: '{str(text)[:50]}' is not a plain decimal (ASCII digits, an optional "
+            "minus sign and decimal point, no exponent).",
+        )
+    return Decimal(text)
+
+
+def amount_check(
+    amount: object, currency: Currency, *, field: str = "amount", allow_zero: bool = False
+) -> Decimal:
     """A positive Decimal within the currency's minor units and the sane ceiling.
 
-    Refused, never rounded: an amount with more decimals than the currency has, zero or
-    negative, or over `PITBOSS["MAX_AMOUNT"]`.
+    Refused, never rounded: text that is not a plain decimal (`decimal_text_parse`), an amount
+    with more decimals than the currency has, zero (unless `allow_zero`) or negative, or over
+    `PITBOSS["MAX_AMOUNT"]`.
     """
-    try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
-    except (InvalidOperation, ValueError):
-        raise DomainError(
-            "invalid_amount", f"{field}: '{amount}' is not a decimal number."
-        ) from None
-    if not value.is_finite() or value <= 0:
+    value = amount if isinstance(amount, Decimal) else decimal_text_parse(amount, field=field)
+    if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
         raise DomainError("invalid_amount", f"{field}: must be positive, got {value}.")
     if value > settings.PITBOSS["MAX_AMOUNT"]:
         raise DomainError("invalid_amount", f"{field}: {value} is over the allowed maximum.")

@@ -14,17 +14,27 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
+def env(name: str, default: str = "") -> str:
+    """The variable's value; unset, empty or blank all mean "use the default".
+
+    `CELERY_BROKER_URL=` in a compose file or a `.env` is how people leave a setting out; an
+    empty string is never a useful broker address, database URL or number.
+    """
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    value = env(name)
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "pitboss-insecure-development-key-change-me")
+SECRET_KEY = env("SECRET_KEY", "pitboss-insecure-development-key-change-me")
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,8 +93,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pitboss.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pitboss.sqlite3'}"),
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -109,18 +120,18 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves static files from gunicorn; without collectstatic it finds them in the apps.
 WHITENOISE_USE_FINDERS = True
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
 
 # Request bodies: the events endpoint takes at most 1,000 events; anything larger is refused
 # with 413 before it is parsed. Uploads (imports) stream to disk instead.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Celery -------------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or None)
+REDIS_URL = env("REDIS_URL")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool(
     "CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL.startswith("memory://")
 )
@@ -169,18 +180,20 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings ----------------------------------------------------------------------
 PITBOSS = {
     # Figures that add up many players are converted to this currency.
-    "REPORTING_CURRENCY": os.environ.get("PITBOSS_REPORTING_CURRENCY", "EUR"),
+    "REPORTING_CURRENCY": env("PITBOSS_REPORTING_CURRENCY", "EUR"),
     # Calendar days (active days, days since …) are counted in this time zone.
-    "REPORTING_TIME_ZONE": os.environ.get("PITBOSS_REPORTING_TIME_ZONE", "UTC"),
+    "REPORTING_TIME_ZONE": env("PITBOSS_REPORTING_TIME_ZONE", "UTC"),
     # An incoming amount above this is refused as absurd, whatever the currency.
-    "MAX_AMOUNT": Decimal(os.environ.get("PITBOSS_MAX_AMOUNT", "100000000")),
+    "MAX_AMOUNT": Decimal(env("PITBOSS_MAX_AMOUNT", "100000000")),
     "MAX_EVENTS_PER_REQUEST": 1000,
     # An API token's user and roles are kept per process this long (config/api/authentication.py)
-    "AUTH_CACHE_SECONDS": float(os.environ.get("PITBOSS_AUTH_CACHE_SECONDS", "10")),
+    "AUTH_CACHE_SECONDS": float(env("PITBOSS_AUTH_CACHE_SECONDS", "10")),
+    # A chunked (length-less) upload is spooled to disk up to this size (config/api/middleware.py)
+    "MAX_UPLOAD_BYTES": int(env("PITBOSS_MAX_UPLOAD_BYTES", str(1024 * 1024 * 1024))),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,11 +1,10 @@
 """Production settings: require a real database, broker and secret; harden cookies."""
 
-import os
-
 from config.settings.base import *  # noqa: F403
 
-SECRET_KEY = os.environ["SECRET_KEY"]
-if "DATABASE_URL" not in os.environ:
+if not env("SECRET_KEY"):  # noqa: F405
+    raise RuntimeError("production settings need SECRET_KEY")
+if not env("DATABASE_URL"):  # noqa: F405
     raise RuntimeError("production settings need DATABASE_URL (PostgreSQL)")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
