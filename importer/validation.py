@@ -28,6 +28,12 @@ from importer.fields import (
     TargetField,
     kind_fields,
 )
+from players.identifiers import (
+    EVENT_ID_MAX_LENGTH,
+    IDENTIFIER_ASCII_FORBIDDEN,
+    IDENTIFIER_RULE,
+    identifier_problem,
+)
 
 SCALE = 10**8
 MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "None", "none"}
@@ -144,6 +150,8 @@ def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
 
 
 def _decimal_text(value: str) -> str | None:
+    if not value.isascii():  # Decimal reads "١٠" (Arabic-Indic digits) as 10: money is ASCII
+        return None
     try:
         number = Decimal(value.replace(",", "") if value.count(",") and "." in value else value)
     except InvalidOperation:
@@ -296,6 +304,15 @@ def _field(
     elif target.type == EMAIL:
         bad = ~missing & ~text.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+")
         checker.flag(bad, label, "invalid_email", "Not an e-mail address.", text)
+    elif target.type == ID:  # the identifier rule of the API (players/identifiers.py)
+        bad = ~missing & text.str.contains(IDENTIFIER_ASCII_FORBIDDEN, na=False)
+        unusual = ~missing & ~bad & text.str.contains(r"[^\x20-\x7e]", na=False)
+        if unusual.any():  # non-ASCII text (rare): the printable test is the rule's own
+            bad.loc[unusual] = text[unusual].map(
+                lambda value: identifier_problem(value, max_length=EVENT_ID_MAX_LENGTH) is not None
+            )
+        rule = IDENTIFIER_RULE.format(max_length=target.max_length)
+        checker.flag(bad, label, "invalid_identifier", rule, text)
     if target.max_length and target.type in (ID, TEXT, EMAIL):
         long = text.str.len() > target.max_length
         checker.flag(

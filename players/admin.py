@@ -1,5 +1,6 @@
 """Back office for players: profiles with metrics, activity, segment history; policy; currencies."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +13,7 @@ from config.admin import ReadOnlyAdminMixin
 from config.errors import DomainError
 from importer.resources import PlayerResource
 from players import services
+from players.identifiers import PLAYER_ID_MAX_LENGTH, identifier_problem
 from players.metrics import METRICS, WINDOWS
 from players.models import (
     Activity,
@@ -48,8 +50,27 @@ class FingerprintInline(admin.TabularInline):
     readonly_fields = ("first_seen_at",)
 
 
+class PlayerForm(forms.ModelForm):
+    """The player form: a new or changed external id follows the API's identifier rule."""
+
+    class Meta:
+        model = Player
+        # the admin passes its fieldsets' fields; these are for the form used on its own
+        fields = ["external_id", "username", "email", "country", "currency", "registered_at",
+                  "status", "no_bonus"]  # fmt: skip
+
+    def clean_external_id(self) -> str:
+        value = self.cleaned_data["external_id"]
+        if "external_id" in self.changed_data:  # a legacy id stays editable around it
+            problem = identifier_problem(value, max_length=PLAYER_ID_MAX_LENGTH)
+            if problem:
+                raise forms.ValidationError(problem)
+        return value
+
+
 @admin.register(Player)
 class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
+    form = PlayerForm
     resource_classes = (PlayerResource,)
     list_display = (
         "external_id",

@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 from config.roles import ADMIN, OPERATOR, SERVICE
 from players.events import REJECTED, events_record, result
 from players.filters import PlayerFilter
-from players.identifiers import PLAYER_ID_PATH_REGEX
 from players.metrics import WINDOWS
 from players.selectors import player_detail, players_for_api, segment_distribution
 from players.serializers import (
@@ -29,7 +28,7 @@ class PlayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = PlayerSerializer
     filterset_class = PlayerFilter
     lookup_field = "external_id"
-    lookup_value_regex = PLAYER_ID_PATH_REGEX  # the identifier rule: a NUL or `/` is a 404
+    lookup_value_converter = "player_id"  # the identifier rule (players/identifiers.py)
 
     def get_queryset(self):
         return players_for_api()
