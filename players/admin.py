@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import MinorUnitsMixin, ReadOnlyAdminMixin
 from config.errors import DomainError
 from config.roles import may_see_pii
 from importer.resources import PlayerResource
@@ -277,12 +277,13 @@ def _shown(value) -> str:
 
 
 @admin.register(Activity)
-class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActivityAdmin(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    money_fields = ("amount",)
     list_display = (
         "occurred_at",
         "player",
         "type",
-        "shown_amount",
+        "amount_shown",
         "currency",
         "count",
         "game_category",
@@ -295,9 +296,11 @@ class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
 
-    @admin.display(description="amount", ordering="amount")
-    def shown_amount(self, activity: Activity) -> str:
-        return _money(activity.amount, activity.currency)
+    @admin.display(description="player amount")
+    def player_amount_shown(self, activity: Activity) -> str:
+        return _money(activity.player_amount, activity.player.currency)
+
+    shown_instead = {"player_amount": "player_amount_shown"}
 
 
 LISTED_METRICS = ("turnover", "ggr", "ngr", "deposits", "rtp")

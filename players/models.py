@@ -195,7 +195,8 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.amount} {self.currency_id} ({self.external_id})"
+        amount = format(self.amount.quantize(self.currency.quantum), "f")  # "5.00", not 5.00000000
+        return f"{self.type} {amount} {self.currency_id} ({self.external_id})"
 
 
 class BonusActivity(models.Model):

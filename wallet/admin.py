@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from config.admin import MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
 from players.money import decimal_text_parse
@@ -60,16 +61,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(MinorUnitsMixin, ReadOnlyAdmin):
     list_display = ["id", "player", "currency", "kind", "bonus", "balance_shown", "is_open"]
+    money_fields = ("balance",)
+    list_select_related = ["player", "currency"]
     list_filter = ["kind", "currency", "is_open"]
     search_fields = ["player__external_id"]
     list_select_related = ["player"]
     raw_id_fields = ["player", "bonus"]
-
-    @admin.display(description="balance", ordering="balance")
-    def balance_shown(self, account: Account) -> str:
-        return money_format(account.balance, account.currency_id)
 
 
 class EntryInline(admin.TabularInline):
@@ -188,7 +187,13 @@ class ForfeitForm(forms.Form):
 
 
 @admin.register(Bonus)
-class BonusAdmin(admin.ModelAdmin):
+class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
+    money_fields = ("amount", "deposit_amount", "converted", "max_bet", "max_conversion")
+    shown_instead = {
+        "wagering_required": "wagering",
+        "wagering_done": "wagering",
+        "wagering_multiplier": "multiplier",
+    }
     list_display = [
         "id", "player", "currency", "status", "amount_shown", "wagering", "max_bet_shown",
         "expires_at", "granted_by",
@@ -205,13 +210,9 @@ class BonusAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_shown(self, bonus: Bonus) -> str:
-        return money_format(bonus.amount, bonus.currency_id)
-
-    @admin.display(description="max bet")
-    def max_bet_shown(self, bonus: Bonus) -> str:
-        return "–" if bonus.max_bet is None else money_format(bonus.max_bet, bonus.currency_id)
+    @admin.display(description="wagering multiplier")
+    def multiplier(self, bonus: Bonus) -> str:
+        return format(bonus.wagering_multiplier.normalize(), "f")  # "1.5", not "1.5000"
 
     @admin.display(description="wagering done / required (left)")
     def wagering(self, bonus: Bonus) -> str:

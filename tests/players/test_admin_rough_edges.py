@@ -105,6 +105,30 @@ def test_lists_show_money_in_minor_units(admin_client, eur_player, url):
     assert not NOT_MINOR_UNITS.search(html), (url, NOT_MINOR_UNITS.search(html))
 
 
+def test_change_pages_show_money_in_minor_units(admin_client, eur_player):
+    from players.models import Activity
+    from wallet.models import Account, Bonus, LedgerTransaction
+
+    services.wallet_deposit(
+        player=eur_player, currency="EUR", amount=D("10"), idempotency_key=key()
+    )
+    services.bonus_grant(
+        player=eur_player, currency="EUR", amount=D("0.10"), wagering_multiplier=D("1.5"),
+        max_bet=D("5"), idempotency_key=key(),
+    )  # fmt: skip
+    urls = [
+        f"/admin/players/activity/{Activity.objects.first().pk}/change/",
+        f"/admin/wallet/account/{Account.objects.filter(player=eur_player).first().pk}/change/",
+        f"/admin/wallet/bonus/{Bonus.objects.get().pk}/change/",
+        f"/admin/wallet/ledgertransaction/{LedgerTransaction.objects.first().pk}/change/",
+    ]
+    for url in urls:
+        html = page(admin_client, url)
+        assert not NOT_MINOR_UNITS.search(html), (url, NOT_MINOR_UNITS.search(html))
+    bonus_page = page(admin_client, urls[2])
+    assert "0.10" in bonus_page and "0.00 / 0.15 (0.15 left)" in bonus_page
+
+
 def test_metrics_detail_and_btc_keep_their_own_precision(admin_client):
     player = PlayerFactory(currency=currency("BTC"))
     row = PlayerMetrics.objects.create(player=player, window="7d", as_of=AS_OF, turnover=D("1E-8"))
