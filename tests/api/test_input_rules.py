@@ -142,6 +142,21 @@ def test_timestamps_with_an_offset_are_accepted(service_client, occurred_at):
     assert stored.isoformat() == "2026-11-20T10:00:00+00:00"
 
 
+@pytest.mark.parametrize("param", ["registered_after", "registered_before"])
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:00", "2026-01-01 10:00"])
+def test_query_timestamps_without_an_offset_are_refused(service_client, param, value):
+    error = assert_error(service_client.get("/api/v1/players/", {param: value}), 400)
+    assert "UTC offset" in str(error["details"])
+
+
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:00Z", "2026-01-01T01:00:00+01:00"])
+def test_query_timestamps_with_an_offset_filter(service_client, value):
+    PlayerFactory(external_id="old", registered_at="2025-06-01T00:00:00Z")
+    PlayerFactory(external_id="new", registered_at="2026-06-01T00:00:00Z")
+    body = service_client.get("/api/v1/players/", {"registered_after": value}).json()
+    assert [p["external_id"] for p in body["results"]] == ["new"]
+
+
 # --- amounts: plain ASCII decimals, JSON numbers read as written, never through float -------
 
 
