@@ -47,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scale", type=float, default=1.0, help="data size factor (1.0 = SPEC sizes)"
     )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="machine-readable output")
+    parser.add_argument(
+        "--cluster",
+        choices=("dedicated", "machine"),
+        default="dedicated",
+        help="where the wallet and API benchmarks run: a production-configured cluster of "
+        "their own (default; bench/cluster.py) or the machine's PostgreSQL",
+    )
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")
@@ -103,9 +110,29 @@ def load(name: str):
         raise
 
 
-def _run(module, name: str, scale: float) -> list:
+def _run(module, name: str, scale: float, cluster: str) -> list:
     """Run one benchmark; one that does not make its own database gets a migrated scratch one
-    (`<DATABASE_URL name>_<name>`), so that no benchmark writes into the developer's data."""
+    (`<DATABASE_URL name>_<name>`), so that no benchmark writes into the developer's data. One
+    that sets `PRODUCTION_CLUSTER = True` runs on a dedicated production-configured cluster
+    (bench/cluster.py) unless `--cluster machine`."""
+    from bench import cluster as clusters
+
+    if getattr(module, "PRODUCTION_CLUSTER", False) and cluster == "dedicated":
+        if not clusters.available():
+            print("   no initdb/pg_ctl here: running on the machine's cluster", flush=True)
+        else:
+            with clusters.production_cluster() as port, clusters.django_on(port):
+                in_force = clusters.settings_in_force(clusters.dsn_kwargs_of_django())
+                print(
+                    f"   dedicated cluster on port {port}: "
+                    + ", ".join(f"{k}={v}" for k, v in sorted(in_force.items())),
+                    flush=True,
+                )
+                return _run_on_database(module, name, scale)
+    return _run_on_database(module, name, scale)
+
+
+def _run_on_database(module, name: str, scale: float) -> list:
     if getattr(module, "OWN_DATABASE", False):
         return list(module.run(scale=scale))
     from bench.db import scratch_database
@@ -127,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "commit": _commit(),
         "scale": args.scale,
+        "cluster": args.cluster,
     }
     print(
         f"Pitboss bench  {header['date']}  cores={header['cores']}  PostgreSQL {postgres}  "
@@ -153,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         print(f"-- {name} (scale {args.scale:g})", flush=True)
         try:
-            produced = _run(module, name, args.scale)
+            produced = _run(module, name, args.scale, args.cluster)
         except Exception as error:
             failed = True
             seconds = time.perf_counter() - started

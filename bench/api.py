@@ -50,6 +50,7 @@ TARGET_RATIO = 2.0
 CLIENT_THREADS = 32
 BACKLOG_SECONDS = 5.0  # a request not sent within this of its due time counts as an error (-1)
 OWN_DATABASE = True  # a scratch database of its own, loaded by COPY (bench/db.py)
+PRODUCTION_CLUSTER = True  # on a dedicated production-configured cluster (bench/cluster.py)
 ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 

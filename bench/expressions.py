@@ -102,7 +102,7 @@ def _measure(text: str, context: str, low: int, high: int) -> dict[str, float]:
 
     from players.models import Player
     from rewards.expressions import compile_expression
-    from rewards.expressions.players import players_values, players_with_names
+    from rewards.names import players_values, players_with_names
 
     expression = compile_expression(text, context=context)
     players = Player.objects.filter(pk__gte=low, pk__lte=high)

@@ -34,6 +34,7 @@ import sys
 import time
 from decimal import Decimal
 
+from bench.cluster import PgSampler, dsn_kwargs_of_django
 from bench.common import BenchResult
 
 CLIENTS = 8
@@ -42,6 +43,24 @@ PREFIX = "bench-wallet-"
 SCRATCH_DB = "pitboss_bench_pgbench"
 DEPOSIT_EVERY = 10  # rounds (bet + win) per deposit
 KINDS = ("bet", "win", "deposit")
+PRODUCTION_CLUSTER = True  # runs on a dedicated production-configured cluster (bench/cluster.py)
+HOT_TABLES = ("wallet_account", "wallet_bonus", "players_player")
+
+
+def _table_change(before: dict, after: dict) -> str:
+    """Per hot table: dead tuples at the phase's end, updates and HOT share, autovacuum runs."""
+    parts = []
+    for table in HOT_TABLES:
+        start, end = before.get(table), after.get(table)
+        if start is None or end is None:
+            continue
+        updated = end["updated"] - start["updated"]
+        hot = 100 * (end["hot_updated"] - start["hot_updated"]) / updated if updated else 0
+        parts.append(
+            f"{table}: dead {end['dead']:,} (live {end['live']:,}), {updated:,} updates "
+            f"{hot:.0f}% HOT, autovacuum +{end['autovacuums'] - start['autovacuums']}"
+        )
+    return "; ".join(parts)
 
 
 def _pgbench_path() -> str:
@@ -145,7 +164,7 @@ def _cleanup() -> None:
         cursor.execute(f"DELETE FROM players_player WHERE id IN ({players})")
 
 
-def _client(index: int, database: str, player_ids: list[int], commands, results) -> None:
+def _client(index: int, database: dict, player_ids: list[int], commands, results) -> None:
     """One wallet client process: its own Django and connection, its own players (as TPC-B
     tellers), bet → win rounds with a deposit every tenth. Per command (measure_from,
     measure_to) it plays until measure_to and reports what completed inside the window; None
@@ -163,7 +182,7 @@ def _client(index: int, database: str, player_ids: list[int], commands, results)
     from players.models import Player
     from wallet import services
 
-    connection.settings_dict["NAME"] = database
+    connection.settings_dict.update(database)  # the server and database the runner uses
     players = list(Player.objects.filter(pk__in=player_ids).order_by("pk"))
     rng = random.Random(index)
     serial = 0
@@ -219,7 +238,7 @@ def _client(index: int, database: str, player_ids: list[int], commands, results)
 class _Clients:
     """The 8 wallet client processes (spawned: each imports and sets up Django itself)."""
 
-    def __init__(self, database: str, player_ids: list[int]) -> None:
+    def __init__(self, database: dict, player_ids: list[int]) -> None:
         context = multiprocessing.get_context("spawn")
         self.results = context.Queue()
         self.commands = [context.Queue() for _ in range(CLIENTS)]
@@ -277,7 +296,11 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     # sides alike. 4 rounds of 3 s each at scale 0.2, of 10 s at scale 1; 1 round in smoke runs.
     seconds = max(3.0, 10 * scale)
     rounds = 4 if scale >= 0.1 else 1
-    database = connection.settings_dict["NAME"]
+    database = {
+        key: connection.settings_dict[key] for key in ("NAME", "HOST", "PORT", "USER", "PASSWORD")
+    }
+    sampler = PgSampler(dsn_kwargs_of_django(), tables=list(HOT_TABLES))
+    stats_per_phase = []
     load_before = os.getloadavg()
     _cleanup()
     wallet, pgbench = [], []
@@ -296,7 +319,11 @@ def run(scale: float = 1.0) -> list[BenchResult]:
                     pgbench.append(_pgbench_tps(seconds))
                     print(f"   pgbench TPC-B  {pgbench[-1]:>9,.1f} tps", flush=True)
                 else:
+                    before = sampler.table_stats()
+                    sampler.start()
                     phase = clients.phase(0.5, seconds)
+                    sampler.stop()
+                    stats_per_phase.append(_table_change(before, sampler.table_stats()))
                     wallet.append(phase)
                     print(
                         f"   wallet         {phase['ops'] / seconds:>9,.1f} ops/s  "
@@ -305,6 +332,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
                         "ms/op",
                         flush=True,
                     )
+                    print(f"   {stats_per_phase[-1]}", flush=True)
     finally:
         if clients is not None:
             clients.close()
@@ -334,8 +362,9 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             f"client CPU {cpu_per_op:.2f} ms/op, per phase wallet "
             f"{phases} pgbench "
             f"{'/'.join(f'{t:.0f}' for t in pgbench)}, per-round ratio "
-            f"{ratios[0]:.1%}..{ratios[-1]:.1%}, load "
-            f"{load_before[0]:.2f}->{load_after[0]:.2f}"
+            f"{ratios[0]:.1%}..{ratios[-1]:.1%}, last/first wallet phase "
+            f"{wallet[-1]['ops'] / max(wallet[0]['ops'], 1):.0%}, load "
+            f"{load_before[0]:.2f}->{load_after[0]:.2f}, waits {sampler.top_waits()}"
         ),
     )
     print(

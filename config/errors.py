@@ -13,6 +13,3 @@ class DomainError(Exception):
         self.details = details or {}
         if status:
             self.status_code = status
-
-    def as_reason(self) -> dict:
-        return {"code": self.code, "message": self.message}

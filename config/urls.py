@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("rewards.urls")),
     path("", include("safety.urls")),
     path("", include("importer.urls")),
+    path("", include("webhooks.urls")),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs/",

@@ -2,8 +2,8 @@
 
 Stages, in order (each a Celery task in a chain, importer/tasks.py):
 parse → validate (read in chunks, check, stage) → load (one transaction) → metrics →
-segmentation → rules → safety → issue. The last three are plugged in through
-importer/pipeline.py.
+segmentation → rules → safety → issue. The steps after the load are declared by the apps that
+provide them (importer/pipeline.py).
 """
 
 import csv
@@ -19,22 +19,24 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from config.errors import DomainError
+from config.spreadsheets import formula_safe
 from importer import loading, pipeline
 from importer.fields import Mapping, mapping_parse  # noqa: F401 (re-exported)
 from importer.models import ImportJob, ImportTemplate, Kind, OnError
+from importer.queueing import import_chain
 from importer.reading import FileInfo, file_chunks, file_preview, file_release, file_sniff
 from importer.records import staging_rows
-from importer.resources import formula_safe
 from importer.validation import ERROR_COLUMNS, Context, check_chunk
-from players.services import excluded_players_bonuses_forfeit
+from players.services import player_statuses_changed
 
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 100_000
 MAX_ROWS = 1_000_000
 ERRORS_KEPT = 100
-STAGES = ("parse", "validate", "load", "metrics", "segmentation", "rules", "safety", "issue")
+STAGES = ("parse", "validate", "load", *pipeline.POST_IMPORT_STEPS)
 
 
 def _template(name: str) -> ImportTemplate:
@@ -148,9 +150,7 @@ def _apply_info(job: ImportJob, info: FileInfo, mapping: Mapping) -> None:
 
 def import_job_start(*, job: ImportJob) -> None:
     """Queue the job's chain of stages once the current transaction commits."""
-    from importer.tasks import import_chain
-
-    transaction.on_commit(lambda: import_chain(job.pk).apply_async())
+    transaction.on_commit(lambda: import_chain(job.pk, STAGES).apply_async())
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
@@ -207,13 +207,35 @@ def import_stage_run(*, job_id: int, stage: str) -> str:
     _update(job, stages=stages)
     if stage == STAGES[-1]:
         loading.stage_drop(job_id=job.pk)
-        _update(
-            job,
-            status=ImportJob.Status.SUCCEEDED,
-            stage=ImportJob.Stage.DONE,
-            finished_at=timezone.now(),
-        )
+        with transaction.atomic():
+            _update(
+                job,
+                status=ImportJob.Status.SUCCEEDED,
+                stage=ImportJob.Stage.DONE,
+                finished_at=timezone.now(),
+            )
+            _finished_emit(job)
     return job.status
+
+
+def _finished_emit(job: ImportJob) -> None:
+    """The import.finished domain event (docs/webhooks.md), with the job's final state."""
+    domain_events_emit(
+        "import.finished",
+        lambda: [
+            {
+                "import_id": job.pk,
+                "kind": job.kind,
+                "status": job.status,
+                "file": job.original_name,
+                "rows_total": job.rows_total,
+                "rows_done": job.rows_done,
+                "rows_rejected": job.rows_rejected,
+                "error_code": job.error_code,
+                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            }
+        ],
+    )
 
 
 def _fail(job: ImportJob, code: str, message: str) -> None:
@@ -222,14 +244,16 @@ def _fail(job: ImportJob, code: str, message: str) -> None:
     except Exception:  # the database may be what failed; the stage is dropped on re-run
         logger.warning("could not drop staging table of import %s", job.pk)
     stages = {**job.stages, job.stage: {"note": f"failed: {code}"}}
-    _update(
-        job,
-        status=ImportJob.Status.FAILED,
-        error_code=code,
-        message=message[:2000],
-        stages=stages,
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        _update(
+            job,
+            status=ImportJob.Status.FAILED,
+            error_code=code,
+            message=message[:2000],
+            stages=stages,
+            finished_at=timezone.now(),
+        )
+        _finished_emit(job)
 
 
 def _stage_parse(job: ImportJob) -> str:
@@ -342,7 +366,7 @@ def _stage_load(job: ImportJob) -> str:
         if job.kind == Kind.PLAYERS:
             created, updated = loading.load_players(job_id=job.pk)
             # A status the file sets (self-excluded, blocked…) forfeits active bonuses at once.
-            forfeited = excluded_players_bonuses_forfeit(
+            forfeited = player_statuses_changed(
                 player_ids=loading.affected_player_ids(job_id=job.pk) or []
             )
             _update(job, players_created=created, players_updated=updated)
@@ -395,11 +419,7 @@ STAGE_FUNCTIONS = {
     "parse": _stage_parse,
     "validate": _stage_validate,
     "load": _stage_load,
-    "metrics": _post_import("metrics"),
-    "segmentation": _post_import("segmentation"),
-    "rules": _post_import("rules"),
-    "safety": _post_import("safety"),
-    "issue": _post_import("issue"),
+    **{step: _post_import(step) for step in pipeline.POST_IMPORT_STEPS},
 }
 
 

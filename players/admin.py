@@ -14,7 +14,6 @@ from import_export.admin import ImportExportMixin
 from config.admin import MinorUnitsMixin, ReadOnlyAdminMixin
 from config.errors import DomainError
 from config.roles import may_see_pii
-from importer.resources import PlayerResource
 from players import services
 from players.identifiers import PLAYER_ID_MAX_LENGTH, identifier_problem
 from players.metrics import METRICS, WINDOWS
@@ -30,6 +29,7 @@ from players.models import (
     VipThreshold,
     mask,
 )
+from players.resources import PlayerResource
 from players.selectors import segment_distribution
 from players.serializers import metrics_as_json, money_str
 

@@ -5,6 +5,11 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 class PlayersConfig(AppConfig):
     name = "players"
     verbose_name = "Players, activity, metrics and segments"
+    # importer/pipeline.py runs these after every import, for the players it touched
+    post_import_steps = {
+        "metrics": "players.services.metrics_refresh_after_import",
+        "segmentation": "players.services.segments_refresh_after_import",
+    }
 
     def ready(self) -> None:
         from config.roles import roles_sync

@@ -330,31 +330,6 @@ class SegmentChange(models.Model):
         return f"{self.from_segment} → {self.to_segment} on {self.changed_at:%Y-%m-%d %H:%M}"
 
 
-class CustomSegment(models.Model):
-    """A staff-defined segment: every player for whom `expression` is true."""
-
-    name = models.SlugField(max_length=64, unique=True)
-    description = models.CharField(max_length=255, blank=True)
-    expression = models.TextField()
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class CustomSegmentMembership(models.Model):
-    segment = models.ForeignKey(CustomSegment, on_delete=models.CASCADE, related_name="memberships")
-    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="custom_memberships")
-    since = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["segment", "player"], name="custom_membership_unique")
-        ]
-
-
 class EventReceipt(models.Model):
     """The first answer given to an event `external_id`; replays answer it again (SPEC §10)."""
 

@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from players.metrics import METRICS
-from players.models import CustomSegmentMembership, Player, PlayerMetrics, Segment
+from players.models import Player, PlayerMetrics, Segment
 from players.money import rate_at
 
 DISTRIBUTION_SUMS = ("turnover", "ggr", "ngr", "bonus_cost")
@@ -20,10 +20,9 @@ def players_for_api() -> QuerySet[Player]:
         Player.objects.select_related("currency")
         .prefetch_related(
             Prefetch("metrics", queryset=PlayerMetrics.objects.order_by("window")),
-            Prefetch(
-                "custom_memberships",
-                queryset=CustomSegmentMembership.objects.select_related("segment"),
-            ),
+            # custom segments (rewards/models.py) are reached through their relation to
+            # Player, by name: the players app never imports the apps above it
+            "custom_memberships__segment",
         )
         .order_by("pk")
     )
@@ -64,8 +63,8 @@ def player_detail(*, external_id: str) -> dict | None:
         if row["metrics__window"] is not None
     }
     detail["custom_segments"] = list(
-        CustomSegmentMembership.objects.filter(player_id=first["pk"]).values_list(
-            "segment__name", flat=True
+        Player.objects.filter(pk=first["pk"], custom_memberships__isnull=False).values_list(
+            "custom_memberships__segment__name", flat=True
         )
     )
     return detail

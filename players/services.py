@@ -1,15 +1,15 @@
 """Services that change players, their metrics and their segments."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import structlog
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from players.analytics import metrics_refresh_execute
-from players.custom_segments import custom_segments_refresh
-from players.models import Currency, Player
+from players.models import Currency, Player, SegmentChange
 from players.segmentation import segments_refresh_execute
 
 log = structlog.get_logger(__name__)
@@ -49,16 +49,65 @@ def metrics_refresh(
     return rows
 
 
+SegmentRefresher = Callable[..., object]
+_segment_refreshers: list[SegmentRefresher] = []
+
+
+def segment_refresher_register(refresher: SegmentRefresher) -> None:
+    """Run `refresher(player_ids=[...] or None)` after every lifecycle segmentation.
+
+    Register in `AppConfig.ready()` (rewards refreshes the custom segments, which are defined in
+    its expression language). It runs in the segmentation's transaction. Idempotent.
+    """
+    if refresher not in _segment_refreshers:
+        _segment_refreshers.append(refresher)
+
+
 @transaction.atomic
 def segments_refresh(*, player_ids: Iterable[int] | None = None) -> int:
     """Re-segment these players (all when None) from their stored metrics; returns changes."""
     ids = _ids(player_ids)
     if ids == []:
         return 0
-    changed = segments_refresh_execute(changed_at=timezone.now(), player_ids=ids)
-    custom_segments_refresh(player_ids=ids)
+    now = timezone.now()
+    changed = segments_refresh_execute(changed_at=now, player_ids=ids)
+    if changed:
+        domain_events_emit("segment.changed", lambda: _segment_changes(changed_at=now, ids=ids))
+    for refresher in _segment_refreshers:
+        refresher(player_ids=ids)
     log.info("segments_refreshed", players=len(ids) if ids is not None else "all", changed=changed)
     return changed
+
+
+def _segment_changes(*, changed_at: datetime, ids: list[int] | None) -> list[dict]:
+    """The `data` of the segment.changed events of one refresh (one query, set-based)."""
+    changes = SegmentChange.objects.filter(changed_at=changed_at)
+    if ids is not None:
+        changes = changes.filter(player_id__in=ids)
+    return [
+        {
+            "player": external_id,
+            "from": from_segment,
+            "to": to_segment,
+            "changed_at": changed_at.isoformat(),
+            "metrics": metrics,
+        }
+        for external_id, from_segment, to_segment, metrics in changes.order_by("pk").values_list(
+            "player__external_id", "from_segment", "to_segment", "metrics"
+        )
+    ]
+
+
+def metrics_refresh_after_import(*, player_ids: list[int] | None, job_id: int) -> str:
+    """Post-import step "metrics" (importer/pipeline.py): refresh the touched players."""
+    rows = metrics_refresh(player_ids=player_ids)
+    return f"{rows} metric rows refreshed"
+
+
+def segments_refresh_after_import(*, player_ids: list[int] | None, job_id: int) -> str:
+    """Post-import step "segmentation": lifecycle and custom segments of the touched players."""
+    changed = segments_refresh(player_ids=player_ids)
+    return f"{changed} segment changes"
 
 
 def _players_lock(ids: list[int] | None) -> None:
@@ -87,32 +136,39 @@ def players_refresh(
     segments_refresh(player_ids=ids)
 
 
+StatusListener = Callable[..., int]
+_status_listeners: list[StatusListener] = []
+
+
+def player_status_listener_register(listener: StatusListener) -> None:
+    """Call `listener(player_ids=[...], by=user)` when players' statuses may have changed.
+
+    Register in `AppConfig.ready()` of an app above `players` (the wallet forfeits the bonuses of
+    players who left `active`, SPEC §7). Listeners run INSIDE the transaction that changed the
+    statuses, so the consequence commits (or rolls back) with the change; each returns how many
+    players it acted on. Registering the same function twice is a no-op.
+    """
+    if listener not in _status_listeners:
+        _status_listeners.append(listener)
+
+
+def player_statuses_changed(*, player_ids: Iterable[int], by=None) -> int:
+    """Tell the registered listeners that these players' statuses may have changed.
+
+    Returns the number of players the listeners acted on (e.g. whose bonuses were forfeited).
+    """
+    ids = _ids(player_ids)
+    if not ids:
+        return 0
+    with transaction.atomic():
+        return sum(listener(player_ids=ids, by=by) for listener in _status_listeners)
+
+
 def player_status_set(*, player: Player, status: str, by=None) -> Player:
-    """Change a player's status; leaving `active` forfeits their active bonuses at once (SPEC §7)."""
+    """Change a player's status; leaving `active` forfeits their active bonuses at once (SPEC §7,
+    through the listeners registered with `player_status_listener_register`)."""
     with transaction.atomic():
         player.status = status
         player.save(update_fields=["status"])
-        if status != Player.Status.ACTIVE:
-            excluded_players_bonuses_forfeit(player_ids=[player.pk], by=by)
+        player_statuses_changed(player_ids=[player.pk], by=by)
     return player
-
-
-def excluded_players_bonuses_forfeit(*, player_ids: Iterable[int], by=None) -> int:
-    """Forfeit the active bonuses of those of these players who are no longer active.
-
-    Loops only over excluded players who still hold a bonus (each forfeit is a ledger
-    transaction); returns how many players lost bonuses.
-    """
-    from wallet.models import Bonus
-    from wallet.services import bonuses_forfeit_all
-
-    holders = (
-        Player.objects.filter(pk__in=list(player_ids), bonuses__status=Bonus.Status.ACTIVE)
-        .exclude(status=Player.Status.ACTIVE)
-        .distinct()
-    )
-    count = 0
-    for player in holders.order_by("pk"):
-        bonuses_forfeit_all(player=player, reason=f"player status {player.status}", by=by)
-        count += 1
-    return count

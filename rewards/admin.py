@@ -3,9 +3,9 @@
 from django import forms
 from django.contrib import admin
 
-from players.custom_segments import custom_segment_save
-from players.models import CustomSegment
 from rewards.expressions import ExpressionError, compile_expression
+from rewards.models import CustomSegment
+from rewards.segments import custom_segment_save
 
 
 class CustomSegmentForm(forms.ModelForm):

@@ -8,10 +8,10 @@ from rest_framework.response import Response
 
 from config.api.permissions import RolePermission
 from config.roles import ADMIN, OPERATOR
-from players.custom_segments import custom_segment_save
-from players.models import CustomSegment
 from rewards.expressions import CONTEXTS, compile_expression
 from rewards.expressions.checker import TYPE_WORDS
+from rewards.models import CustomSegment
+from rewards.segments import custom_segment_save
 
 
 class CustomSegmentSerializer(serializers.ModelSerializer):

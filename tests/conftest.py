@@ -13,6 +13,16 @@ from config.roles import roles_sync
 
 
 @pytest.fixture(autouse=True)
+def _currency_cache_fresh():
+    """Currencies a rolled-back test created (or changed) must not outlive it in the cache."""
+    from players.money import currencies_forget
+
+    currencies_forget()
+    yield
+    currencies_forget()
+
+
+@pytest.fixture(autouse=True)
 def _skip_postgres_only(request):
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")

@@ -18,9 +18,8 @@ from django.utils import timezone
 from config.admin import MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
-from players.money import decimal_text_parse
+from players.money import currency_quantum, decimal_text_parse, money_format
 from wallet import services
-from wallet.ledger import currency_quantum, money_format
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
 from wallet.wagering import wagering_progress
 

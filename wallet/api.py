@@ -14,11 +14,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from players.api_fields import MoneyField
 from players.models import Player
-from players.serializers import MoneyField
+from players.money import money_format
 from wallet import services
 from wallet.idempotency import HEADER, idempotent_answer
-from wallet.ledger import money_format
 from wallet.models import Bonus, Entry
 from wallet.selectors import bonus_view, ledger_entries, wallet_balances, wallet_overview
 

@@ -1,11 +1,11 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, post_save
 
 
-def _caches_clear(**_kwargs) -> None:
-    from wallet.ledger import caches_clear
+def _metrics_refresh_listener(applied) -> None:
+    """After live events commit, refresh the touched players' metrics and segments."""
+    from players.refresh_queue import players_refresh_soon
 
-    caches_clear()
+    players_refresh_soon({event.player_id for event in applied})
 
 
 class WalletConfig(AppConfig):
@@ -13,9 +13,12 @@ class WalletConfig(AppConfig):
     verbose_name = "Accounts, the double-entry ledger, bonuses and wagering"
 
     def ready(self) -> None:
-        # House account ids and currency minor units are cached per process. A flush (tests)
-        # ends with post_migrate; staff editing a currency saves it: both forget the cache.
-        post_migrate.connect(_caches_clear, dispatch_uid="wallet_caches_clear_migrate")
-        post_save.connect(
-            _caches_clear, sender="players.Currency", dispatch_uid="wallet_caches_clear_currency"
-        )
+        from players.services import player_status_listener_register
+        from wallet.events import event_listener_register
+        from wallet.services.bonuses import bonuses_forfeit_inactive_players
+
+        # The wallet owns the ingestion path, so it hooks the players app's refresh queue on
+        # (players sits below the wallet and cannot register itself).
+        event_listener_register(_metrics_refresh_listener)
+        # A player who leaves `active` (self-exclusion, block, closure) forfeits bonuses at once.
+        player_status_listener_register(bonuses_forfeit_inactive_players)

@@ -1,20 +1,428 @@
-"""The seam between the events API and the wallet: move the money of one live event.
+"""The one ingestion path for live events (SPEC §3, §8, §10): record, move money, answer, notify.
 
-The events service (players/events.py) validates an event, creates its `Activity` inside a
-savepoint and calls `event_money_apply`. A refusal is a `DomainError`; the caller rolls the
-savepoint back, so a refused event leaves neither activity nor ledger rows.
+Every live event — from `POST events/`, the admin, the demo and, later, the aggregator adapter —
+goes through `events_ingest`. Nothing else calls the wallet's event dispatcher (`_money_move`).
+
+Each event is one transaction (a savepoint when the caller already holds one), in as few round
+trips as possible because the API answers it while the caller waits (SPEC §12):
+1. the player (created on first sight), the `Activity` row, the wallet movement and the
+   `EventReceipt` with its final outcome and the balances after it, all at once;
+2. a duplicate fails on a UNIQUE key (the activity's or the receipt's) — a concurrent one waits
+   for the first to commit — so the transaction rolls back and the first answer is replayed
+   (or `idempotency_conflict` when the payload differs);
+3. a `DomainError` (insufficient funds, max bet, …) rolls everything back; a second transaction
+   stores the `rejected` receipt (and the player). A rejected event moves no money, so a duplicate
+   that slips in between is harmless: whichever receipt commits first is the answer.
+
+After the caller's transaction commits, the applied events (never duplicates or rejected ones) are
+handed to the listeners that apps registered with `event_listener_register` in their
+`AppConfig.ready()` (ADR 0008): the metrics refresh queue today; event-triggered rules, per-event
+fraud detectors and webhooks plug in the same way. A listener's failure is logged and never
+undoes the event or keeps the other listeners from running.
 """
 
-from players.models import Activity
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+
+from config.errors import DomainError
+from players.models import Activity, Currency, EventReceipt, Player
+from players.money import convert
+from players.services import player_get_or_create
+from wallet import services
+from wallet.selectors import event_warnings, wallet_balances
+
+log = structlog.get_logger(__name__)
+
+APPLIED = "applied"
+REJECTED = "rejected"
+DUPLICATE = "duplicate"
 
 
-def event_money_apply(*, activity: Activity) -> dict:
-    """Move the money of `activity` and return the player's balances after it.
+@dataclass(frozen=True)
+class EventInput:
+    """A validated event (the API serializer has checked types, amount and currency)."""
 
-    Shape: `{"EUR": {"cash": "70.00", "bonus": "0.00"}}` (strings in the currency's minor units).
-    Raises `DomainError` with code insufficient_funds | max_bet_exceeded | unknown_reference |
-    currency_mismatch | player_blocked | invalid_amount | already_rolled_back | bet_settled.
+    external_id: str
+    player_id: str
+    type: str
+    amount: Decimal
+    currency: Currency
+    occurred_at: datetime
+    game_id: str = ""
+    game_category: str = ""
+    round_id: str = ""
+    reference_id: str = ""
+
+    def payload_hash(self) -> str:
+        canonical = {
+            "player_id": self.player_id,
+            "type": self.type,
+            "amount": format(self.amount.normalize(), "f"),
+            "currency": self.currency.code,
+            "occurred_at": self.occurred_at.isoformat(),
+            "game_id": self.game_id,
+            "game_category": self.game_category,
+            "round_id": self.round_id,
+            "reference_id": self.reference_id,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an event was rejected: a stable code (docs/api.md) and a message for people."""
+
+    code: str
+    message: str
+    details: dict | None = None
+
+    def as_json(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """The outcome of one event, as `POST events/` answers it (SPEC §10).
+
+    `balances` is `{"EUR": {"cash": "70.00", "bonus": "0.00"}}` after the event (minor-unit
+    strings); `original_status` is set on a `duplicate` (the first answer's status);
+    `activity_id` and `player_id` (primary keys) are set when this call applied the event.
     """
-    from wallet import services
 
-    return services.wallet_event_apply(activity=activity)
+    external_id: str
+    status: str
+    reason: Reason | None = None
+    balances: dict = field(default_factory=dict)
+    warnings: tuple[dict, ...] = ()
+    original_status: str | None = None
+    activity_id: int | None = None
+    player_id: int | None = None
+
+    def as_json(self) -> dict:
+        body = {
+            "external_id": self.external_id,
+            "status": self.status,
+            "reason": self.reason.as_json() if self.reason else None,
+            "balances": self.balances,
+            "warnings": list(self.warnings),
+        }
+        if self.original_status is not None:
+            body["original_status"] = self.original_status
+        return body
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    """What listeners receive for each applied event (after commit)."""
+
+    activity_id: int
+    player_id: int
+    player_external_id: str
+    external_id: str
+    type: str
+    amount: Decimal
+    currency: str
+    occurred_at: datetime
+    game_id: str
+    game_category: str
+    round_id: str
+    reference_id: str
+
+
+EventListener = Callable[[Sequence[AppliedEvent]], None]
+_listeners: list[EventListener] = []
+
+
+def event_listener_register(listener: EventListener) -> None:
+    """Call `listener(applied_events)` after each ingestion's transaction commits.
+
+    Register in `AppConfig.ready()`. The listener gets every applied event exactly once, in the
+    order applied, and none that was a duplicate, rejected or rolled back with its caller's
+    transaction. It runs in the request: keep it short (enqueue a Celery task for real work).
+    Registering the same function twice is a no-op.
+    """
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def event_listeners() -> tuple[EventListener, ...]:
+    return tuple(_listeners)
+
+
+def _listeners_notify(applied: Sequence[AppliedEvent]) -> None:
+    for listener in tuple(_listeners):
+        try:
+            listener(applied)
+        except Exception:  # a listener never undoes an event nor silences the others
+            log.exception(
+                "event_listener_failed",
+                listener=f"{listener.__module__}.{listener.__qualname__}",
+                events=len(applied),
+            )
+
+
+def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
+    """Record events in order, each in its own transaction; notify listeners after commit.
+
+    Returns one `EventResult` per event, in order. Never raises for an event's own problem
+    (insufficient funds, duplicates, conflicts): those are results. Rejection reason codes:
+    insufficient_funds | max_bet_exceeded | unknown_reference | currency_mismatch |
+    player_blocked | invalid_amount | already_rolled_back | bet_settled | bet_rolled_back |
+    idempotency_conflict. A rollback whose bet has not arrived is applied (nothing moves) with
+    the warning `rollback_before_bet`, and that bet is refused with `bet_rolled_back`.
+    """
+    results, applied = [], []
+    for event in events:
+        outcome = _event_ingest(event)
+        results.append(outcome)
+        if outcome.status == APPLIED:
+            applied.append(_applied(event, outcome))
+    if applied:
+        transaction.on_commit(lambda: _listeners_notify(applied))
+    return results
+
+
+def _applied(event: EventInput, outcome: EventResult) -> AppliedEvent:
+    return AppliedEvent(
+        activity_id=outcome.activity_id,
+        player_id=outcome.player_id,
+        player_external_id=event.player_id,
+        external_id=event.external_id,
+        type=event.type,
+        amount=event.amount,
+        currency=event.currency.code,
+        occurred_at=event.occurred_at,
+        game_id=event.game_id,
+        game_category=event.game_category,
+        round_id=event.round_id,
+        reference_id=event.reference_id,
+    )
+
+
+def _reason(code: str, message: str) -> Reason | None:
+    return Reason(code, message) if code else None
+
+
+def _replay(receipt: EventReceipt, payload_hash: str) -> EventResult:
+    if receipt.payload_hash != payload_hash:
+        return EventResult(
+            receipt.external_id,
+            REJECTED,
+            Reason(
+                "idempotency_conflict", "This external_id was already used for a different event."
+            ),
+            receipt.balances,
+        )
+    return EventResult(
+        receipt.external_id,
+        DUPLICATE,
+        _reason(receipt.reason_code, receipt.reason_message),
+        receipt.balances,
+        tuple(receipt.warnings),
+        original_status=receipt.status,
+    )
+
+
+def _event_ingest(event: EventInput) -> EventResult:
+    payload_hash = event.payload_hash()
+    receipt = EventReceipt(external_id=event.external_id, payload_hash=payload_hash)
+    try:
+        with transaction.atomic():
+            player, activity = _player_and_activity(event)
+            warnings = _money_move(activity)
+            receipt.balances = wallet_balances(player=player)
+            receipt.warnings = event_warnings(activity=activity) + warnings
+            receipt.status, receipt.activity = APPLIED, activity
+            receipt.save(force_insert=True)
+    except IntegrityError as error:
+        return _replay_or_raise(event.external_id, payload_hash, error)
+    except DomainError as error:
+        # Nothing of the event stayed (the transaction rolled back): answer `rejected`, and
+        # keep the player (events may precede the profile) and the receipt for replays.
+        receipt.status, receipt.reason_code = REJECTED, error.code
+        receipt.reason_message = error.message[:255]
+        receipt.warnings = []
+        log.info("event_rejected", external_id=event.external_id, code=error.code)
+        try:
+            with transaction.atomic():
+                receipt.balances = wallet_balances(player=_player(event))
+                receipt.save(force_insert=True)
+        except IntegrityError as conflict:
+            return _replay_or_raise(event.external_id, payload_hash, conflict)
+        return EventResult(
+            event.external_id,
+            REJECTED,
+            _reason(receipt.reason_code, receipt.reason_message),
+            receipt.balances,
+        )
+    return EventResult(
+        event.external_id,
+        APPLIED,
+        None,
+        receipt.balances,
+        tuple(receipt.warnings),
+        activity_id=activity.pk,
+        player_id=player.pk,
+    )
+
+
+def _player(event: EventInput) -> Player:
+    return player_get_or_create(
+        external_id=event.player_id, currency=event.currency, registered_at=event.occurred_at
+    )
+
+
+def _player_and_activity(event: EventInput) -> tuple[Player, Activity]:
+    """The event's player (created on first sight) and its new `Activity` row.
+
+    On PostgreSQL the common case — a known player whose currency is the event's — is one
+    statement that reads the player and inserts the activity; otherwise the ORM way.
+    """
+    if connection.vendor == "postgresql" and event.amount <= settings.PITBOSS["MAX_AMOUNT"]:
+        found = _player_and_activity_sql(event)
+        if found is not None:
+            return found
+    player = _player(event)
+    return player, _activity_create(player=player, event=event)
+
+
+_PLAYER_COLUMNS = [f.column for f in Player._meta.concrete_fields]
+_PLAYER_ATTNAMES = [f.attname for f in Player._meta.concrete_fields]
+_ACTIVITY_FIELDS = [f for f in Activity._meta.concrete_fields if not f.primary_key]
+_PLAYER_AND_ACTIVITY_SQL = f"""
+WITH p AS (
+    SELECT {", ".join(f'"{column}"' for column in _PLAYER_COLUMNS)}
+      FROM "{Player._meta.db_table}" WHERE "external_id" = %s
+), a AS (
+    INSERT INTO "{Activity._meta.db_table}" ({", ".join(f'"{f.column}"' for f in _ACTIVITY_FIELDS)})
+    SELECT {", ".join("p.id" if f.attname == "player_id" else "%s" for f in _ACTIVITY_FIELDS)}
+      FROM p WHERE p."currency_id" = %s
+    RETURNING "id"
+)
+SELECT p.*, (SELECT "id" FROM a) FROM p
+"""
+
+
+def _activity(event: EventInput, player_amount: Decimal, player: Player | None = None):
+    return Activity(
+        source="api",
+        external_id=event.external_id,
+        player=player,
+        type=event.type,
+        amount=event.amount,
+        currency=event.currency,
+        player_amount=player_amount,
+        occurred_at=event.occurred_at,
+        game_id=event.game_id,
+        game_category=event.game_category,
+        round_id=event.round_id,
+        reference_id=event.reference_id,
+    )
+
+
+def _player_and_activity_sql(event: EventInput) -> tuple[Player, Activity] | None:
+    """None when the player is unknown or keeps another currency (nothing was written)."""
+    # the player's currency is the event's (checked in SQL), so no conversion
+    activity = _activity(event, event.amount)
+    values = [
+        f.get_db_prep_save(f.pre_save(activity, True), connection)
+        for f in _ACTIVITY_FIELDS
+        if f.attname != "player_id"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_PLAYER_AND_ACTIVITY_SQL, [event.player_id, *values, event.currency.code])
+        row = cursor.fetchone()
+    if row is None or row[-1] is None:
+        return None
+    player = Player.from_db(connection.alias, _PLAYER_ATTNAMES, row[:-1])
+    activity.pk, activity.player = row[-1], player
+    activity._state.adding, activity._state.db = False, connection.alias
+    return player, activity
+
+
+def _replay_or_raise(external_id: str, payload_hash: str, error: IntegrityError) -> EventResult:
+    """The answer to a duplicate: the event's receipt, committed by the transaction that won."""
+    receipt = EventReceipt.objects.filter(external_id=external_id).first()
+    if receipt is None:  # a conflict that is not a duplicate event: a real error
+        raise error
+    return _replay(receipt, payload_hash)
+
+
+def _activity_create(*, player: Player, event: EventInput) -> Activity:
+    player_amount = convert(
+        event.amount, source=event.currency.code, target=player.currency_id, at=event.occurred_at
+    )
+    if player_amount > settings.PITBOSS["MAX_AMOUNT"]:  # would also overflow NUMERIC(20, 8)
+        raise DomainError(
+            "invalid_amount",
+            f"amount: {player_amount} {player.currency_id} is over the allowed maximum.",
+        )
+    activity = _activity(event, player_amount, player)
+    activity.save(force_insert=True)
+    return activity
+
+
+ROLLBACK_REMEMBERED = {
+    "code": "rollback_before_bet",
+    "message": "No bet with this reference yet: the rollback is remembered, and the bet is "
+    "refused (bet_rolled_back) if it arrives later.",
+}
+
+
+def _money_move(activity: Activity) -> list[dict]:
+    """Move the money of one live event (deposit … chargeback); returns its warnings.
+
+    The wallet's event dispatcher: private to this module, so every event takes the one path.
+    Raises the DomainErrors listed on `events_ingest`.
+    """
+    player, currency = activity.player, activity.currency_id
+    common = {
+        "player": player,
+        "currency": currency,
+        "idempotency_key": f"event:{activity.source}:{activity.external_id}",
+        "activity": activity,
+    }
+    kind, warnings = activity.type, []
+    if kind == Activity.Type.DEPOSIT:
+        services.wallet_deposit(amount=activity.amount, **common)
+    elif kind == Activity.Type.WITHDRAWAL:
+        services.wallet_withdraw(amount=activity.amount, **common)
+    elif kind == Activity.Type.BET:
+        if activity.amount:
+            services.wallet_bet_place(
+                amount=activity.amount,
+                game_category=activity.game_category,
+                game_id=activity.game_id,
+                **common,
+            )
+    elif kind == Activity.Type.WIN:
+        bets = []
+        if activity.reference_id or activity.round_id:
+            bets = services.bets_referenced(
+                player=player,
+                currency=currency,
+                reference_id=activity.reference_id,
+                round_id=activity.round_id,
+                source=activity.source,
+            )
+        if activity.amount:
+            services.wallet_win_settle(amount=activity.amount, bets=bets, **common)
+    elif kind == Activity.Type.ROLLBACK:
+        if not services.wallet_bet_rollback(amount=activity.amount, **common):
+            warnings.append(ROLLBACK_REMEMBERED)
+    elif kind == Activity.Type.CHARGEBACK:
+        services.wallet_chargeback(amount=activity.amount, **common)
+    else:
+        raise DomainError("invalid_type", f"Unknown event type {kind}.")
+    return warnings

@@ -1,9 +1,14 @@
 """`Idempotency-Key` handling for the wallet's money-moving API calls (SPEC §8, §10).
 
-The first answer to a key (success or refusal) is stored in the same transaction as the money
-it moved. A replay with the same payload answers it again; the same key with a different
-payload answers 409 `idempotency_conflict`. Two concurrent calls with one key serialise on the
-unique key: the loser waits for the winner's commit and replays its answer.
+When a key is consumed (docs/api.md), the one rule for every money-moving endpoint, as payment
+APIs do it: a request refused by validation — its shape, amount, currency, terms or reason,
+anything wrong whatever the wallet holds (`REQUEST_ERRORS`) — ran nothing and stores nothing, so
+the corrected retry under the same key goes through. Any other answer (success, or a refusal
+that depends on the state: insufficient funds, a blocked player, a bonus no longer active) is
+stored in the same transaction as the money it moved; a replay with the same payload answers it
+again; the same key with a different payload answers 409 `idempotency_conflict`. Two concurrent
+calls with one key serialise on the unique key: the loser waits for the winner's commit and
+replays its answer.
 """
 
 import hashlib
@@ -18,6 +23,26 @@ from config.errors import DomainError
 from wallet.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
+
+# Refusals of the request itself: they do not consume its key.
+REQUEST_ERRORS = frozenset(
+    {
+        "invalid_amount",
+        "unknown_currency",
+        "invalid_terms",
+        "reason_required",
+        "invalid_request",
+        "validation_error",
+    }
+)
+
+
+class _NotConsumed(Exception):
+    """Carries a request refusal out of the transaction, which rolls back: nothing is stored."""
+
+    def __init__(self, error: DomainError):
+        super().__init__(error.message)
+        self.error = error
 
 
 def _replay(record: IdempotentRequest, request_hash: str) -> Response:
@@ -54,12 +79,16 @@ def idempotent_answer(
                 with transaction.atomic():
                     status, body = call(f"api:{full_key}")
             except DomainError as exc:
+                if exc.code in REQUEST_ERRORS:
+                    raise _NotConsumed(exc) from exc
                 if exc.code == "idempotency_conflict":
                     raise  # a concurrent call with this key won; replay its answer below
                 status, body = exc.status_code, error_body(exc.code, exc.message, exc.details)
             IdempotentRequest.objects.create(
                 key=full_key, request_hash=request_hash, status_code=status, response=body
             )
+    except _NotConsumed as refused:
+        raise refused.error from None
     except (IntegrityError, DomainError) as exc:
         record = IdempotentRequest.objects.filter(key=full_key).first()
         if record is None:

@@ -8,62 +8,16 @@ cached balances of player accounts.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from config.errors import DomainError
-from players.models import Currency, Player
-from players.money import convert
+from players.models import Player
+from players.money import convert, currency_quantum
 from wallet import prepared
 from wallet.models import Account, Entry, LedgerTransaction
-
-EIGHT_PLACES = Decimal("0.00000001")
-
-_minor_units: dict[str, int] = {}
-
-
-def caches_clear() -> None:
-    """Forget the cached currency minor units (a currency was edited, or tests flushed)."""
-    _minor_units.clear()
-
-
-def currency_quantum(currency: str) -> Decimal:
-    units = _minor_units.get(currency)
-    if units is None:
-        try:
-            units = Currency.objects.values_list("minor_units", flat=True).get(code=currency)
-        except Currency.DoesNotExist:
-            raise DomainError("unknown_currency", f"Unknown currency {currency}.") from None
-        _minor_units[currency] = units
-    return Decimal(1).scaleb(-units)
-
-
-def money_round_down(amount: Decimal, currency: str) -> Decimal:
-    """`amount` rounded down to the currency's minor unit (never create money by rounding)."""
-    return Decimal(amount).quantize(currency_quantum(currency), rounding=ROUND_DOWN)
-
-
-def money_format(amount: Decimal, currency: str) -> str:
-    """`amount` in the currency's minor units, plain notation ("0.00000000", never "0E-8")."""
-    return format(money_round_down(amount, currency), "f")
-
-
-def amount_validate(amount: Decimal, currency: str, *, allow_zero: bool = False) -> Decimal:
-    """Refuse an amount that is negative, zero (unless allowed), too precise or absurdly large."""
-    if not isinstance(amount, Decimal):
-        amount = Decimal(str(amount))
-    if not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero):
-        raise DomainError("invalid_amount", f"Amount must be positive, got {amount:f}.")
-    if amount > settings.PITBOSS["MAX_AMOUNT"]:  # the one configured sane ceiling (SPEC §2)
-        raise DomainError("invalid_amount", f"Amount {amount:f} is above the ceiling.")
-    if amount != money_round_down(amount, currency):
-        raise DomainError(
-            "invalid_amount", f"{amount:f} has more decimal places than {currency} allows."
-        )
-    return amount
 
 
 def house_account_id(*, currency: str, kind: str) -> int:

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from players.models import MONEY, Currency, Player
+from players.money import money_format
 
 
 class Bonus(models.Model):
@@ -89,8 +90,6 @@ class Bonus(models.Model):
         ]
 
     def __str__(self) -> str:
-        from wallet.ledger import money_format  # the ledger imports these models
-
         amount = money_format(self.amount, self.currency_id)
         return f"bonus {self.pk} {amount} {self.currency_id} ({self.status})"
 
@@ -242,3 +241,24 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.status_code}"
+
+
+class RememberedRollback(models.Model):
+    """A rollback that arrived before the bet it cancels (providers send one when a bet timed
+    out on their side). It moved no money; a bet it names that arrives later is refused
+    (`bet_rolled_back`), so the player never loses a stake the provider considers cancelled."""
+
+    activity = models.OneToOneField(
+        "players.Activity", on_delete=models.PROTECT, related_name="remembered_rollback"
+    )
+    player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=32)
+    reference_id = models.CharField(max_length=200, blank=True)
+    round_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["player", "source"])]
+
+    def __str__(self) -> str:
+        return f"rollback of {self.reference_id or 'round ' + self.round_id} (before its bet)"

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from players.models import Player
-from wallet.ledger import EIGHT_PLACES, currency_quantum, money_format
+from players.money import EIGHT_PLACES, currency_quantum, money_format
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
 from wallet.wagering import wagering_progress
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from wallet.bonuses import bonuses_expire as bonuses_expire_service
+from wallet.services.bonuses import bonuses_expire as bonuses_expire_service
 
 
 @shared_task(name="wallet.tasks.bonuses_expire")

@@ -3,8 +3,10 @@
 from django.urls import path
 
 from wallet import api
+from wallet.api_events import EventsView
 
 urlpatterns = [
+    path("events/", EventsView.as_view(), name="events"),
     path("players/<player_id:external_id>/wallet/", api.PlayerWalletView.as_view(), name="wallet"),
     path("players/<player_id:external_id>/ledger/", api.PlayerLedgerView.as_view(), name="ledger"),
     path(

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "wallet",
     "safety",
     "importer",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,8 @@ PITBOSS = {
     "AUTH_CACHE_SECONDS": float(env("PITBOSS_AUTH_CACHE_SECONDS", "10")),
     # A chunked (length-less) upload is spooled to disk up to this size (config/api/middleware.py)
     "MAX_UPLOAD_BYTES": int(env("PITBOSS_MAX_UPLOAD_BYTES", str(1024 * 1024 * 1024))),
+    # Webhook endpoints on loopback/private addresses and plain http (tests, local receivers).
+    "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

@@ -1,15 +1,14 @@
-"""What each context may name, and of what type: generated from the metric catalogue.
+"""What each context may name, and of what type: supplied by the apps that own the data.
 
-`players.metrics.METRICS × WINDOWS` gives the `<metric>_<window>` names, so a new metric is
-usable in expressions without touching this package. Player attributes and the event fields
-are listed here once; import columns are supplied by the caller.
+The expression language knows no app. The names of the fixed groups — `metric`, `player`,
+`event` — come from providers registered with `names_provider_register` (rewards/names.py
+registers them from the players app's metric catalogue and models, in `AppConfig.ready()`), so
+a new metric is usable in expressions without touching this package. Import columns are
+supplied by the caller.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-from players.metrics import WINDOWS, windowed_names
-from players.models import Activity, GameCategory, Player, Segment
 
 NUMBER, STRING, BOOLEAN, ANY = "number", "string", "boolean", "any"
 TYPES = (NUMBER, STRING, BOOLEAN, ANY)
@@ -61,126 +60,6 @@ CONTEXTS: dict[str, Context] = {
     )
 }
 
-_METRIC_EXAMPLES = {"money": "{name} >= 100", "count": "{name} >= 3", "ratio": "{name} < 0.9"}
-
-
-def metric_names() -> dict[str, NameInfo]:
-    names = {}
-    for name, (metric, window) in windowed_names().items():
-        span = "all time" if window == "lifetime" else f"the last {window}"
-        missing = " May be missing." if metric.nullable else ""
-        example = _METRIC_EXAMPLES.get(metric.kind, "{name} <= 7").format(name=name)
-        names[name] = NameInfo(
-            name,
-            NUMBER,
-            metric.nullable,
-            f"{metric.description.rstrip('.')} ({metric.kind}, {span}).{missing}",
-            "metric",
-            example=example,
-        )
-    return names
-
-
-def player_names() -> dict[str, NameInfo]:
-    statuses = tuple(Player.Status.values)
-    return {
-        info.name: info
-        for info in (
-            NameInfo(
-                "segment",
-                STRING,
-                False,
-                "The player's lifecycle segment.",
-                "player",
-                tuple(Segment.values),
-                'segment in ["losing", "breakeven"]',
-            ),
-            NameInfo(
-                "status",
-                STRING,
-                False,
-                "The player's account status.",
-                "player",
-                statuses,
-                'status == "active"',
-            ),
-            NameInfo(
-                "country",
-                STRING,
-                True,
-                "ISO 3166-1 alpha-2 country code; missing when unknown.",
-                "player",
-                example='country in ["DE", "AT"]',
-            ),
-            NameInfo(
-                "currency",
-                STRING,
-                False,
-                "The player's primary currency code.",
-                "player",
-                example='currency == "EUR"',
-            ),
-            NameInfo(
-                "risk_score",
-                NUMBER,
-                False,
-                "Risk score 0–100 from fraud detection.",
-                "player",
-                example="risk_score < 50",
-            ),
-            NameInfo(
-                "days_since_registration",
-                NUMBER,
-                True,
-                "Whole days since registration (as of the last metrics refresh).",
-                "player",
-                example="days_since_registration <= 30",
-            ),
-        )
-    }
-
-
-def event_names() -> dict[str, NameInfo]:
-    return {
-        info.name: info
-        for info in (
-            NameInfo(
-                "event.amount",
-                NUMBER,
-                False,
-                "The event's amount, in the player's primary currency.",
-                "event",
-                example="event.amount >= 20",
-            ),
-            NameInfo(
-                "event.type",
-                STRING,
-                False,
-                "The event type.",
-                "event",
-                tuple(Activity.Type.values),
-                'event.type == "deposit"',
-            ),
-            NameInfo(
-                "event.game_category",
-                STRING,
-                True,
-                "The game category of a bet or win; missing otherwise.",
-                "event",
-                tuple(GameCategory.values),
-                'event.game_category == "slots"',
-            ),
-            NameInfo(
-                "event.currency",
-                STRING,
-                False,
-                "The currency the event was made in.",
-                "event",
-                example='event.currency == "EUR"',
-            ),
-        )
-    }
-
 
 def column_names(columns: Sequence[str] | Mapping[str, str]) -> dict[str, NameInfo]:
     """Import columns: a list of names (type decided by use) or a mapping name → type."""
@@ -189,6 +68,43 @@ def column_names(columns: Sequence[str] | Mapping[str, str]) -> dict[str, NameIn
         name: NameInfo(name, kind, True, "An import column.", "column")
         for name, kind in typed.items()
     }
+
+
+NamesProvider = Callable[[], Mapping[str, "NameInfo"]]
+GROUPS = ("metric", "player", "event")
+_providers: dict[str, list[NamesProvider]] = {group: [] for group in GROUPS}
+
+
+def names_provider_register(group: str, provider: NamesProvider) -> None:
+    """Add `provider()` (name → NameInfo) to the names of `group` (metric | player | event).
+
+    Register in `AppConfig.ready()`; idempotent. A provider is called whenever an expression
+    is compiled for the first time, so it should be cheap (build from in-memory catalogues).
+    """
+    if group not in _providers:
+        raise ValueError(f"unknown name group {group!r}; one of {GROUPS}")
+    if provider not in _providers[group]:
+        _providers[group].append(provider)
+
+
+def group_names(group: str) -> dict[str, NameInfo]:
+    """Every registered name of one fixed group."""
+    names: dict[str, NameInfo] = {}
+    for provider in _providers[group]:
+        names.update(provider())
+    return names
+
+
+def metric_names() -> dict[str, NameInfo]:
+    return group_names("metric")
+
+
+def player_names() -> dict[str, NameInfo]:
+    return group_names("player")
+
+
+def event_names() -> dict[str, NameInfo]:
+    return group_names("event")
 
 
 def catalogue(context: str, columns: Sequence[str] | Mapping[str, str] = ()) -> dict[str, NameInfo]:
@@ -259,4 +175,3 @@ FUNCTIONS: dict[str, FunctionInfo] = {
         ),
     )
 }
-WINDOW_NAMES = WINDOWS

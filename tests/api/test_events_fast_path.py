@@ -1,4 +1,4 @@
-"""players/events.py: a known player's event is read-and-inserted in one statement on PostgreSQL;
+"""wallet/events.py: a known player's event is read-and-inserted in one statement on PostgreSQL;
 the row it writes is the row the ORM path writes."""
 
 from datetime import UTC, datetime
@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from players.events import EventInput, event_record
 from players.models import Activity
 from tests.factories import PlayerFactory, currency
+from wallet.events import EventInput, events_ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def record(external_id: str, player_id: str, code: str, amount: str = "5.00") ->
         game_id="g-1",
         reference_id="ref",
     )
-    return event_record(event=event)[0]
+    return events_ingest(events=[event])[0].as_json()
 
 
 def columns(activity: Activity) -> dict:

@@ -12,9 +12,9 @@ from django.contrib.admin.sites import site
 from tablib import Dataset
 
 from importer.models import ImportJob
-from importer.resources import PlayerResource
 from players.admin import PlayerForm
 from players.models import Activity, Player
+from players.resources import PlayerResource
 from tests.api.test_api_errors import URL, assert_error, ev
 from tests.factories import PlayerFactory
 

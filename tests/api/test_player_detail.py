@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
-from players.models import CustomSegment, CustomSegmentMembership
 from players.selectors import players_for_api
 from players.serializers import PlayerSerializer
 from players.services import players_refresh
+from rewards.models import CustomSegment, CustomSegmentMembership
 from tests.factories import ActivityFactory, PlayerFactory, currency
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ from urllib.parse import quote
 import pytest
 
 from players.metrics import METRIC_NAMES, METRICS, WINDOWS
-from players.models import Activity, Currency, CustomSegment, CustomSegmentMembership, Player
+from players.models import Activity, Currency, Player
 from players.services import players_refresh
+from rewards.models import CustomSegment, CustomSegmentMembership
 from tests.factories import ActivityFactory, PlayerFactory, currency
 
 pytestmark = pytest.mark.django_db

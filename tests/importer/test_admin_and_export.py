@@ -5,9 +5,10 @@ import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from config.spreadsheets import formula_safe
 from importer.models import ImportJob
-from importer.resources import PlayerResource, formula_safe
 from players.models import Currency, Player
+from players.resources import PlayerResource
 
 pytestmark = pytest.mark.django_db
 

@@ -216,5 +216,5 @@ def test_malformed_csv_fails_cleanly(run_import):
 def test_post_import_stages_are_recorded(run_import):
     job = run_import((HEADER + _rows(0, 5)).encode(), kind="activity")
     assert set(job.stages) == set(services.STAGES)
-    assert job.stages["rules"]["note"] == "skipped: rules engine not installed"
+    assert job.stages["rules"]["note"] == "skipped: no app provides it"
     assert job.stage == "done" and job.progress_percent == 100

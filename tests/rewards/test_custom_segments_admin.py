@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from players.models import CustomSegment
 from rewards.admin import CustomSegmentForm
+from rewards.models import CustomSegment
 from tests.rewards.player_rows import make_players
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +24,11 @@ def test_admin_add_saves_and_refreshes_members(client):
     admin = get_user_model().objects.create_superuser("boss", "b@example.com", "pw-12345678")
     client.force_login(admin)
     response = client.post(
-        "/admin/players/customsegment/add/",
+        "/admin/rewards/customsegment/add/",
         {"name": "depositors", "expression": "deposits_30d > 500", "active": "on"},
     )
     assert response.status_code == 302, response.content[:2000]
     segment = CustomSegment.objects.get(name="depositors")
     assert segment.memberships.count() == 1
-    page = client.get("/admin/players/customsegment/")
+    page = client.get("/admin/rewards/customsegment/")
     assert page.status_code == 200 and b"depositors" in page.content

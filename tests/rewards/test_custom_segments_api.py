@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from players.models import CustomSegment
+from rewards.models import CustomSegment
 from tests.rewards.player_rows import make_players
 
 URL = "/api/v1/segments/custom/"

@@ -7,7 +7,7 @@ import pandas as pd
 
 from players.models import Player
 from rewards.expressions import Expression
-from rewards.expressions.players import players_with_names
+from rewards.names import players_with_names
 from tests.rewards.player_rows import make_players
 
 

@@ -10,17 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from players.models import Player
-from wallet import ledger, services
+from wallet import services
 from wallet.selectors import ledger_drift
 
 _ids = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _wallet_caches():
-    ledger.caches_clear()
-    yield
-    ledger.caches_clear()
 
 
 def _currencies_seed() -> None:

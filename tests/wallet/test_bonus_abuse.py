@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from config.errors import DomainError
 from players.models import Player
+from players.money import money_format
 from tests.wallet.conftest import D, bet, deposit, key, player_make
 from wallet import services
-from wallet.ledger import money_format
 from wallet.models import Account, Bonus
 from wallet.selectors import house_balances, wallet_balances
 

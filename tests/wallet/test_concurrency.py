@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import Activity
+from players.money import currency_get
 from tests.wallet.conftest import D, player_make
 from wallet import services
-from wallet.events import event_money_apply
+from wallet.events import EventInput, events_ingest
 from wallet.models import Account, LedgerTransaction
 from wallet.selectors import wallet_balances
 
@@ -58,32 +59,31 @@ def test_64_concurrent_bets_exactly_the_affordable_ones_succeed():
 
 
 def test_same_event_20_times_concurrently_moves_money_once():
-    """The wallet half of event idempotency: 20 deliveries of one deposit race to apply it;
-    the unique idempotency key lets exactly one ledger transaction through; the others get
-    the same answer back as a replay (what the events service's receipt does)."""
+    """20 deliveries of one deposit race through the ingestion path: the unique keys let
+    exactly one activity and one ledger transaction through; every other delivery is answered
+    as a duplicate of it, with the same balances."""
     player = player_make()
-    activity = Activity.objects.create(
+    deposit = EventInput(
         external_id="dep-1",
-        player=player,
+        player_id=player.external_id,
         type="deposit",
         amount=D("25.00"),
-        currency_id="EUR",
-        player_amount=D("25.00"),
+        currency=currency_get("EUR"),
         occurred_at=timezone.now(),
     )
 
     def deliver(index):
         close_old_connections()
-        try:
-            return ("applied", event_money_apply(activity=activity))
-        except DomainError as exc:
-            assert exc.code == "idempotency_conflict"
-            return ("applied", wallet_balances(player=player))
+        [outcome] = events_ingest(events=[deposit])
+        return outcome.status, outcome.original_status, outcome.balances
 
     answers = in_threads(20, deliver)
     assert LedgerTransaction.objects.filter(idempotency_key="event:api:dep-1").count() == 1
-    assert all(answer == answers[0] for answer in answers)
-    assert answers[0] == ("applied", {"EUR": {"cash": "25.00", "bonus": "0.00"}})
+    assert Activity.objects.filter(external_id="dep-1").count() == 1
+    statuses = sorted(status for status, _, _ in answers)
+    assert statuses == ["applied"] + ["duplicate"] * 19
+    assert {original for status, original, _ in answers if status == "duplicate"} == {"applied"}
+    assert all(balances == {"EUR": {"cash": "25.00", "bonus": "0.00"}} for *_, balances in answers)
 
 
 def test_concurrent_bets_and_wins_on_bonus_money_conserve_everything():

@@ -1,29 +1,38 @@
-"""`event_money_apply`: the seam the events API calls for each live event."""
+"""The money of live events, through the one ingestion path (wallet/events.py)."""
 
 import pytest
 from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import Activity
+from players.money import currency_get
 from tests.wallet.conftest import D
-from wallet.events import event_money_apply
+from wallet.events import EventInput, events_ingest
 from wallet.models import LedgerTransaction
 
 pytestmark = pytest.mark.django_db
 
 
 def event(player, type_, amount, external_id, currency="EUR", **fields):
-    activity = Activity.objects.create(
-        external_id=external_id,
-        player=player,
-        type=type_,
-        amount=D(amount),
-        currency_id=currency,
-        player_amount=D(amount),
-        occurred_at=timezone.now(),
-        **fields,
+    """The balances after the event; its rejection raised as the DomainError it was."""
+    [outcome] = events_ingest(
+        events=[
+            EventInput(
+                external_id=external_id,
+                player_id=player.external_id,
+                type=type_,
+                amount=D(amount),
+                currency=currency_get(currency),
+                occurred_at=timezone.now(),
+                **fields,
+            )
+        ]
     )
-    return event_money_apply(activity=activity)
+    if outcome.status == "rejected":
+        raise DomainError(outcome.reason.code, outcome.reason.message)
+    assert outcome.status == "applied"
+    assert Activity.objects.filter(pk=outcome.activity_id, player=player).exists()
+    return outcome.balances
 
 
 def test_deposit_bet_win_by_reference_and_by_round(player):
@@ -49,7 +58,6 @@ def test_rollback_by_reference_restores_the_stake(player):
     ("type_", "fields", "code"),
     [
         ("win", {"reference_id": "nope"}, "unknown_reference"),
-        ("rollback", {"round_id": "nope"}, "unknown_reference"),
         ("rollback", {}, "unknown_reference"),
     ],
 )

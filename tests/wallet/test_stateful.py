@@ -1,5 +1,8 @@
 """Property-based: random operation sequences against a small pure-Python model of the wallet.
 
+Besides the services, rollbacks that overtake their bets and resent events go through the
+ingestion path: they must move nothing, whatever else has happened.
+
 After every step the database's balances, bonus states and wagering must equal the model's, and
 the ledger must stay conserved.
 """
@@ -21,8 +24,10 @@ from hypothesis.stateful import (
 )
 
 from config.errors import DomainError
+from players.money import currency_get
 from tests.wallet.conftest import assert_ledger_conserved, player_make
 from wallet import services
+from wallet.events import EventInput, EventResult, events_ingest
 from wallet.models import Account, Bonus
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +42,12 @@ class WalletMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.player = player_make()
+        self.started = timezone.now()
         self.cash = Decimal(0)
         self.bonuses: dict[int, dict] = {}  # id -> status, balance, done, required, max_bet, cap
         self.bets: list[dict] = []  # txn, cash, parts {id: amount}, wagering (id, amount), live
+        self.remembered: list[str] = []  # bet ids whose rollback arrived first (events)
+        self.sent: list[tuple[EventInput, str]] = []  # events sent, with their first status
 
     # --- helpers ----------------------------------------------------------------------------
     def key(self) -> str:
@@ -248,6 +256,46 @@ class WalletMachine(RuleBasedStateMachine):
         bonus_id = data.draw(st.sampled_from(self.active()))
         services.bonus_forfeit(bonus=Bonus.objects.get(pk=bonus_id), reason="property test")
         self.end(bonus_id, "forfeited")
+
+    # --- out-of-order events through the ingestion path -----------------------------------------
+    def send(self, external_id: str, type_: str, amount: Decimal, **fields) -> EventResult:
+        event = EventInput(
+            external_id=external_id,
+            player_id=self.player.external_id,
+            type=type_,
+            amount=amount,
+            currency=currency_get("EUR"),
+            occurred_at=self.started,
+            **fields,
+        )
+        [result] = events_ingest(events=[event])
+        self.sent.append((event, result.status))
+        return result
+
+    @rule(amount=money)
+    def rollback_before_its_bet(self, amount):
+        bet_id = f"late-{next(keys)}"
+        result = self.send(f"rb-{bet_id}", "rollback", amount, reference_id=bet_id)
+        assert result.status == "applied", result
+        assert [w["code"] for w in result.warnings] == ["rollback_before_bet"]
+        self.remembered.append(bet_id)
+
+    @precondition(lambda self: self.remembered)
+    @rule(data=st.data(), amount=money, category=st.sampled_from(sorted(WEIGHTS)))
+    def late_bet(self, data, amount, category):
+        bet_id = data.draw(st.sampled_from(self.remembered))
+        self.remembered.remove(bet_id)  # it arrives once; `resend` sends it again
+        result = self.send(bet_id, "bet", amount, game_category=category)
+        assert result.status == "rejected", result
+        assert result.reason.code == "bet_rolled_back"
+
+    @precondition(lambda self: self.sent)
+    @rule(data=st.data())
+    def resend(self, data):
+        event, first_status = data.draw(st.sampled_from(self.sent))
+        [result] = events_ingest(events=[event])
+        assert result.status == "duplicate"
+        assert result.original_status == first_status
 
     # --- invariants ---------------------------------------------------------------------------
     @invariant()

@@ -9,11 +9,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from players.custom_segments import custom_segment_save
 from players.demo import demo_activity, demo_players
-from players.events import EventInput, events_record
 from players.models import Activity, Currency, Fingerprint, Player
 from players.services import players_refresh
+from rewards.segments import custom_segment_save
+from wallet.events import EventInput, events_ingest
 from wallet.services import bonus_grant
 
 LIVE_PLAYERS = 20
@@ -112,7 +112,7 @@ class Command(BaseCommand):
         for index, person in enumerate(people):
             at = now - timedelta(hours=index + 1)
             events.extend(_live_events(person, currencies[person.currency], at))
-        events_record(events=events)
+        events_ingest(events=events)
         for person in people[::4]:
             bonus_grant(
                 player=Player.objects.get(external_id=person.external_id),

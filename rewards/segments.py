@@ -13,9 +13,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from players.models import CustomSegment, CustomSegmentMembership, Player
+from players.models import Player
 from rewards.expressions import ExpressionError, compile_expression
-from rewards.expressions.players import players_with_names
+from rewards.models import CustomSegment, CustomSegmentMembership
+from rewards.names import players_with_names
 
 log = structlog.get_logger(__name__)
 

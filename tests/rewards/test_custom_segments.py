@@ -6,13 +6,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from players.custom_segments import (
+from rewards.expressions import ExpressionError
+from rewards.models import CustomSegment, CustomSegmentMembership
+from rewards.segments import (
     custom_segment_save,
     custom_segment_validate,
     custom_segments_refresh,
 )
-from players.models import CustomSegment, CustomSegmentMembership
-from rewards.expressions import ExpressionError
 from tests.rewards.player_rows import make_players
 
 pytestmark = pytest.mark.django_db

@@ -1,147 +1,28 @@
-"""Money-moving wallet services: deposit, withdrawal, bet, win, rollback, chargeback, adjustment.
+"""Game money: bets, wins and rollbacks of bets, with wagering progress (SPEC §8).
 
-Every service is one database transaction with a unique idempotency key. Reading a balance to
-decide (bets, withdrawals) first locks the player's accounts in that currency (wallet/locks.py).
-Bonus lifecycle services live in wallet/bonuses.py and are re-exported here.
-
-Player status (ADR 0003): `blocked`, `self_excluded` and `closed` players may not deposit, bet
-or receive bonuses or rewards; wins and rollbacks of bets already placed still settle, and
-withdrawals, chargebacks, forfeits and staff adjustments are always allowed.
+A bet takes real money first, then bonus money (oldest grant first); a win is split back in
+proportion to where its bets' stakes came from; a rollback returns each stake to where it came
+from. Wagering progress goes to the grant the bet drew on, else to the oldest active grant.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
-from django.utils import timezone
 
 from config.errors import DomainError
-from players.models import Activity, BonusActivity, Player
-from wallet.bonuses import (  # noqa: F401  (re-exported: the public service surface)
-    bonus_end,
-    bonus_forfeit,
-    bonus_grant,
-    bonuses_expire,
-    bonuses_forfeit_all,
-)
-from wallet.ledger import (
-    EIGHT_PLACES,
-    Leg,
-    amount_in_player_currency,
-    amount_validate,
-    cash_account_id,
-    currency_quantum,
-    house_account_id,
-    ledger_post,
-    money_format,
-)
-from wallet.locks import player_accounts_lock_with_house
-from wallet.models import Account, Bonus, LedgerTransaction
+from players.models import Activity, Player
+from players.money import EIGHT_PLACES, currency_quantum, money_format
+from wallet.ledger import Leg, ledger_post
+from wallet.models import Account, Bonus, LedgerTransaction, RememberedRollback
+from wallet.services.base import Locked, wallet_operation
+from wallet.services.bonuses import bonus_end
 from wallet.wagering import contribution_weight, stake_split, win_split
 
 Kind = LedgerTransaction.Kind
 HOUSE = Account.Kind
-
-
-@dataclass
-class Locked:
-    """The player's cash account and open bonus accounts (oldest grant first), locked."""
-
-    cash: Account
-    bonuses: list[Account] = field(default_factory=list)
-    house: dict[str, int] = field(default_factory=dict)
-
-    def house_id(self, kind: str) -> int:
-        if kind not in self.house:
-            self.house[kind] = house_account_id(currency=self.cash.currency_id, kind=kind)
-        return self.house[kind]
-
-    def bonus_account(self, bonus_id: int) -> Account | None:
-        return next((a for a in self.bonuses if a.bonus_id == bonus_id), None)
-
-
-def _lock(*, player_id: int, currency: str) -> Locked:
-    accounts, house = player_accounts_lock_with_house(player_id=player_id, currency=currency)
-    if not any(a.kind == Account.Kind.CASH for a in accounts):
-        cash_account_id(player_id=player_id, currency=currency)
-        accounts, house = player_accounts_lock_with_house(player_id=player_id, currency=currency)
-    cash = next(a for a in accounts if a.kind == Account.Kind.CASH)
-    bonuses = []
-    now = timezone.now()
-    for account in sorted(
-        (a for a in accounts if a.kind == Account.Kind.BONUS), key=lambda a: a.bonus_id
-    ):
-        if account.bonus.expires_at is not None and account.bonus.expires_at <= now:
-            # past its expiry but not yet swept by the hourly job: expire it now, unused
-            bonus_end(
-                bonus=account.bonus, account=account, status=Bonus.Status.EXPIRED, reason="expired"
-            )
-        else:
-            bonuses.append(account)
-    return Locked(cash=cash, bonuses=bonuses, house=house)
-
-
-def _refuse_unless_active(player: Player, operation: str) -> None:
-    if player.status != Player.Status.ACTIVE:
-        raise DomainError(
-            "player_blocked", f"Player is {player.status}: {operation} refused.", status=403
-        )
-
-
-def wallet_deposit(
-    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
-) -> LedgerTransaction:
-    """Credit a deposit to the player's cash (the bank settlement account pays)."""
-    _refuse_unless_active(player, "deposit")
-    amount = amount_validate(amount, currency)
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
-        bank = locked.house_id(HOUSE.HOUSE_BANK)
-        return ledger_post(
-            kind=Kind.DEPOSIT,
-            idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(bank, currency, -amount), Leg(locked.cash.pk, currency, amount)],
-            activity=activity,
-        )
-
-
-def wallet_withdraw(
-    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
-) -> LedgerTransaction:
-    """Pay out cash; active bonuses in that currency (wagering incomplete) are forfeited.
-
-    The forfeited bonus ids are in the transaction's `details["forfeited_bonuses"]`.
-    """
-    amount = amount_validate(amount, currency)
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
-        if locked.cash.balance < amount:
-            raise DomainError(
-                "insufficient_funds",
-                f"Cash balance is {money_format(locked.cash.balance, currency)}.",
-            )
-        forfeited = []
-        for account in locked.bonuses:
-            bonus_end(
-                bonus=account.bonus,
-                account=account,
-                status=Bonus.Status.FORFEITED,
-                reason="withdrawal before wagering was complete",
-            )
-            forfeited.append(account.bonus_id)
-        bank = locked.house_id(HOUSE.HOUSE_BANK)
-        return ledger_post(
-            kind=Kind.WITHDRAWAL,
-            idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(locked.cash.pk, currency, -amount), Leg(bank, currency, amount)],
-            activity=activity,
-            details={"forfeited_bonuses": forfeited},
-        )
 
 
 def _wagering_add(*, bonus_id: int, amount: Decimal) -> tuple[Decimal, Decimal] | None:
@@ -172,11 +53,17 @@ def wallet_bet_place(
     game_id: str = "",
     activity=None,
 ) -> LedgerTransaction:
-    """Take a stake from cash first, then bonus (oldest grant first); add wagering progress."""
-    _refuse_unless_active(player, "bet")
-    amount = amount_validate(amount, currency)
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
+    """Take a stake from cash first, then bonus (oldest grant first); add wagering progress.
+
+    Raises player_blocked, invalid_amount, max_bet_exceeded (over a bonus's max bet),
+    insufficient_funds, bet_rolled_back (its rollback arrived first, `activity` given).
+    """
+    with wallet_operation(
+        player=player, currency=currency, amount=amount, active_only="bet"
+    ) as operation:
+        locked, amount = operation.locked, operation.amount
+        if activity is not None:
+            _bet_refuse_if_rolled_back(player=player, activity=activity)
         max_bets = [a.bonus.max_bet for a in locked.bonuses if a.bonus.max_bet is not None]
         if max_bets and amount > min(max_bets):
             raise DomainError(
@@ -206,7 +93,7 @@ def wallet_bet_place(
                 game_category=game_category,
                 game_id=game_id,
             )
-            contribution = (amount * weight).quantize(Decimal("0.00000001"))
+            contribution = (amount * weight).quantize(EIGHT_PLACES)
         game = locked.house_id(HOUSE.HOUSE_GAME)
         legs = [Leg(locked.cash.pk, currency, -from_cash), Leg(game, currency, amount)]
         legs += [
@@ -259,6 +146,55 @@ def bets_referenced(
     return list(
         LedgerTransaction.objects.filter(activity_id__in=[pk for pk, _ in found], kind=Kind.BET)
     )
+
+
+def _bets_of_rollback(
+    *, player: Player, currency: str, activity: Activity
+) -> list[LedgerTransaction]:
+    """The bets a rollback event references; none yet: the rollback is remembered."""
+    if not (activity.reference_id or activity.round_id):
+        raise DomainError("unknown_reference", "No reference_id or round_id given.")
+    try:
+        return bets_referenced(
+            player=player,
+            currency=currency,
+            reference_id=activity.reference_id,
+            round_id=activity.round_id,
+            source=activity.source,
+        )
+    except DomainError as error:
+        if error.code != "unknown_reference":
+            raise
+    remembered = RememberedRollback.objects.filter(player_id=player.pk, source=activity.source)
+    if activity.reference_id:
+        remembered = remembered.filter(reference_id=activity.reference_id)
+    else:
+        remembered = remembered.filter(reference_id="", round_id=activity.round_id)
+    if remembered.exists():
+        raise DomainError("already_rolled_back", "A rollback of this bet is already remembered.")
+    RememberedRollback.objects.create(
+        activity=activity,
+        player=player,
+        source=activity.source,
+        reference_id=activity.reference_id,
+        round_id="" if activity.reference_id else activity.round_id,
+    )
+    return []
+
+
+def _bet_refuse_if_rolled_back(*, player: Player, activity: Activity) -> None:
+    """A bet whose rollback arrived first is refused (under the player's lock)."""
+    named = Q(reference_id=activity.external_id)
+    if activity.round_id:
+        named |= Q(reference_id="", round_id=activity.round_id)
+    remembered = RememberedRollback.objects.filter(
+        named, player_id=player.pk, source=activity.source
+    )
+    if remembered.exists():
+        raise DomainError(
+            "bet_rolled_back",
+            "A rollback of this bet arrived before it: the bet is refused and no stake is taken.",
+        )
 
 
 def _bets_unreversed(bets: list[LedgerTransaction]) -> list[LedgerTransaction]:
@@ -314,12 +250,9 @@ def _bonus_share_legs(
 
 
 def _bonuses_converted_add(paid: dict[int, Decimal]) -> None:
-    """Record the cash completed bonuses paid (under the player's lock: no concurrent writer)."""
+    """Add the cash that completed bonuses paid out of a win to their `converted` counters."""
     for bonus_id, amount in paid.items():
-        converted = Bonus.objects.values_list("converted", flat=True).get(pk=bonus_id)
-        Bonus.objects.filter(pk=bonus_id).update(
-            converted=(Decimal(converted) + amount).quantize(EIGHT_PLACES)
-        )
+        Bonus.objects.filter(pk=bonus_id).update(converted=F("converted") + amount)
 
 
 def _bets_settled(*, player_id: int, bets: list[LedgerTransaction]) -> bool:
@@ -398,9 +331,10 @@ def wallet_win_settle(
     and post again (under the player's lock, which a rollback also takes, so the second answer
     holds).
     """
-    amount = amount_validate(amount, currency, allow_zero=True)
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
+    with wallet_operation(
+        player=player, currency=currency, amount=amount, allow_zero=True
+    ) as operation:
+        locked, amount = operation.locked, operation.amount
         live = list(bets)
         common = {"locked": locked, "currency": currency, "amount": amount, "player": player}
         while True:
@@ -419,14 +353,25 @@ def wallet_bet_rollback(
     player: Player,
     currency: str,
     idempotency_key: str,
-    bets: list[LedgerTransaction],
+    bets: list[LedgerTransaction] | None = None,
     amount: Decimal | None = None,
-    activity=None,
+    activity: Activity | None = None,
 ) -> list[LedgerTransaction]:
-    """Reverse the stakes of `bets` (each once) and the wagering they added."""
+    """Reverse the stakes of `bets` (each once) and the wagering they added.
+
+    With `bets=None` the bets are the ones `activity` (a rollback event) references, looked up
+    under the player's lock. If none has arrived yet, the rollback is remembered
+    (`RememberedRollback`): nothing moves, [] is returned, and the bet is refused when it comes
+    (`bet_rolled_back`, see `wallet_bet_place`). Raises unknown_reference (no reference at
+    all), currency_mismatch, already_rolled_back, bet_settled, invalid_amount (not the stake).
+    """
     reversals = []
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
+    with wallet_operation(player=player, currency=currency) as operation:
+        locked = operation.locked
+        if bets is None:
+            bets = _bets_of_rollback(player=player, currency=currency, activity=activity)
+            if not bets:
+                return []
         live = _bets_unreversed(bets)
         if bets and not live:
             raise DomainError("already_rolled_back", "The bet was already rolled back.")
@@ -474,135 +419,3 @@ def wallet_bet_rollback(
                     wagering_done=Greatest(F("wagering_done") - Decimal(wagering["amount"]), 0)
                 )
     return reversals
-
-
-def wallet_chargeback(
-    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
-) -> LedgerTransaction:
-    """A deposit reversed by the payment provider: take back what cash holds (the shortfall is
-    recorded in details, never a negative balance) and forfeit the player's active bonuses."""
-    amount = amount_validate(amount, currency)
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
-        for account in locked.bonuses:
-            bonus_end(
-                bonus=account.bonus,
-                account=account,
-                status=Bonus.Status.FORFEITED,
-                reason="chargeback",
-            )
-        taken = min(amount, locked.cash.balance)
-        bank = locked.house_id(HOUSE.HOUSE_BANK)
-        return ledger_post(
-            kind=Kind.CHARGEBACK,
-            idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(locked.cash.pk, currency, -taken), Leg(bank, currency, taken)],
-            activity=activity,
-            details={
-                "taken": money_format(taken, currency),
-                "shortfall": money_format(amount - taken, currency),
-            },
-        )
-
-
-def wallet_adjust(
-    *, player: Player, currency: str, amount: Decimal, reason: str, idempotency_key: str, by=None
-) -> LedgerTransaction:
-    """Staff correction of a player's cash (signed amount) against the adjustments account."""
-    if not reason or not reason.strip():
-        raise DomainError("reason_required", "A reason is required for a manual adjustment.")
-    magnitude = amount_validate(abs(Decimal(amount)), currency)
-    amount = magnitude if Decimal(amount) > 0 else -magnitude
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
-        if locked.cash.balance + amount < 0:
-            raise DomainError(
-                "insufficient_funds",
-                f"Cash balance is {money_format(locked.cash.balance, currency)}.",
-            )
-        house = locked.house_id(HOUSE.HOUSE_ADJUSTMENT)
-        return ledger_post(
-            kind=Kind.ADJUSTMENT,
-            idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(locked.cash.pk, currency, amount), Leg(house, currency, -amount)],
-            reason=reason.strip()[:255],
-            created_by=by,
-        )
-
-
-def wallet_cash_reward_pay(
-    *, player: Player, currency: str, amount: Decimal, reason: str, idempotency_key: str
-) -> LedgerTransaction:
-    """Pay a cash reward (e.g. cashback) to cash, booked as bonus expense."""
-    _refuse_unless_active(player, "reward")
-    amount = amount_validate(amount, currency)
-    with transaction.atomic():
-        locked = _lock(player_id=player.pk, currency=currency)
-        expense = locked.house_id(HOUSE.HOUSE_BONUS_EXPENSE)
-        posted = ledger_post(
-            kind=Kind.CASH_REWARD,
-            idempotency_key=idempotency_key,
-            player_id=player.pk,
-            legs=[Leg(expense, currency, -amount), Leg(locked.cash.pk, currency, amount)],
-            reason=reason[:255],
-        )
-        BonusActivity.objects.create(
-            player=player,
-            kind=BonusActivity.Kind.CASH_PAID,
-            player_amount=amount_in_player_currency(
-                player=player, amount=amount, currency=currency
-            ),
-            occurred_at=timezone.now(),
-        )
-        return posted
-
-
-def wallet_event_apply(*, activity: Activity) -> dict:
-    """Move the money of one live event (deposit … chargeback); returns balances after it."""
-    from wallet.selectors import wallet_balances
-
-    player = activity.player
-    currency = activity.currency_id
-    key = f"event:{activity.source}:{activity.external_id}"
-    common = {"player": player, "currency": currency, "idempotency_key": key, "activity": activity}
-    kind = activity.type
-    if kind == Activity.Type.DEPOSIT:
-        wallet_deposit(amount=activity.amount, **common)
-    elif kind == Activity.Type.WITHDRAWAL:
-        wallet_withdraw(amount=activity.amount, **common)
-    elif kind == Activity.Type.BET:
-        if activity.amount:
-            wallet_bet_place(
-                amount=activity.amount,
-                game_category=activity.game_category,
-                game_id=activity.game_id,
-                **common,
-            )
-    elif kind == Activity.Type.WIN:
-        bets = []
-        if activity.reference_id or activity.round_id:
-            bets = bets_referenced(
-                player=player,
-                currency=currency,
-                reference_id=activity.reference_id,
-                round_id=activity.round_id,
-                source=activity.source,
-            )
-        if activity.amount:
-            wallet_win_settle(amount=activity.amount, bets=bets, **common)
-    elif kind == Activity.Type.ROLLBACK:
-        bets = bets_referenced(
-            player=player,
-            currency=currency,
-            reference_id=activity.reference_id,
-            round_id=activity.round_id,
-            source=activity.source,
-        )
-        wallet_bet_rollback(amount=activity.amount, bets=bets, **common)
-    elif kind == Activity.Type.CHARGEBACK:
-        wallet_chargeback(amount=activity.amount, **common)
-    else:
-        raise DomainError("invalid_type", f"Unknown event type {kind}.")
-    return wallet_balances(player=player)

@@ -5,18 +5,20 @@ completed | expired | forfeited | cancelled. A bonus's money lives in its own bo
 which is open exactly while the bonus is active; ending a bonus empties and closes it.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import BonusActivity, Player
+from players.money import amount_validate, money_format
 from wallet.ledger import (
     Leg,
     amount_in_player_currency,
-    amount_validate,
     cash_account_id,
     house_account_id,
     ledger_post,
@@ -26,6 +28,39 @@ from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
 
 Kind = LedgerTransaction.Kind
+END_EVENTS = {
+    Bonus.Status.COMPLETED: "bonus.completed",
+    Bonus.Status.EXPIRED: "bonus.expired",
+    Bonus.Status.FORFEITED: "bonus.forfeited",
+}
+
+
+def _bonus_event(bonus: Bonus, player: Player, **extra) -> dict:
+    """The `data` of a bonus.* domain event (docs/webhooks.md)."""
+    currency = bonus.currency_id
+    return {
+        "bonus_id": bonus.pk,
+        "player": player.external_id,
+        "currency": currency,
+        "amount": money_format(bonus.amount, currency),
+        "status": bonus.status,
+        "wagering_required": money_format(bonus.wagering_required, currency),
+        "expires_at": bonus.expires_at.isoformat() if bonus.expires_at else None,
+        **extra,
+    }
+
+
+def bonus_activity_record(
+    *, player: Player, kind: str, amount: Decimal, currency: str, at: datetime | None = None
+) -> BonusActivity:
+    """Record bonus money granted, converted to cash or paid as a cash reward (feeds the
+    `bonus_cost` and `bonus_to_deposit_ratio` metrics, SPEC §4), in the player's currency."""
+    return BonusActivity.objects.create(
+        player=player,
+        kind=kind,
+        player_amount=amount_in_player_currency(player=player, amount=amount, currency=currency),
+        occurred_at=at or timezone.now(),
+    )
 
 
 def _weights_clean(weights: dict | None, *, default: dict | None = None) -> dict:
@@ -125,13 +160,11 @@ def bonus_grant(
             reason=reason,
             created_by=granted_by,
         )
-        BonusActivity.objects.create(
-            player=player,
-            kind=BonusActivity.Kind.GRANTED,
-            player_amount=amount_in_player_currency(
-                player=player, amount=amount, currency=currency
-            ),
-            occurred_at=timezone.now(),
+        bonus_activity_record(
+            player=player, kind=BonusActivity.Kind.GRANTED, amount=amount, currency=currency
+        )
+        domain_events_emit(
+            "bonus.granted", lambda: [_bonus_event(bonus, player, source=source, reason=reason)]
         )
         if required == 0:
             account.balance = amount
@@ -189,17 +222,28 @@ def bonus_end(
         details={"to_cash": str(to_cash), "forfeited": str(balance - to_cash), "status": status},
     )
     if to_cash:
-        player = bonus.player
-        BonusActivity.objects.create(
-            player=player,
+        bonus_activity_record(
+            player=bonus.player,
             kind=BonusActivity.Kind.CONVERTED,
-            player_amount=amount_in_player_currency(
-                player=player, amount=to_cash, currency=currency
-            ),
-            occurred_at=now,
+            amount=to_cash,
+            currency=currency,
+            at=now,
         )
     bonus.status, bonus.ended_at, bonus.end_reason = status, now, reason[:255]
     bonus.converted = to_cash
+    if status in END_EVENTS:
+        domain_events_emit(
+            END_EVENTS[status],
+            lambda: [
+                _bonus_event(
+                    bonus,
+                    bonus.player,
+                    converted=money_format(to_cash, currency),
+                    forfeited=money_format(balance - to_cash, currency),
+                    reason=reason[:255],
+                )
+            ],
+        )
     return posted
 
 
@@ -256,6 +300,25 @@ def bonuses_forfeit_all(*, player: Player, reason: str, by=None) -> list[Bonus]:
                 by=by,
             )
     return ended
+
+
+def bonuses_forfeit_inactive_players(*, player_ids: Iterable[int], by=None) -> int:
+    """Forfeit the active bonuses of those of these players who are no longer `active`.
+
+    A status listener (wallet/apps.py): runs inside the transaction that changed the statuses.
+    Loops only over excluded players who still hold a bonus (each forfeit is a ledger
+    transaction); returns how many players lost bonuses.
+    """
+    holders = (
+        Player.objects.filter(pk__in=list(player_ids), bonuses__status=Bonus.Status.ACTIVE)
+        .exclude(status=Player.Status.ACTIVE)
+        .distinct()
+    )
+    count = 0
+    for player in holders.order_by("pk"):
+        bonuses_forfeit_all(player=player, reason=f"player status {player.status}", by=by)
+        count += 1
+    return count
 
 
 def bonuses_expire(*, now: datetime | None = None) -> int:

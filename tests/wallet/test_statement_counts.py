@@ -1,0 +1,91 @@
+"""How many SQL statements each wallet operation and each live event costs (SPEC §12: "a wallet
+operation is best a few statements in one round trip"). Pinned on PostgreSQL, where the hot
+paths have their single-statement forms, so a change that adds a round trip is seen here first.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from players.money import currency_get
+from tests.wallet.conftest import player_make
+from wallet import services
+from wallet.events import EventInput, events_ingest
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+# Pinned exactly: a change that adds a statement fails here, and one that removes one updates
+# the figure (bench/README.md tracks what each costs). Per event: the player and activity in one
+# statement, the lock, the checks, the posting, the balances, the receipt, the savepoints' work.
+EVENT_STATEMENTS = {"deposit": 7, "bet": 11, "win": 9, "rollback": 9, "withdrawal": 8}
+SERVICE_STATEMENTS = {"deposit": 3, "bet": 6, "win": 3}
+
+
+def statements(call) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return len([q for q in captured.captured_queries if not q["sql"].startswith("SAVEPOINT")])
+
+
+@pytest.fixture
+def player():
+    player = player_make()
+    services.wallet_deposit(
+        player=player, currency="EUR", amount=Decimal(100), idempotency_key="seed"
+    )
+    return player
+
+
+def test_statements_per_event(player):
+    eur = currency_get("EUR")
+
+    def event(external_id: str, type_: str, amount: str, **fields):
+        return lambda: events_ingest(
+            events=[
+                EventInput(
+                    external_id=external_id,
+                    player_id=player.external_id,
+                    type=type_,
+                    amount=Decimal(amount),
+                    currency=eur,
+                    occurred_at=timezone.now(),
+                    **fields,
+                )
+            ]
+        )
+
+    counts = {
+        "deposit": statements(event("d-1", "deposit", "10.00")),
+        "bet": statements(event("b-1", "bet", "5.00", game_category="slots")),
+        "win": statements(event("w-1", "win", "7.00", reference_id="b-1")),
+        "rollback": statements(event("r-1", "rollback", "5.00", reference_id="b-2x")),
+        "withdrawal": statements(event("x-1", "withdrawal", "1.00")),
+    }
+    assert counts == EVENT_STATEMENTS
+
+
+def test_statements_per_service_operation(player):
+    placed = []
+
+    def deposit():
+        services.wallet_deposit(
+            player=player, currency="EUR", amount=Decimal(5), idempotency_key="s-d"
+        )
+
+    def bet():
+        placed.append(
+            services.wallet_bet_place(
+                player=player, currency="EUR", amount=Decimal(5), idempotency_key="s-b"
+            )
+        )
+
+    def win():
+        services.wallet_win_settle(
+            player=player, currency="EUR", amount=Decimal(8), idempotency_key="s-w", bets=placed
+        )
+
+    counts = {"deposit": statements(deposit), "bet": statements(bet), "win": statements(win)}
+    assert counts == SERVICE_STATEMENTS

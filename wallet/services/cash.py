@@ -1,0 +1,88 @@
+"""Cash movements between the player and the bank: deposit, withdrawal, chargeback (SPEC §8)."""
+
+from decimal import Decimal
+
+from config.errors import DomainError
+from players.models import Player
+from players.money import money_format
+from wallet.models import Account, Bonus, LedgerTransaction
+from wallet.services.base import Locked, wallet_operation
+from wallet.services.bonuses import bonus_end
+
+Kind = LedgerTransaction.Kind
+
+
+def _bonuses_forfeit_locked(locked: Locked, reason: str) -> list[int]:
+    """End every open bonus of the locked accounts as forfeited; returns their ids."""
+    for account in locked.bonuses:
+        bonus_end(
+            bonus=account.bonus, account=account, status=Bonus.Status.FORFEITED, reason=reason
+        )
+    return [account.bonus_id for account in locked.bonuses]
+
+
+def wallet_deposit(
+    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
+) -> LedgerTransaction:
+    """Credit a deposit to the player's cash (the bank settlement account pays).
+
+    Raises `player_blocked`, `invalid_amount`, `unknown_currency`, `idempotency_conflict`.
+    """
+    with wallet_operation(
+        player=player, currency=currency, amount=amount, active_only="deposit"
+    ) as operation:
+        return operation.locked.cash_post(
+            house=Account.Kind.HOUSE_BANK,
+            amount=operation.amount,
+            kind=Kind.DEPOSIT,
+            idempotency_key=idempotency_key,
+            activity=activity,
+        )
+
+
+def wallet_withdraw(
+    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
+) -> LedgerTransaction:
+    """Pay out cash; active bonuses in that currency (wagering incomplete) are forfeited.
+
+    The forfeited bonus ids are in the transaction's `details["forfeited_bonuses"]`.
+    Raises `insufficient_funds`, `invalid_amount`, `unknown_currency`.
+    """
+    with wallet_operation(player=player, currency=currency, amount=amount) as operation:
+        locked, amount = operation.locked, operation.amount
+        if locked.cash.balance < amount:
+            raise DomainError(
+                "insufficient_funds",
+                f"Cash balance is {money_format(locked.cash.balance, currency)}.",
+            )
+        forfeited = _bonuses_forfeit_locked(locked, "withdrawal before wagering was complete")
+        return locked.cash_post(
+            house=Account.Kind.HOUSE_BANK,
+            amount=-amount,
+            kind=Kind.WITHDRAWAL,
+            idempotency_key=idempotency_key,
+            activity=activity,
+            details={"forfeited_bonuses": forfeited},
+        )
+
+
+def wallet_chargeback(
+    *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
+) -> LedgerTransaction:
+    """A deposit reversed by the payment provider: take back what cash holds (the shortfall is
+    recorded in details, never a negative balance) and forfeit the player's active bonuses."""
+    with wallet_operation(player=player, currency=currency, amount=amount) as operation:
+        locked, amount = operation.locked, operation.amount
+        _bonuses_forfeit_locked(locked, "chargeback")
+        taken = min(amount, locked.cash.balance)
+        return locked.cash_post(
+            house=Account.Kind.HOUSE_BANK,
+            amount=-taken,
+            kind=Kind.CHARGEBACK,
+            idempotency_key=idempotency_key,
+            activity=activity,
+            details={
+                "taken": money_format(taken, currency),
+                "shortfall": money_format(amount - taken, currency),
+            },
+        )

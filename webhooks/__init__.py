@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed, delivered after commit, retried, logged and re-sendable."""
