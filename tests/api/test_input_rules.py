@@ -26,6 +26,7 @@ JSON_WRITES = [
     "/api/v1/segments/custom/",
     "/api/v1/segments/custom/validate/",
     "/api/v1/imports/templates/",
+    "/api/v1/webhooks/endpoints/",
 ]
 
 
@@ -81,6 +82,8 @@ def test_deep_json_inside_an_event_batch_is_a_400(service_client):
         "imports/%00/errors.csv",
         "segments/custom/%00/",
         "bonuses/%00/forfeit/",
+        "webhooks/endpoints/%00/",
+        "webhooks/deliveries/%00/",
     ],
 )
 @pytest.mark.parametrize("method", ["get", "post"])
