@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Development: the development flag (config/entrypoints.py); production is every entry point's
+# default otherwise.
+export PITBOSS_DEV ?= 1
+
 # Embedded default: SQLite + eager Celery, demo data, admin login printed, dev server.
 demo: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(PY) manage.py migrate --verbosity 0

@@ -70,7 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def setup_django() -> str:
     """Configure Django on the PostgreSQL in DATABASE_URL; returns the server version."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("PITBOSS_DEV", "1")  # a development tool: the development flag
+    os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "0")  # full-scale loads run for minutes
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

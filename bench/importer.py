@@ -113,7 +113,7 @@ def _cleanup() -> None:
 def run(scale: float = 1.0) -> list[BenchResult]:
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
     django.setup()
     from django.db import connection
 

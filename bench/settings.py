@@ -4,7 +4,7 @@ Only `ROOT_URLCONF` differs, so that the baseline endpoint (bench/urls.py) never
 product's URL map.
 """
 
-from config.settings.base import *  # noqa: F403
+from config.settings.development import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 DEBUG = False

@@ -171,7 +171,7 @@ def _client(index: int, database: dict, player_ids: list[int], commands, results
     ends it. It stays alive between phases, so its connection and prepared statements do too."""
     import random
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
@@ -285,7 +285,7 @@ class _Clients:
 def run(scale: float = 1.0) -> list[BenchResult]:
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.development")
     django.setup()
     from django.db import connection
 

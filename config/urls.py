@@ -2,10 +2,15 @@
 
 from django.contrib import admin
 from django.urls import include, path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
-from config.health import healthz
+from config.health import healthz, readyz
+from config.internal import metrics
 from players.identifiers import PlayerIdConverter
+
+# The schema and docs: for an authenticated user (an API token, or a staff session in a browser).
+DOCS_PERMISSIONS = [IsAuthenticated]
 
 # `players/<player_id:external_id>/…`: exactly the identifier rule (players/identifiers.py).
 register_converter(PlayerIdConverter, "player_id")
@@ -21,10 +26,11 @@ api_v1 = [
     path("", include("safety.urls")),
     path("", include("importer.urls")),
     path("", include("webhooks.urls")),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=DOCS_PERMISSIONS), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]),
+        # the split view serves its script from a URL of its own: no inline script (CSP)
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=DOCS_PERMISSIONS),
         name="api-docs",
     ),
 ]
@@ -33,7 +39,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("healthz", healthz, name="healthz"),
-    path("", include("django_prometheus.urls")),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="prometheus-django-metrics"),
 ]
 
 handler404 = "config.api.errors.api_not_found"

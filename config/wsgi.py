@@ -1,8 +1,8 @@
 """WSGI entry point (gunicorn config.wsgi)."""
 
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+from config.entrypoints import settings_module_set_default
+
+settings_module_set_default()  # production unless PITBOSS_DEV=1
 application = get_wsgi_application()

@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.roles import roles_sync
@@ -56,9 +55,11 @@ def _client_for(role: str) -> APIClient:
     roles_sync()
     user, _ = get_user_model().objects.get_or_create(username=f"test-{role}")
     user.groups.set([Group.objects.get(name=role)])
-    token, _ = Token.objects.get_or_create(user=user)
+    from accounts.services import api_token_create
+
+    _, key = api_token_create(user=user, name=f"test {role}")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

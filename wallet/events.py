@@ -31,6 +31,7 @@ from decimal import Decimal
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from prometheus_client import Counter
 
 from config.errors import DomainError
 from players.models import Activity, Currency, EventReceipt, Player
@@ -40,6 +41,11 @@ from wallet import services
 from wallet.selectors import event_warnings, wallet_balances
 
 log = structlog.get_logger(__name__)
+EVENTS = Counter(
+    "pitboss_events_total",
+    "Live events by type and outcome (applied, duplicate, rejected) and rejection reason.",
+    ["type", "status", "reason"],
+)
 
 APPLIED = "applied"
 REJECTED = "rejected"
@@ -185,6 +191,9 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     results, applied = [], []
     for event in events:
         outcome = _event_ingest(event)
+        EVENTS.labels(
+            event.type, outcome.status, outcome.reason.code if outcome.reason else ""
+        ).inc()
         results.append(outcome)
         if outcome.status == APPLIED:
             applied.append(_applied(event, outcome))

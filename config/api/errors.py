@@ -1,6 +1,9 @@
 """One error shape for the whole API: `{"error": {"code", "message", "details"}}` (SPEC §10)."""
 
+import structlog
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -8,12 +11,23 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import DomainError
 
+logger = structlog.get_logger(__name__)
+
 
 def error_body(code: str, message: str, details: object = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        # the database went away mid-request (failover, a killed connection): the transaction
+        # rolled back, nothing is half-written; the client may retry (idempotency keys)
+        logger.warning("database_unavailable", error=exc.__class__.__name__)
+        return Response(
+            error_body("database_unavailable", "The database is unavailable; retry shortly."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):

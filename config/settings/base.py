@@ -1,8 +1,11 @@
-"""Settings read from the environment.
+"""Settings read from the environment, shared by development and production.
 
-With nothing set, Pitboss runs on its embedded default: SQLite in the project directory and
-Celery tasks executed eagerly in-process. `DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` /
-`REDIS_URL` switch to the production setup. Every variable is listed in docs/configuration.md.
+Every entry point (manage.py, wsgi, asgi, Celery) loads `config.settings.production` unless the
+development flag `PITBOSS_DEV=1` is set (`make demo`, `make test` set it); see
+config/entrypoints.py. In development, with nothing else set, Pitboss runs on its embedded
+default: SQLite in the project directory and Celery tasks executed eagerly in-process.
+`DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` / `REDIS_URL` switch to the production
+setup. Every variable is listed in docs/configuration.md.
 """
 
 import os
@@ -10,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -31,7 +35,16 @@ def env_bool(name: str, default: bool) -> bool:
     return value.lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = env("SECRET_KEY", "pitboss-insecure-development-key-change-me")
+# No secret has a default outside development (PITBOSS_DEV=1).
+DEVELOPMENT = env_bool("PITBOSS_DEV", False)
+SECRET_KEY = env("SECRET_KEY") or (
+    "pitboss-insecure-development-key-change-me" if DEVELOPMENT else ""
+)
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set SECRET_KEY (production), or PITBOSS_DEV=1 for development "
+        "(embedded SQLite, eager Celery, a development key)."
+    )
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
@@ -51,6 +64,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "django_prometheus",
+    "csp",
+    "accounts",
     "players",
     "rewards",
     "wallet",
@@ -61,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.observability.RequestContextMiddleware",
     "config.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -71,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -106,6 +123,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # A persistent connection is checked before reuse (after a failover or a killed backend the
+    # next request reconnects instead of failing), and no statement or open transaction can hold
+    # locks forever: web processes want short limits, batch workers longer ones (docs).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '120000'))} "
+        "-c idle_in_transaction_session_timeout="
+        f"{int(os.environ.get('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', '60000'))}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -148,7 +175,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.api.authentication.CachedTokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.RolePermission"],
@@ -164,6 +191,25 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
+    # Per API account (its tokens) and, without a valid token, per client address (counted by
+    # accounts/authentication.py before the refusal); in the shared cache (Redis in
+    # production). NUM_PROXIES: trusted proxies in front (their X-Forwarded-For is believed).
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("PITBOSS_THROTTLE_ACCOUNT", "2000/s"),
+        "anon": os.environ.get("PITBOSS_THROTTLE_ANONYMOUS", "60/min"),
+    },
+    "NUM_PROXIES": int(os.environ["PITBOSS_NUM_PROXIES"])
+    if os.environ.get("PITBOSS_NUM_PROXIES")
+    else None,
+}
+
+# The shared cache: API throttling counters and the auth generation (accounts/authentication.py)
+# live in Redis when there is one, so that every process sees them; otherwise in memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pitboss API",
@@ -176,6 +222,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# Content Security Policy (django-csp): only this origin's scripts run; the admin and the API
+# docs (Swagger UI from the sidecar package, its script served separately) need nothing else.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
 }
 
 # --- Domain settings ----------------------------------------------------------------------
@@ -193,6 +256,8 @@ PITBOSS = {
     "MAX_UPLOAD_BYTES": int(env("PITBOSS_MAX_UPLOAD_BYTES", str(1024 * 1024 * 1024))),
     # Webhook endpoints on loopback/private addresses and plain http (tests, local receivers).
     "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
+    # Bearer token Prometheus sends for /metrics; without one, only loopback may scrape.
+    "METRICS_TOKEN": env("PITBOSS_METRICS_TOKEN"),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

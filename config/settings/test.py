@@ -1,9 +1,19 @@
 """Test settings: the environment's database (PostgreSQL in CI), eager Celery, fast hashing."""
 
-from config.settings.base import *  # noqa: F403
+import os
+
+# Processes the tests start (a Celery worker, gunicorn) inherit the development flag.
+os.environ.setdefault("PITBOSS_DEV", "1")
+
+from config.settings.base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 PITBOSS = {**PITBOSS, "WEBHOOKS_ALLOW_LOCAL": True}  # noqa: F405  (loopback receivers in tests)
+# Generous API throttling in tests (a test of its own sets low rates).
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"user": "100000/s", "anon": "100000/s"},
+}

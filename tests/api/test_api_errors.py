@@ -298,12 +298,13 @@ def test_analyst_reads_but_may_not_post(analyst_client):
 
 def test_a_user_without_a_role_may_do_nothing(db):
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from accounts.services import api_token_create
 
     user = get_user_model().objects.create(username="nobody")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[1]}")
     assert_error(client.get("/api/v1/players/"), 403, "permission_denied")
     assert_error(client.post(URL, ev(), format="json"), 403, "permission_denied")
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connections
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from players.models import (
@@ -250,8 +249,8 @@ def test_operator_and_admin_may_post_events(operator_client, admin_client_api):
 # --- concurrency (PostgreSQL: real row locks on the receipt's unique key) ------------------
 
 
-def _post_concurrently(bodies: list[dict]) -> list:
-    token = Token.objects.get(user__username="test-service").key
+def _post_concurrently(bodies: list[dict], service_client) -> list:
+    token = service_client._credentials["HTTP_AUTHORIZATION"].removeprefix("Token ")
     barrier = threading.Barrier(len(bodies))
     responses: list = [None] * len(bodies)
 
@@ -276,7 +275,7 @@ def _post_concurrently(bodies: list[dict]) -> list:
 @pytest.mark.django_db(transaction=True)
 def test_the_same_event_posted_concurrently_is_applied_once(service_client):
     fund(service_client, "p-1")
-    responses = _post_concurrently([ev("race")] * 20)
+    responses = _post_concurrently([ev("race")] * 20, service_client)
     assert all(r is not None and r.status_code == 200 for r in responses)
     outcomes = sorted(r.json()["results"][0]["status"] for r in responses)
     assert outcomes == ["applied"] + ["duplicate"] * 19
@@ -289,12 +288,16 @@ def test_the_same_event_posted_concurrently_is_applied_once(service_client):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_events_of_one_unknown_player_create_it_once(service_client):
     # Unfunded bets are refused by the wallet but still create the player (once) and answer.
-    responses = _post_concurrently([ev(f"c{i}", player_id="fresh") for i in range(20)])
+    responses = _post_concurrently(
+        [ev(f"c{i}", player_id="fresh") for i in range(20)], service_client
+    )
     assert all(r is not None and r.status_code == 200 for r in responses)
     assert sorted(r.json()["results"][0]["status"] for r in responses) == ["rejected"] * 20
     assert Player.objects.filter(external_id="fresh").count() == 1
     fund(service_client, "fresh")
-    responses = _post_concurrently([ev(f"d{i}", player_id="fresh") for i in range(20)])
+    responses = _post_concurrently(
+        [ev(f"d{i}", player_id="fresh") for i in range(20)], service_client
+    )
     assert all(r is not None and r.status_code == 200 for r in responses)
     assert sorted(r.json()["results"][0]["status"] for r in responses) == ["applied"] * 20
     assert Player.objects.filter(external_id="fresh").count() == 1

@@ -308,7 +308,7 @@ def _settings_in_subprocess(**env) -> dict:
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     output = subprocess.run(
         [sys.executable, "-c", code],
-        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.base", **env},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.development", **env},
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,

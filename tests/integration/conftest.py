@@ -1,8 +1,12 @@
 """A real Celery worker (a separate process) consuming from Redis against the test database."""
 
+import http.client
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +35,7 @@ def celery_worker_process():
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": BROKER,
         "CELERY_RESULT_BACKEND": "",
@@ -67,3 +71,47 @@ def celery_worker_process():
             broker_url=previous["broker_url"],
             result_backend=previous["result_backend"],
         )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_server(service_client):
+    """The product under gunicorn (2 workers, persistent connections, the shared cache on
+    Redis) against the test database; yields (port, the service client's Authorization)."""
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PITBOSS_DEV": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DB_CONN_MAX_AGE": "600",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "ERROR",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+         "--log-level", "error"],
+        cwd=REPO, env=env, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            probe.request("GET", "/healthz")
+            if probe.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    token = service_client._credentials["HTTP_AUTHORIZATION"]
+    try:
+        yield port, token
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)

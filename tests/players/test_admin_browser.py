@@ -55,7 +55,17 @@ def page(monkeypatch):
         try:
             page = browser.new_page()
             page.set_default_timeout(15_000)
+            blocked = []  # the Content-Security-Policy must not block anything the admin uses
+            page.on(
+                "console",
+                lambda message: (
+                    blocked.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
             yield page
+            assert blocked == [], blocked
         finally:
             browser.close()
             connections.close_all()
