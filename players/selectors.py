@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
+from config.databases import analytics_database
 from players.metrics import METRICS
 from players.models import Player, PlayerMetrics, Segment
 from players.money import rate_at
@@ -15,9 +16,11 @@ DISTRIBUTION_SUMS = ("turnover", "ggr", "ngr", "bonus_cost")
 
 
 def players_for_api() -> QuerySet[Player]:
-    """Players with everything the API shows, in a fixed number of queries per page."""
+    """Players with everything the API shows, in a fixed number of queries per page (from the
+    read replica when there is one: a list with filters is an analytics read)."""
     return (
-        Player.objects.select_related("currency")
+        Player.objects.using(analytics_database())
+        .select_related("currency")
         .prefetch_related(
             Prefetch("metrics", queryset=PlayerMetrics.objects.order_by("window")),
             # custom segments (rewards/models.py) are reached through their relation to
@@ -78,9 +81,13 @@ def segment_distribution(*, window: str = "30d") -> dict:
     """
     reporting = settings.PITBOSS["REPORTING_CURRENCY"]
     now = timezone.now()
-    counts = dict(Player.objects.values_list("segment").annotate(n=Count("pk")).order_by())
+    database = analytics_database()  # the read replica when there is one
+    counts = dict(
+        Player.objects.using(database).values_list("segment").annotate(n=Count("pk")).order_by()
+    )
     rows = (
-        PlayerMetrics.objects.filter(window=window)
+        PlayerMetrics.objects.using(database)
+        .filter(window=window)
         .values("player__segment", "player__currency_id")
         .annotate(**{name: Sum(name) for name in DISTRIBUTION_SUMS})
         .order_by()

@@ -133,6 +133,13 @@ else:
         "-c idle_in_transaction_session_timeout="
         f"{int(os.environ.get('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', '60000'))}"
     )
+# A read replica for analytics reads (config/databases.py, docs/scaling.md).
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **dj_database_url.parse(env("DATABASE_REPLICA_URL"), conn_max_age=60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -258,6 +265,8 @@ PITBOSS = {
     "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
     # Bearer token Prometheus sends for /metrics; without one, only loopback may scrape.
     "METRICS_TOKEN": env("PITBOSS_METRICS_TOKEN"),
+    # Reports that add up many players read from here (config/databases.py).
+    "ANALYTICS_DATABASE": "replica" if env("DATABASE_REPLICA_URL") else "default",
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

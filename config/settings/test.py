@@ -17,3 +17,7 @@ REST_FRAMEWORK = {  # noqa: F405
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"user": "100000/s", "anon": "100000/s"},
 }
+
+# A second alias on the same test database, as a read replica would be (config/databases.py);
+# analytics reads use it only where a test sets PITBOSS["ANALYTICS_DATABASE"] = "replica".
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

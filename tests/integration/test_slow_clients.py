@@ -1,0 +1,135 @@
+"""The documented production shape stays up under slow and hostile clients (ADR 0011): nginx
+(deploy/nginx.conf) in front of gunicorn. 50 connections sending half a header and 5 uploads
+claiming 2 GB are opened; `/healthz` keeps answering within a second throughout."""
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait(port: int, path: str = "/healthz", seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on {port}")
+
+
+@pytest.fixture
+def production_shape():
+    if not Path(NGINX).exists():
+        if os.environ.get("CI"):
+            pytest.fail("nginx is missing (.ci/run installs it)")
+        pytest.skip("nginx is not installed")
+    db = connection.settings_dict
+    app_port, proxy_port = _free_port(), _free_port()
+    prefix = tempfile.mkdtemp(prefix="pitboss-nginx-")
+    os.chmod(prefix, 0o777)
+    conf = subprocess.run(
+        [str(ROOT / "deploy" / "render-nginx.sh"), prefix, f"127.0.0.1:{proxy_port}",
+         f"127.0.0.1:{app_port}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    Path(prefix, "nginx.conf").write_text(conf)
+    env = {
+        **os.environ,
+        "PITBOSS_DEV": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings.development",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "ERROR",
+    }
+    app = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c",
+         str(ROOT / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{app_port}",
+         "--workers", "2"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    proxy = subprocess.Popen(
+        [NGINX, "-p", prefix, "-c", f"{prefix}/nginx.conf", "-g", "daemon off;"],
+        start_new_session=True,
+    )
+    try:
+        _wait(proxy_port)
+        yield proxy_port
+    finally:
+        for process in (proxy, app):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def _slow_header(port: int, held: list) -> None:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET /api/v1/players/ HTTP/1.1\r\nHost: pitboss\r\nX-Half: ")
+    held.append(sock)
+
+
+def _huge_upload(port: int, held: list) -> None:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(
+        b"POST /api/v1/imports/ HTTP/1.1\r\nHost: pitboss\r\nContent-Type: text/csv\r\n"
+        b"Content-Length: 2147483648\r\n\r\n" + b"a,b\n" * 1000
+    )
+    held.append(sock)
+
+
+def test_healthz_answers_within_a_second_under_slow_and_huge_clients(production_shape):
+    port = production_shape
+    held: list[socket.socket] = []
+    for _ in range(50):
+        _slow_header(port, held)
+    for _ in range(5):
+        _huge_upload(port, held)
+    latencies, statuses = [], []
+    stop = time.monotonic() + 8
+    try:
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            statuses.append(conn.getresponse().status)
+            latencies.append(time.monotonic() - started)
+            conn.close()
+            time.sleep(0.1)
+    finally:
+        for sock in held:
+            sock.close()
+    assert set(statuses) == {200}
+    assert max(latencies) < 1.0, f"slowest /healthz {max(latencies):.2f}s"
+
+
+def test_a_body_over_the_cap_is_refused_by_the_proxy(production_shape):
+    sock = socket.create_connection(("127.0.0.1", production_shape), timeout=5)
+    sock.sendall(
+        b"POST /api/v1/imports/ HTTP/1.1\r\nHost: pitboss\r\nContent-Length: 2147483648\r\n\r\n"
+    )
+    answer = sock.recv(200)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413")
