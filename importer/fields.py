@@ -79,6 +79,15 @@ FIELDS: dict[str, tuple[TargetField, ...]] = {
         TargetField(
             "status", CHOICE, synonyms=("status", "accountstatus"), choices=PLAYER_STATUSES
         ),
+        # fingerprints (SPEC §10), stored once per player; a card number is refused
+        TargetField("device_id", TEXT, synonyms=("deviceid", "device"), max_length=128),
+        TargetField("ip", TEXT, synonyms=("ip", "ipaddress", "lastip"), max_length=128),
+        TargetField(
+            "payment_instrument",
+            TEXT,
+            synonyms=("paymentinstrument", "paymenthash", "cardhash", "paymenttoken"),
+            max_length=128,
+        ),
     ),
     Kind.ACTIVITY: (
         TargetField(

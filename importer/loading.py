@@ -39,6 +39,9 @@ PLAYER_TYPES_PG = {
     "currency": "text",
     "registered_at": "timestamptz",
     "status": "text",
+    "device_id": "text",
+    "ip": "text",
+    "payment_instrument": "text",
 }
 
 
@@ -286,11 +289,23 @@ def load_players(*, job_id: int) -> tuple[int, int]:
         FROM {table} s WHERE {latest}
         ON CONFLICT (external_id) DO NOTHING
     """
+    # fingerprints, once per (player, kind, value): every row's, not only the latest
+    fingerprints_sql = f"""
+        INSERT INTO players_fingerprint (player_id, kind, value, first_seen_at)
+        SELECT p.id, f.kind, f.value, %s
+        FROM (SELECT player_id, 'device' AS kind, device_id AS value FROM {table}
+              UNION SELECT player_id, 'ip', ip FROM {table}
+              UNION SELECT player_id, 'payment', payment_instrument FROM {table}) f
+        JOIN players_player p ON p.external_id = f.player_id
+        WHERE f.value IS NOT NULL AND f.value <> ''
+        ON CONFLICT (player_id, kind, value) DO NOTHING
+    """
     with connection.cursor() as cursor:
         cursor.execute(update_sql)
         updated = max(cursor.rowcount, 0)
         cursor.execute(insert_sql, [reporting, now, now])
         created = max(cursor.rowcount, 0)
+        cursor.execute(fingerprints_sql, [now])
     return created, updated
 
 

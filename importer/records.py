@@ -40,6 +40,9 @@ PLAYER_COLUMNS = [
     "currency",
     "registered_at",
     "status",
+    "device_id",
+    "ip",
+    "payment_instrument",
 ]
 # (type, amount field, count field) of the activity an aggregate row stands for.
 AGGREGATE_PARTS = (

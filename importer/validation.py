@@ -28,6 +28,7 @@ from importer.fields import (
     TargetField,
     kind_fields,
 )
+from players.fingerprints import looks_like_card_number
 from players.identifiers import (
     EVENT_ID_MAX_LENGTH,
     IDENTIFIER_ASCII_FORBIDDEN,
@@ -313,6 +314,12 @@ def _field(
             )
         rule = IDENTIFIER_RULE.format(max_length=target.max_length)
         checker.flag(bad, label, "invalid_identifier", rule, text)
+    if name == "payment_instrument":
+        card = ~missing & text.map(looks_like_card_number, na_action="ignore").fillna(False)
+        checker.flag(
+            card.astype(bool), label, "card_number_refused",
+            "Looks like a card number; map a hash or token of the instrument instead.", text,
+        )  # fmt: skip
     if target.max_length and target.type in (ID, TEXT, EMAIL):
         long = text.str.len() > target.max_length
         checker.flag(

@@ -133,7 +133,9 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "segment", "currency", "country", "no_bonus")
     search_fields = ("=external_id", "username", "email")
-    readonly_fields = ("segment", "risk_score", "created_at", "metrics_table", "recent_activity")
+    readonly_fields = (
+        "segment", "risk_score", "fraud_flags", "created_at", "metrics_table", "recent_activity",
+    )  # fmt: skip
     fieldsets = (
         (
             None,
@@ -148,7 +150,19 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Status", {"fields": ("status", "no_bonus", "segment", "risk_score", "created_at")}),
+        (
+            "Status",
+            {
+                "fields": (
+                    "status",
+                    "no_bonus",
+                    "segment",
+                    "risk_score",
+                    "fraud_flags",
+                    "created_at",
+                )
+            },
+        ),
         ("Metrics", {"fields": ("metrics_table",)}),
         ("Activity", {"fields": ("recent_activity",)}),
     )
@@ -180,6 +194,25 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def get_search_fields(self, request):
         return self.search_fields if may_see_pii(request.user) else ("=external_id",)
+
+    @admin.display(description="fraud flags")
+    def fraud_flags(self, player: Player) -> str:
+        # the safety app's flags, by relation name (players sits below safety, ADR 0008)
+        flags = player.fraud_flags.order_by("status", "-created_at")[:20]
+        if not flags:
+            return "None."
+        link = reverse("admin:safety_fraudflag_changelist") + f"?q={player.external_id}"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f.signal, f.score, f.status, f.created_at) for f in flags),
+        )
+        return format_html(
+            "<table><tr><th>signal</th><th>score</th><th>status</th><th>raised</th></tr>{}"
+            '</table><p><a href="{}">Resolve in the flags queue</a></p>',
+            body,
+            link,
+        )
 
     @admin.display(description="metrics per window")
     def metrics_table(self, player: Player) -> str:

@@ -1,7 +1,14 @@
 """API routes of the safety app, mounted under /api/v1/."""
 
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-router = SimpleRouter()
+from safety import api
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    path("fraud/flags/", api.FraudFlagListView.as_view(), name="fraud-flags"),
+    path(
+        "fraud/flags/<int:flag_id>/resolve/",
+        api.FraudFlagResolveView.as_view(),
+        name="fraud-flag-resolve",
+    ),
+]

@@ -15,6 +15,7 @@ from config.api.fields import AwareDateTimeField
 from config.errors import DomainError
 from config.roles import ADMIN, OPERATOR, SERVICE
 from players.api_fields import IdentifierField, MoneyTextField
+from players.fingerprints import payment_instrument_validate
 from players.identifiers import EVENT_ID_MAX_LENGTH, PLAYER_ID_MAX_LENGTH
 from players.models import Activity, GameCategory
 from players.money import amount_validate, currency_get
@@ -40,6 +41,18 @@ class EventSerializer(serializers.Serializer):
     reference_id = IdentifierField(
         max_length=EVENT_ID_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
+    # fingerprints (SPEC §10): a payment instrument is a hash or token, never a card number
+    device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    ip = serializers.IPAddressField(required=False, allow_blank=True, default="")
+    payment_instrument = serializers.CharField(
+        max_length=128, required=False, allow_blank=True, default=""
+    )
+
+    def validate_payment_instrument(self, value: str) -> str:
+        try:
+            return payment_instrument_validate(value)
+        except DomainError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from None
 
     def validate(self, attrs: dict) -> dict:
         try:
@@ -69,6 +82,11 @@ def event_error_code(errors: dict) -> str:
     for field, code in (("amount", "invalid_amount"), ("currency", "unknown_currency")):
         if any(getattr(error, "code", None) not in MISSING for error in errors.get(field, [])):
             return code
+    if any(
+        getattr(error, "code", None) == "card_number_refused"
+        for error in errors.get("payment_instrument", [])
+    ):
+        return "card_number_refused"
     return "invalid_event"
 
 

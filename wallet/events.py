@@ -34,7 +34,8 @@ from django.db import IntegrityError, connection, transaction
 from prometheus_client import Counter
 
 from config.errors import DomainError
-from players.models import Activity, Currency, EventReceipt, Player
+from players.fingerprints import fingerprints_record
+from players.models import Activity, Currency, EventReceipt, Fingerprint, Player
 from players.money import convert
 from players.services import player_get_or_create
 from wallet import services
@@ -66,6 +67,20 @@ class EventInput:
     game_category: str = ""
     round_id: str = ""
     reference_id: str = ""
+    # fingerprints (SPEC §10): stored once per player; not part of the payload hash, since a
+    # resend through another connection is still the same event
+    device_id: str = ""
+    ip: str = ""
+    payment_instrument: str = ""
+
+    def fingerprints(self) -> list[tuple[str, str]]:
+        """(kind, value) of the fingerprints the event carries."""
+        pairs = [
+            (Fingerprint.Kind.DEVICE, self.device_id),
+            (Fingerprint.Kind.IP, self.ip),
+            (Fingerprint.Kind.PAYMENT, self.payment_instrument),
+        ]
+        return [(kind, value) for kind, value in pairs if value]
 
     def payload_hash(self) -> str:
         canonical = {
@@ -129,10 +144,9 @@ class EventResult:
 
 
 @dataclass(frozen=True)
-class AppliedEvent:
-    """What listeners receive for each applied event (after commit)."""
+class NotifiedEvent:
+    """The fields listeners hear about every event, applied or refused (after commit)."""
 
-    activity_id: int
     player_id: int
     player_external_id: str
     external_id: str
@@ -142,8 +156,25 @@ class AppliedEvent:
     occurred_at: datetime
     game_id: str
     game_category: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppliedEvent(NotifiedEvent):
+    """What listeners receive for each applied event (after commit)."""
+
+    activity_id: int
     round_id: str
     reference_id: str
+    device_id: str = ""
+    ip: str = ""
+    payment_instrument: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefusedEvent(NotifiedEvent):
+    """What refusal listeners receive for each event refused by a domain rule (after commit)."""
+
+    reason_code: str
 
 
 EventListener = Callable[[Sequence[AppliedEvent]], None]
@@ -166,8 +197,21 @@ def event_listeners() -> tuple[EventListener, ...]:
     return tuple(_listeners)
 
 
-def _listeners_notify(applied: Sequence[AppliedEvent]) -> None:
-    for listener in tuple(_listeners):
+RefusalListener = Callable[[Sequence[RefusedEvent]], None]
+_refusal_listeners: list[RefusalListener] = []
+
+
+def event_refusal_listener_register(listener: RefusalListener) -> None:
+    """Call `listener(refused_events)` after commit for the events a domain rule refused
+    (max_bet_exceeded, insufficient_funds, player_blocked, …) — never duplicates, conflicts or
+    invalid payloads. Same contract as `event_listener_register` otherwise (safety counts
+    max-bet attempts with it)."""
+    if listener not in _refusal_listeners:
+        _refusal_listeners.append(listener)
+
+
+def _listeners_notify(applied: Sequence, listeners: Sequence | None = None) -> None:
+    for listener in tuple(_listeners if listeners is None else listeners):
         try:
             listener(applied)
         except Exception:  # a listener never undoes an event nor silences the others
@@ -188,7 +232,7 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     idempotency_conflict. A rollback whose bet has not arrived is applied (nothing moves) with
     the warning `rollback_before_bet`, and that bet is refused with `bet_rolled_back`.
     """
-    results, applied = [], []
+    results, applied, refused = [], [], []
     for event in events:
         outcome = _event_ingest(event)
         EVENTS.labels(
@@ -197,26 +241,52 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
         results.append(outcome)
         if outcome.status == APPLIED:
             applied.append(_applied(event, outcome))
+        elif outcome.status == REJECTED and outcome.player_id is not None:
+            refused.append(_refused(event, outcome))
     if applied:
         transaction.on_commit(lambda: _listeners_notify(applied))
+    if refused and _refusal_listeners:
+        transaction.on_commit(lambda: _listeners_notify(refused, _refusal_listeners))
     return results
+
+
+def _notified(event: EventInput, outcome: EventResult) -> dict:
+    """The `NotifiedEvent` fields of an event and its outcome."""
+    return {
+        "player_id": outcome.player_id,
+        "player_external_id": event.player_id,
+        "external_id": event.external_id,
+        "type": event.type,
+        "amount": event.amount,
+        "currency": event.currency.code,
+        "occurred_at": event.occurred_at,
+        "game_id": event.game_id,
+        "game_category": event.game_category,
+    }
 
 
 def _applied(event: EventInput, outcome: EventResult) -> AppliedEvent:
     return AppliedEvent(
         activity_id=outcome.activity_id,
-        player_id=outcome.player_id,
-        player_external_id=event.player_id,
-        external_id=event.external_id,
-        type=event.type,
-        amount=event.amount,
-        currency=event.currency.code,
-        occurred_at=event.occurred_at,
-        game_id=event.game_id,
-        game_category=event.game_category,
+        **_notified(event, outcome),
         round_id=event.round_id,
         reference_id=event.reference_id,
+        device_id=event.device_id,
+        ip=event.ip,
+        payment_instrument=event.payment_instrument,
     )
+
+
+def _refused(event: EventInput, outcome: EventResult) -> RefusedEvent:
+    reason_code = outcome.reason.code if outcome.reason else ""
+    return RefusedEvent(**_notified(event, outcome), reason_code=reason_code)
+
+
+def _fingerprints_store(player: Player, event: EventInput) -> None:
+    """Inside the event's transaction: the evidence commits with the event (or its refusal)."""
+    pairs = event.fingerprints()
+    if pairs:
+        fingerprints_record(rows=[(player.pk, kind, value) for kind, value in pairs])
 
 
 def _reason(code: str, message: str) -> Reason | None:
@@ -249,6 +319,7 @@ def _event_ingest(event: EventInput) -> EventResult:
     try:
         with transaction.atomic():
             player, activity = _player_and_activity(event)
+            _fingerprints_store(player, event)
             warnings = _money_move(activity)
             receipt.balances = wallet_balances(player=player)
             receipt.warnings = event_warnings(activity=activity) + warnings
@@ -265,7 +336,9 @@ def _event_ingest(event: EventInput) -> EventResult:
         log.info("event_rejected", external_id=event.external_id, code=error.code)
         try:
             with transaction.atomic():
-                receipt.balances = wallet_balances(player=_player(event))
+                player = _player(event)
+                _fingerprints_store(player, event)
+                receipt.balances = wallet_balances(player=player)
                 receipt.save(force_insert=True)
         except IntegrityError as conflict:
             return _replay_or_raise(event.external_id, payload_hash, conflict)
@@ -274,6 +347,7 @@ def _event_ingest(event: EventInput) -> EventResult:
             REJECTED,
             _reason(receipt.reason_code, receipt.reason_message),
             receipt.balances,
+            player_id=player.pk,
         )
     return EventResult(
         event.external_id,

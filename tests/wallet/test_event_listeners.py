@@ -106,3 +106,20 @@ def test_registering_twice_is_a_no_op(monkeypatch):
     events.event_listener_register(listener)
     events.event_listener_register(listener)
     assert events.event_listeners() == (listener,)
+
+
+def test_refusal_listeners_hear_domain_refusals_only(monkeypatch):
+    refused: list = []
+    monkeypatch.setattr(events, "_refusal_listeners", [])
+    events.event_refusal_listener_register(lambda batch: refused.append(list(batch)))
+    events_ingest(events=[event("r-1")])
+    events_ingest(
+        events=[
+            event("r-1"),  # duplicate: not heard
+            event("r-1", amount="11.00"),  # idempotency conflict: not heard
+            event("r-2", "bet", amount="500.00"),  # insufficient funds: heard
+        ]
+    )
+    [batch] = refused
+    assert [(e.external_id, e.reason_code) for e in batch] == [("r-2", "insufficient_funds")]
+    assert batch[0].player_external_id == "listen-1" and batch[0].player_id

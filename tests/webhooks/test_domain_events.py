@@ -93,3 +93,27 @@ def test_segment_changes(subscribed):
     assert "metrics" in change and change["changed_at"]
     players_refresh(player_ids=[player.pk])  # no change, no event
     assert len(events("segment.changed")) == 1
+
+
+def test_a_new_fraud_flag_is_an_event_and_a_rescore_is_not(subscribed):
+    from safety.fraud import FlagDraft
+    from safety.services import flags_raise
+
+    subscribed("fraud.flagged")
+    player = PlayerFactory(external_id="p-ring")
+    draft = FlagDraft(
+        player_id=player.pk,
+        signal="shared_device",
+        key="dev-77",
+        evidence={"value": "dev-77", "players": ["p-ring", "p-2"]},
+    )
+    flags_raise([draft])
+    [flagged] = events("fraud.flagged")
+    assert (flagged["player"], flagged["signal"], flagged["status"]) == (
+        "p-ring",
+        "shared_device",
+        "open",
+    )
+    assert flagged["evidence"]["value"] == "dev-77" and flagged["score"] > 0
+    flags_raise([draft])  # the same flag again: rescored, not a new event
+    assert len(events("fraud.flagged")) == 1

@@ -16,6 +16,7 @@ from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import BonusActivity, Player
 from players.money import amount_validate, money_format
+from wallet.guards import reward_guards_check
 from wallet.ledger import (
     Leg,
     amount_in_player_currency,
@@ -96,16 +97,18 @@ def bonus_grant(
     source: str = "manual",
     granted_by=None,
 ) -> Bonus:
-    """Grant a bonus with its terms copied on; a replayed idempotency key returns the first."""
+    """Grant a bonus with its terms copied on; a replayed idempotency key returns the first.
+
+    Raises the reward guards' refusals (`player_blocked`, `bonus_not_allowed`, `risk_blocked`),
+    `invalid_terms`, `invalid_amount`, `idempotency_conflict`.
+    """
     replay = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
     if replay is not None:
         if replay.bonus_id is None:
             raise DomainError("idempotency_conflict", "That key was used for another operation.")
         return Bonus.objects.get(pk=replay.bonus_id)
-    if player.status != Player.Status.ACTIVE:
-        raise DomainError("player_blocked", f"Player is {player.status}; no bonus.")
-    if player.no_bonus:
-        raise DomainError("bonus_not_allowed", "This player is flagged 'no bonus'.")
+    # eligibility (status, "no bonus" flag, risk score) is safety's: wallet/guards.py
+    reward_guards_check(player=player, operation="bonus")
     amount = amount_validate(amount, currency)
     deposit_amount = amount_validate(deposit_amount, currency, allow_zero=True)
     multiplier = Decimal(str(wagering_multiplier))

@@ -9,6 +9,7 @@ from decimal import Decimal
 from config.errors import DomainError
 from players.models import BonusActivity, Player
 from players.money import money_format
+from wallet.guards import reward_guards_check
 from wallet.models import Account, LedgerTransaction
 from wallet.services.base import wallet_operation
 from wallet.services.bonuses import bonus_activity_record
@@ -50,8 +51,10 @@ def wallet_cash_reward_pay(
 ) -> LedgerTransaction:
     """Pay a cash reward (e.g. cashback) to cash, booked as bonus expense.
 
-    Raises `player_blocked`, `invalid_amount`, `unknown_currency`, `idempotency_conflict`.
+    Raises the reward guards' refusals (`player_blocked`, `bonus_not_allowed`, `risk_blocked`),
+    `invalid_amount`, `unknown_currency`, `idempotency_conflict`.
     """
+    reward_guards_check(player=player, operation="reward")
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="reward"
     ) as operation:
