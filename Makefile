@@ -24,7 +24,7 @@ export PITBOSS_DEV ?= 1
 # Embedded default: SQLite + eager Celery, demo data, admin login printed, dev server.
 demo: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(PY) manage.py migrate --verbosity 0
-	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(PY) manage.py pitboss_demo
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL $(PY) manage.py pitboss_demo $(DEMO_ARGS)
 	@echo "Pitboss admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/v1/docs/"
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u REDIS_URL DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -1,5 +1,8 @@
 """Admin building blocks shared by the apps."""
 
+from decimal import ROUND_DOWN, Decimal
+
+from django.contrib import admin
 from django.http import HttpRequest
 
 
@@ -14,3 +17,41 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+def _money_column(name: str):
+    @admin.display(description=name.replace("_", " "), ordering=name)
+    def column(self, row) -> str:
+        value = getattr(row, name)
+        if value is None:
+            return "–"
+        quantum = Decimal(1).scaleb(-row.currency.minor_units)
+        return format(value.quantize(quantum, rounding=ROUND_DOWN), "f")
+
+    return column
+
+
+class MinorUnitsMixin:
+    """Money fields shown in their row's currency's minor units ("5.00", "0.00000001"), not
+    with the column's 8 decimals ("5.00000000", or "0E-8" where str() is used): each name in
+    `money_fields` is shown by `<name>_shown`, and `shown_instead` puts other read-only
+    displays in place of fields. The row needs a `currency` with `minor_units`."""
+
+    money_fields: tuple[str, ...] = ()
+    shown_instead: dict[str, str] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls.money_fields:
+            setattr(cls, f"{name}_shown", _money_column(name))
+
+    def _replacements(self) -> dict[str, str]:
+        return {**{n: f"{n}_shown" for n in self.money_fields}, **self.shown_instead}
+
+    def get_fields(self, request, obj=None):
+        shown = [self._replacements().get(f, f) for f in super().get_fields(request, obj)]
+        return list(dict.fromkeys(shown))
+
+    def get_readonly_fields(self, request, obj=None):
+        extra = self._replacements().values()
+        return list(dict.fromkeys([*super().get_readonly_fields(request, obj), *extra]))

@@ -4,6 +4,10 @@
 - operator: runs the product: rules, rewards, imports, players, wallet operations.
 - analyst: reads everything, changes nothing.
 - service: an external system (PAM, aggregator): posts events and reads.
+
+Personal data (a player's username, email and IP fingerprints, SPEC §3) is shown in full only to
+the roles in `PII_ROLES` (admin, operator: they act on players); everyone else sees it masked
+(`j***@e***.com`) and cannot search by it (docs/api.md "Authentication and roles").
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -13,6 +17,7 @@ OPERATOR = "operator"
 ANALYST = "analyst"
 SERVICE = "service"
 ROLES = (ADMIN, OPERATOR, ANALYST, SERVICE)
+PII_ROLES = frozenset({ADMIN, OPERATOR})
 PITBOSS_APPS = ("players", "rewards", "wallet", "safety", "importer", "django_celery_beat")
 
 
@@ -40,3 +45,8 @@ def user_roles(user) -> set[str]:
         cached = set(user.groups.values_list("name", flat=True))
         user._pitboss_roles = cached
     return cached
+
+
+def may_see_pii(user) -> bool:
+    """Whether `user` may read players' personal data unmasked (`PII_ROLES`)."""
+    return bool(user_roles(user) & PII_ROLES)

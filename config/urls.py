@@ -2,15 +2,23 @@
 Prometheus metrics."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
 from config.health import healthz, readyz
 from config.internal import metrics
+from players.identifiers import PlayerIdConverter
 
 # The schema and docs: for an authenticated user (an API token, or a staff session in a browser).
 DOCS_PERMISSIONS = [IsAuthenticated]
+
+# `players/<player_id:external_id>/…`: exactly the identifier rule (players/identifiers.py).
+register_converter(PlayerIdConverter, "player_id")
+
+# Pitboss is a back office without a public site: no "View site" link leading to a 404.
+admin.site.site_url = None
+admin.site.site_header = admin.site.site_title = "Pitboss administration"
 
 api_v1 = [
     path("", include("players.urls")),

@@ -179,7 +179,13 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "original_name", "kind", "status", "stage", "progress", "rows_rejected",
                     "created_at"]  # fmt: skip
     list_filter = ["kind", "status"]
-    readonly_fields = [f.name for f in ImportJob._meta.fields] + ["progress", "report_link"]
+    # The file fields are shown as links to the admin's own download views: MEDIA_URL is not
+    # served (uploaded files hold player data and must not be public).
+    readonly_fields = [
+        "file_link" if f.name == "file" else "report_link" if f.name == "error_report" else f.name
+        for f in ImportJob._meta.fields
+    ] + ["progress"]
+    exclude = ["file", "error_report"]
     actions = ["retry"]
     change_form_template = "admin/importer/importjob/change_form.html"
     change_list_template = "admin/importer/importjob/change_list.html"
@@ -195,11 +201,24 @@ class ImportJobAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.errors_view),
                 name="importer_importjob_errors",
             ),
+            path(
+                "<int:pk>/file/",
+                self.admin_site.admin_view(self.file_view),
+                name="importer_importjob_file",
+            ),
             *super().get_urls(),
         ]
 
     @admin.display(description="progress")
     def progress(self, job: ImportJob) -> str:
+        if job.status == ImportJob.Status.FAILED:  # nothing was imported: no bar to fill
+            return format_html(
+                '<strong style="color: var(--error-fg, #ba2121)">failed</strong> at {} '
+                "({} / {} rows checked)",
+                job.get_stage_display(),
+                job.rows_done,
+                job.rows_total,
+            )
         return format_html(
             '<progress max="100" value="{}" title="{} / {} rows"></progress> {}%',
             job.progress_percent,
@@ -207,6 +226,13 @@ class ImportJobAdmin(admin.ModelAdmin):
             job.rows_total,
             job.progress_percent,
         )
+
+    @admin.display(description="file")
+    def file_link(self, job: ImportJob) -> str:
+        if not job.file:
+            return "-"
+        url = reverse("admin:importer_importjob_file", args=[job.pk])
+        return format_html('<a href="{}">{}</a>', url, job.original_name or job.file.name)
 
     @admin.display(description="error report")
     def report_link(self, job: ImportJob) -> str:
@@ -221,14 +247,21 @@ class ImportJobAdmin(admin.ModelAdmin):
             services.import_job_retry(job=job)
         messages.success(request, "Queued again.")
 
-    def errors_view(self, request, pk: int):
+    def _download(self, request, pk: int, field: str, filename) -> FileResponse:
         job = get_object_or_404(ImportJob, pk=pk)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
-        if not job.error_report:
+        stored = getattr(job, field)
+        if not stored or not stored.storage.exists(stored.name):
             raise Http404
-        return FileResponse(
-            job.error_report.open("rb"), as_attachment=True, filename=f"import-{pk}-errors.csv"
+        return FileResponse(stored.open("rb"), as_attachment=True, filename=filename(job))
+
+    def errors_view(self, request, pk: int):
+        return self._download(request, pk, "error_report", lambda job: f"import-{pk}-errors.csv")
+
+    def file_view(self, request, pk: int):
+        return self._download(
+            request, pk, "file", lambda job: job.original_name or os.path.basename(job.file.name)
         )
 
     def _upload_entry(self):

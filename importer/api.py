@@ -88,6 +88,8 @@ class ImportJobViewSet(
 ):
     """Upload a file to import (202 with the job) and follow the job's progress."""
 
+    lookup_value_regex = "[0-9]+"
+
     queryset = ImportJob.objects.select_related("template")
     serializer_class = ImportJobSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -142,3 +144,4 @@ class ImportTemplateViewSet(viewsets.ModelViewSet):
     serializer_class = ImportTemplateSerializer
     write_roles = {"admin", "operator"}
     lookup_field = "name"
+    lookup_value_regex = "[-a-zA-Z0-9_]{1,64}"  # a slug: a NUL or `/` is a 404, never a query

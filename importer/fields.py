@@ -148,8 +148,8 @@ FIELDS: dict[str, tuple[TargetField, ...]] = {
         TargetField("game_id", TEXT, synonyms=_GAME, max_length=100),
         TargetField("game_category", CHOICE, synonyms=_CATEGORY, choices=GAME_CATEGORIES),
         TargetField("count", COUNT, synonyms=("count", "quantity", "qty")),
-        TargetField("round_id", TEXT, synonyms=("roundid", "round"), max_length=200),
-        TargetField("reference_id", TEXT, synonyms=("referenceid", "reference"), max_length=200),
+        TargetField("round_id", ID, synonyms=("roundid", "round"), max_length=200),
+        TargetField("reference_id", ID, synonyms=("referenceid", "reference"), max_length=200),
     ),
     Kind.ROUNDS: (
         TargetField("round_id", ID, synonyms=("roundid", "round", "betid", "id"), max_length=190),

@@ -33,6 +33,12 @@ from importer.fields import (
 from importer.numbers import NumberEvidence, canonical, format_name, number_bodies
 from importer.reading import typed_cells, visible
 from players.fingerprints import looks_like_card_number
+from players.identifiers import (
+    EVENT_ID_MAX_LENGTH,
+    IDENTIFIER_ASCII_FORBIDDEN,
+    IDENTIFIER_RULE,
+    identifier_problem,
+)
 
 SCALE = 10**8
 MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "None", "none"}
@@ -253,6 +259,8 @@ def _digits_value(array: np.ndarray, width: int) -> np.ndarray:
 
 
 def _decimal_text(value: str) -> str | None:
+    if not value.isascii():  # Decimal reads "١٠" (Arabic-Indic digits) as 10: money is ASCII
+        return None
     try:
         number = Decimal(value)
     except InvalidOperation:
@@ -479,6 +487,15 @@ def _field(
     elif target.type == EMAIL:
         bad = ~missing & ~text.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+")
         checker.flag(bad, label, "invalid_email", "Not an e-mail address.", text)
+    elif target.type == ID:  # the identifier rule of the API (players/identifiers.py)
+        bad = ~missing & text.str.contains(IDENTIFIER_ASCII_FORBIDDEN, na=False)
+        unusual = ~missing & ~bad & text.str.contains(r"[^\x20-\x7e]", na=False)
+        if unusual.any():  # non-ASCII text (rare): the printable test is the rule's own
+            bad.loc[unusual] = text[unusual].map(
+                lambda value: identifier_problem(value, max_length=EVENT_ID_MAX_LENGTH) is not None
+            )
+        rule = IDENTIFIER_RULE.format(max_length=target.max_length)
+        checker.flag(bad, label, "invalid_identifier", rule, text)
     if name == "payment_instrument":
         card = ~missing & text.map(looks_like_card_number, na_action="ignore").fillna(False)
         checker.flag(

@@ -1,5 +1,8 @@
 """Back office for players: profiles with metrics, activity, segment history; policy; currencies."""
 
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -8,9 +11,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import MinorUnitsMixin, ReadOnlyAdminMixin
 from config.errors import DomainError
+from config.roles import may_see_pii
 from players import services
+from players.identifiers import PLAYER_ID_MAX_LENGTH, identifier_problem
 from players.metrics import METRICS, WINDOWS
 from players.models import (
     Activity,
@@ -22,9 +27,30 @@ from players.models import (
     SegmentChange,
     SegmentPolicy,
     VipThreshold,
+    mask,
 )
 from players.resources import PlayerResource
 from players.selectors import segment_distribution
+from players.serializers import metrics_as_json, money_str
+
+
+def _money(value, currency: Currency) -> str:
+    """An amount in its currency's minor units, plain notation (never "0E-8" or 8 decimals)."""
+    return money_str(value, currency.minor_units) or "–"
+
+
+def evidence_display(change: SegmentChange) -> str:
+    """The metric values behind a segment change, in the player's currency."""
+    units = change.player.currency.minor_units
+    items = []
+    for name, value in (change.metrics or {}).items():
+        if name == "bet_count_lifetime":
+            shown = str(int(Decimal(str(value))))
+        else:
+            shown = money_str(Decimal(str(value)), units)
+        items.append((name, shown))
+    return format_html_join(", ", "{} {}", items)
+
 
 RECENT_ACTIVITY = 50
 
@@ -36,9 +62,16 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class SegmentChangeInline(ReadOnlyInline):
     model = SegmentChange
-    fields = readonly_fields = ("changed_at", "from_segment", "to_segment", "metrics")
+    fields = readonly_fields = ("changed_at", "from_segment", "to_segment", "evidence")
     ordering = ("-changed_at",)
     verbose_name_plural = "segment history"
+
+    @admin.display(description="metric values")
+    def evidence(self, change: SegmentChange) -> str:
+        return evidence_display(change)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("player__currency")
 
 
 class FingerprintInline(admin.TabularInline):
@@ -47,9 +80,46 @@ class FingerprintInline(admin.TabularInline):
     fields = ("kind", "value", "first_seen_at")
     readonly_fields = ("first_seen_at",)
 
+    def get_fields(self, request, obj=None):
+        if may_see_pii(request.user):
+            return self.fields
+        return ("kind", "shown_value", "first_seen_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if may_see_pii(request.user):
+            return self.readonly_fields
+        return ("kind", "shown_value", "first_seen_at")
+
+    @admin.display(description="value")
+    def shown_value(self, fingerprint: Fingerprint) -> str:
+        return (
+            mask(fingerprint.value)
+            if fingerprint.kind == Fingerprint.Kind.IP
+            else fingerprint.value
+        )
+
+
+class PlayerForm(forms.ModelForm):
+    """The player form: a new or changed external id follows the API's identifier rule."""
+
+    class Meta:
+        model = Player
+        # the admin passes its fieldsets' fields; these are for the form used on its own
+        fields = ["external_id", "username", "email", "country", "currency", "registered_at",
+                  "status", "no_bonus"]  # fmt: skip
+
+    def clean_external_id(self) -> str:
+        value = self.cleaned_data["external_id"]
+        if "external_id" in self.changed_data:  # a legacy id stays editable around it
+            problem = identifier_problem(value, max_length=PLAYER_ID_MAX_LENGTH)
+            if problem:
+                raise forms.ValidationError(problem)
+        return value
+
 
 @admin.register(Player)
 class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
+    form = PlayerForm
     resource_classes = (PlayerResource,)
     list_display = (
         "external_id",
@@ -105,6 +175,26 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
     def masked_username(self, player: Player) -> str:
         return player.masked_username
 
+    @admin.display(description="email")
+    def masked_email(self, player: Player) -> str:
+        return player.masked_email
+
+    # Personal data in full only for the roles that may see it (config/roles.py PII_ROLES).
+    def get_fieldsets(self, request, obj=None):
+        if may_see_pii(request.user):
+            return self.fieldsets
+        masked = {"username": "masked_username", "email": "masked_email"}
+        (name, options), *rest = self.fieldsets
+        fields = tuple(masked.get(field, field) for field in options["fields"])
+        return ((name, {**options, "fields": fields}), *rest)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(self.readonly_fields)
+        return fields if may_see_pii(request.user) else (*fields, "masked_username", "masked_email")
+
+    def get_search_fields(self, request):
+        return self.search_fields if may_see_pii(request.user) else ("=external_id",)
+
     @admin.display(description="fraud flags")
     def fraud_flags(self, player: Player) -> str:
         # the safety app's flags, by relation name (players sits below safety, ADR 0008)
@@ -129,6 +219,8 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
         rows = {row.window: row for row in player.metrics.all()}
         if not rows:
             return "No metrics yet."
+        units = player.currency.minor_units
+        shown = {window: metrics_as_json(row, units) for window, row in rows.items()}
         header = format_html_join("", "<th>{}</th>", ((w,) for w in WINDOWS))
         body = format_html_join(
             "",
@@ -139,7 +231,7 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
                     format_html_join(
                         "",
                         "<td>{}</td>",
-                        ((getattr(rows[w], metric.name) if w in rows else "–",) for w in WINDOWS),
+                        ((_shown(shown[w][metric.name]) if w in shown else "–",) for w in WINDOWS),
                     ),
                 )
                 for metric in METRICS
@@ -149,7 +241,7 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
 
     @admin.display(description=f"latest {RECENT_ACTIVITY} activity rows")
     def recent_activity(self, player: Player) -> str:
-        rows = player.activity.order_by("-occurred_at")[:RECENT_ACTIVITY]
+        rows = player.activity.select_related("currency").order_by("-occurred_at")[:RECENT_ACTIVITY]
         link = reverse("admin:players_activity_changelist") + f"?player__id__exact={player.pk}"
         body = format_html_join(
             "",
@@ -158,7 +250,7 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
                 (
                     a.occurred_at,
                     a.type,
-                    a.amount,
+                    _money(a.amount, a.currency),
                     a.currency_id,
                     a.count,
                     a.game_category,
@@ -213,13 +305,18 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/players/segment_distribution.html", context)
 
 
+def _shown(value) -> str:
+    return "–" if value is None else str(value)
+
+
 @admin.register(Activity)
-class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActivityAdmin(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    money_fields = ("amount",)
     list_display = (
         "occurred_at",
         "player",
         "type",
-        "amount",
+        "amount_shown",
         "currency",
         "count",
         "game_category",
@@ -228,17 +325,48 @@ class ActivityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("type", "source", "game_category", "currency")
     search_fields = ("=external_id", "=player__external_id", "=round_id")
-    list_select_related = ("player",)
+    list_select_related = ("player", "currency")
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+
+    @admin.display(description="player amount")
+    def player_amount_shown(self, activity: Activity) -> str:
+        return _money(activity.player_amount, activity.player.currency)
+
+    shown_instead = {"player_amount": "player_amount_shown"}
+
+
+LISTED_METRICS = ("turnover", "ggr", "ngr", "deposits", "rtp")
+
+
+def _metric_column(name: str):
+    @admin.display(description=name, ordering=name)
+    def column(self, row: PlayerMetrics) -> str:
+        return _shown(metrics_as_json(row, row.player.currency.minor_units)[name])
+
+    return column
 
 
 @admin.register(PlayerMetrics)
 class PlayerMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("player", "window", "turnover", "ggr", "ngr", "deposits", "rtp", "as_of")
+    list_display = ("player", "window", *(f"{n}_shown" for n in LISTED_METRICS), "as_of")
     list_filter = ("window",)
     search_fields = ("=player__external_id",)
-    list_select_related = ("player",)
+    list_select_related = ("player__currency",)
+    fields = readonly_fields = ("player", "window", "as_of", "values")
+    turnover_shown = _metric_column("turnover")
+    ggr_shown = _metric_column("ggr")
+    ngr_shown = _metric_column("ngr")
+    deposits_shown = _metric_column("deposits")
+    rtp_shown = _metric_column("rtp")
+
+    @admin.display(description="metrics")
+    def values(self, row: PlayerMetrics) -> str:
+        shown = metrics_as_json(row, row.player.currency.minor_units)
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((k, _shown(v)) for k, v in shown.items())
+        )
+        return format_html("<table>{}</table>", rows)
 
 
 class VipThresholdInline(admin.TabularInline):
@@ -283,7 +411,12 @@ class CurrencyAdmin(admin.ModelAdmin):
 
 @admin.register(SegmentChange)
 class SegmentChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("changed_at", "player", "from_segment", "to_segment")
+    list_display = ("changed_at", "player", "from_segment", "to_segment", "evidence")
     list_filter = ("to_segment", "from_segment")
     search_fields = ("=player__external_id",)
-    list_select_related = ("player",)
+    list_select_related = ("player__currency",)
+    fields = readonly_fields = ("player", "changed_at", "from_segment", "to_segment", "evidence")
+
+    @admin.display(description="metric values")
+    def evidence(self, change: SegmentChange) -> str:
+        return evidence_display(change)

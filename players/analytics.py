@@ -66,6 +66,76 @@ def _sum_where(condition: str, value: str = "a.player_amount") -> str:
     return f"COALESCE(SUM({value}) FILTER (WHERE {condition}), 0)"
 
 
+# A rollback that names its bet (`reference_id`, else `round_id`: the wallet's rule) removes that
+# bet from the window the bet is in, and the wins settled against it from theirs (SPEC §4:
+# turnover is bets minus rolled-back bets). A rollback naming nothing (imported history) can
+# only count in its own window, as before; one naming a bet that is not there removes nothing.
+UNREFERENCED_ROLLBACK = "a.type = 'rollback' AND a.reference_id = '' AND a.round_id = ''"
+
+
+def _not_negative(value: str) -> str:
+    # Only a rollback naming no bet, in a later window than its bet, could take a window below
+    # zero; a window never shows a negative turnover or bet count.
+    return f"CASE WHEN {value} < 0 THEN 0 ELSE {value} END"
+
+
+def _rolled_back_sql(windows_sql: str, in_window: str, scoped) -> str:
+    """CTEs: the bets rolled back as of `as_of`, the wins settled against them, and per player
+    and window what they take away (`rolled_back_by_window`: turnover, bet_count, wins).
+
+    Driven by the rollback rows (a few per thousand activities; PostgreSQL reads them once,
+    materialised), joined to their bets through the unique (source, external_id) index or by
+    round; with no referenced rollback the rest reads nothing.
+    """
+    same_bet = "b.player_id = r.player_id AND b.source = r.source AND b.type = 'bet'"
+    return f"""
+        WITH rollbacks AS (
+            SELECT r.player_id, r.source, r.reference_id, r.round_id
+            FROM players_activity r
+            WHERE r.type = 'rollback' AND (r.reference_id <> '' OR r.round_id <> '')
+              AND r.occurred_at <= %(as_of)s AND {scoped("r.player_id")}
+        ), rolled AS (
+            SELECT b.id, b.player_id, b.source, b.external_id, b.round_id, b.occurred_at,
+                   b.player_amount, b.count
+            FROM rollbacks r JOIN players_activity b
+              ON b.source = r.source AND b.external_id = r.reference_id AND {same_bet}
+            WHERE r.reference_id <> ''
+            UNION
+            SELECT b.id, b.player_id, b.source, b.external_id, b.round_id, b.occurred_at,
+                   b.player_amount, b.count
+            FROM rollbacks r JOIN players_activity b ON b.round_id = r.round_id AND {same_bet}
+            WHERE r.round_id <> '' AND (r.reference_id = '' OR NOT EXISTS (
+                SELECT 1 FROM players_activity x
+                WHERE x.source = r.source AND x.external_id = r.reference_id))
+        ), rolled_wins AS (
+            SELECT w.id, w.player_id, w.occurred_at, w.player_amount
+            FROM rolled b JOIN players_activity w
+              ON w.player_id = b.player_id AND w.source = b.source AND w.type = 'win'
+             AND w.reference_id = b.external_id
+            UNION
+            SELECT w.id, w.player_id, w.occurred_at, w.player_amount
+            FROM rolled b JOIN players_activity w
+              ON w.player_id = b.player_id AND w.source = b.source AND w.type = 'win'
+             AND w.reference_id = '' AND w.round_id <> '' AND w.round_id = b.round_id
+            WHERE NOT EXISTS (  -- a round win stays while any bet of the round stands
+                SELECT 1 FROM players_activity live
+                WHERE live.player_id = w.player_id AND live.source = w.source
+                  AND live.type = 'bet' AND live.round_id = w.round_id
+                  AND live.id NOT IN (SELECT id FROM rolled))
+        ), rolled_back_by_window AS (
+            SELECT x.player_id, w.win, SUM(x.turnover) AS turnover,
+                   SUM(x.bet_count) AS bet_count, SUM(x.wins) AS wins
+            FROM (
+                SELECT player_id, occurred_at, player_amount AS turnover, count AS bet_count,
+                       0 AS wins
+                FROM rolled
+                UNION ALL
+                SELECT player_id, occurred_at, 0, 0, player_amount FROM rolled_wins
+            ) x JOIN ({windows_sql}) w ON {in_window.format(alias="x")}
+            GROUP BY x.player_id, w.win
+        )"""
+
+
 def _window_rows(as_of: datetime, dialect: Dialect) -> tuple[str, dict]:
     """A VALUES list of (window, start) pairs; lifetime has no start."""
     rows, params = [], {}
@@ -105,9 +175,9 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
                 - {_sum_where("a.type = 'chargeback'", "a.count")} AS deposit_count,
             {_sum_where("a.type = 'withdrawal'")} AS withdrawals,
             {_sum_where("a.type = 'withdrawal'", "a.count")} AS withdrawal_count,
-            {_sum_where("a.type = 'bet'")} - {_sum_where("a.type = 'rollback'")} AS turnover,
+            {_sum_where("a.type = 'bet'")} - {_sum_where(UNREFERENCED_ROLLBACK)} AS turnover,
             {_sum_where("a.type = 'bet'", "a.count")}
-                - {_sum_where("a.type = 'rollback'", "a.count")} AS bet_count,
+                - {_sum_where(UNREFERENCED_ROLLBACK, "a.count")} AS bet_count,
             {_sum_where("a.type = 'win'")} AS wins,
             COUNT(DISTINCT {day}) FILTER (WHERE a.type = 'bet') AS active_days,
             MAX(a.occurred_at) FILTER (WHERE a.type = 'bet') AS last_bet_at,
@@ -131,9 +201,9 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
             COALESCE(ag.deposit_count, 0) AS deposit_count,
             COALESCE(ag.withdrawals, 0) AS withdrawals,
             COALESCE(ag.withdrawal_count, 0) AS withdrawal_count,
-            COALESCE(ag.turnover, 0) AS turnover,
-            COALESCE(ag.bet_count, 0) AS bet_count,
-            COALESCE(ag.wins, 0) AS wins,
+            {_not_negative("COALESCE(ag.turnover, 0) - COALESCE(rb.turnover, 0)")} AS turnover,
+            {_not_negative("COALESCE(ag.bet_count, 0) - COALESCE(rb.bet_count, 0)")} AS bet_count,
+            COALESCE(ag.wins, 0) - COALESCE(rb.wins, 0) AS wins,
             COALESCE(bo.bonus_cost, 0) AS bonus_cost,
             COALESCE(bo.bonus_granted, 0) AS bonus_granted,
             COALESCE(ag.active_days, 0) AS active_days,
@@ -142,6 +212,7 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
         CROSS JOIN ({windows_sql}) w
         LEFT JOIN ({activity}) ag ON ag.player_id = p.id AND ag.win = w.win
         LEFT JOIN ({bonus}) bo ON bo.player_id = p.id AND bo.win = w.win
+        LEFT JOIN rolled_back_by_window rb ON rb.player_id = p.id AND rb.win = w.win
         WHERE {scoped("p.id")}
     """
     derived = {
@@ -170,8 +241,11 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
     assert tuple(derived) == METRIC_NAMES, "the refresh SQL must produce every catalogued metric"
     columns = ", ".join(derived)
     updates = ", ".join(f"{name} = excluded.{name}" for name in ("as_of", *derived))
+    # The WITH follows the column list: SQLite reports rowcount only for statements that begin
+    # with INSERT.
     sql = f"""
         INSERT INTO players_playermetrics (player_id, "window", as_of, {columns})
+        {_rolled_back_sql(windows_sql, in_window, scoped)}
         SELECT m.player_id, m.win, %(as_of)s, {", ".join(derived.values())}
         FROM ({base}) m
         WHERE TRUE

@@ -20,7 +20,7 @@ class PlayerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = PlayerSerializer
     filterset_class = PlayerFilter
     lookup_field = "external_id"
-    lookup_value_regex = "[^/\x00]+"  # NUL: PostgreSQL text cannot hold it (a 404, not a 500)
+    lookup_value_converter = "player_id"  # the identifier rule (players/identifiers.py)
 
     def get_queryset(self):
         return players_for_api()

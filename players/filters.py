@@ -1,10 +1,30 @@
 """Player list filters: attributes, custom segments and min/max of every metric per window."""
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from django_filters.fields import IsoDateTimeField
 
 from players.metrics import METRICS, WINDOWS, windowed_name
 from players.models import Player, Segment
+
+
+class AwareIsoDateTimeField(IsoDateTimeField):
+    """A query timestamp under the API's timestamp rule: ISO 8601 with its UTC offset."""
+
+    def to_python(self, value):
+        if value not in self.empty_values:
+            parsed = parse_datetime(str(value).strip())
+            if parsed is not None and parsed.tzinfo is None:
+                raise forms.ValidationError(
+                    "A timestamp needs its UTC offset, e.g. 2026-11-20T10:00:00Z.", code="naive"
+                )
+        return super().to_python(value)
+
+
+class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = AwareIsoDateTimeField
 
 
 def _metric_bound(metric: str, window: str, lookup: str):
@@ -38,12 +58,8 @@ class PlayerFilterBase(django_filters.FilterSet):
     custom_segment = django_filters.CharFilter(
         field_name="custom_memberships__segment__name", distinct=True
     )
-    registered_after = django_filters.IsoDateTimeFilter(
-        field_name="registered_at", lookup_expr="gte"
-    )
-    registered_before = django_filters.IsoDateTimeFilter(
-        field_name="registered_at", lookup_expr="lt"
-    )
+    registered_after = AwareIsoDateTimeFilter(field_name="registered_at", lookup_expr="gte")
+    registered_before = AwareIsoDateTimeFilter(field_name="registered_at", lookup_expr="lt")
 
     class Meta:
         model = Player

@@ -126,6 +126,10 @@ class Fingerprint(models.Model):
         ]
         indexes = [models.Index(fields=["kind", "value"])]
 
+    def __str__(self) -> str:
+        # a device id or instrument hash identifies nothing by itself; an IP address is PII
+        return f"{self.kind} {mask(self.value) if self.kind == self.Kind.IP else self.value}"
+
 
 class GameCategory(models.TextChoices):
     SLOTS = "slots"
@@ -191,7 +195,8 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.amount} {self.currency_id} ({self.external_id})"
+        amount = format(self.amount.quantize(self.currency.quantum), "f")  # "5.00", not 5.00000000
+        return f"{self.type} {amount} {self.currency_id} ({self.external_id})"
 
 
 class BonusActivity(models.Model):
@@ -214,6 +219,10 @@ class BonusActivity(models.Model):
     class Meta:
         verbose_name_plural = "bonus activity"
         indexes = [models.Index(fields=["player", "occurred_at"])]
+
+    def __str__(self) -> str:
+        amount = format(self.player_amount.normalize(), "f")
+        return f"{self.kind} {amount} on {self.occurred_at:%Y-%m-%d}"
 
 
 class PlayerMetrics(models.Model):
@@ -255,6 +264,9 @@ class PlayerMetrics(models.Model):
             models.UniqueConstraint(fields=["player", "window"], name="metrics_unique_window")
         ]
         indexes = [models.Index(fields=["window", "player"])]
+
+    def __str__(self) -> str:
+        return f"{self.window} metrics as of {self.as_of:%Y-%m-%d %H:%M}"
 
 
 class SegmentPolicy(models.Model):
@@ -298,6 +310,9 @@ class VipThreshold(models.Model):
             models.UniqueConstraint(fields=["policy", "currency"], name="vip_threshold_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"VIP thresholds in {self.currency_id}"
+
 
 class SegmentChange(models.Model):
     """Every change of a player's lifecycle segment, with the metric values behind it."""
@@ -310,6 +325,9 @@ class SegmentChange(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["player", "-changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_segment} → {self.to_segment} on {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class EventReceipt(models.Model):
@@ -326,3 +344,6 @@ class EventReceipt(models.Model):
         Activity, null=True, blank=True, on_delete=models.PROTECT, related_name="receipt"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"event {self.external_id}: {self.status}"

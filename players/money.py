@@ -10,6 +10,7 @@ saving or deleting a currency, and every `migrate`/flush, forgets them at once (
 A bulk `update()` is seen within the cache's lifetime.
 """
 
+import re
 import time
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -39,6 +40,26 @@ def _currency(code: str) -> Currency | None:
     if currency is not None and len(_currencies) < _CACHE_SIZE:
         _currencies[code] = (now + CURRENCY_CACHE_SECONDS, currency)
     return currency
+
+
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def decimal_text_parse(text: object, *, field: str = "amount") -> Decimal:
+    """The Decimal written as `text`: plain ASCII decimal notation only (docs/api.md "Amounts").
+
+    An optional minus sign, ASCII digits, optionally a point and more digits: "12.50", "-3",
+    "0.00000001". Refused (DomainError `invalid_amount`): anything else — exponents ("1E+2"),
+    other scripts' digits ("١٠", which Python's Decimal would read as 10), "NaN", "Infinity",
+    "+5", separators ("1,000.50", "1_000"), ".5", "5." and values that are not text at all.
+    """
+    if not isinstance(text, str) or not _PLAIN_DECIMAL.fullmatch(text):
+        raise DomainError(
+            "invalid_amount",
+            f"{field}: '{str(text)[:50]}' is not a plain decimal (ASCII digits, an optional "
+            "minus sign and decimal point, no exponent).",
+        )
+    return Decimal(text)
 
 
 def currency_get(code: str) -> Currency:
@@ -87,16 +108,19 @@ def amount_validate(
     """`amount` as a Decimal, refused — never rounded — unless it is a sane amount of `currency`.
 
     Refused with DomainError `invalid_amount` (the message starts with `field`): not a decimal
-    number, negative, zero (unless `allow_zero`), over `PITBOSS["MAX_AMOUNT"]` (SPEC §2's sane
+    number (text: not a plain ASCII decimal, `decimal_text_parse`), negative, zero (unless `allow_zero`), over `PITBOSS["MAX_AMOUNT"]` (SPEC §2's sane
     ceiling), or more decimal places than the currency's minor units. `unknown_currency` for a
     code not in the currency table.
     """
-    try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
-    except (InvalidOperation, ValueError):
-        raise DomainError(
-            "invalid_amount", f"{field}: '{amount}' is not a decimal number."
-        ) from None
+    if isinstance(amount, str):  # text from a door: plain ASCII decimals only
+        value = decimal_text_parse(amount, field=field)
+    else:
+        try:
+            value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+        except (InvalidOperation, ValueError):
+            raise DomainError(
+                "invalid_amount", f"{field}: '{amount}' is not a decimal number."
+            ) from None
     if not value.is_finite() or value < 0 or (value == 0 and not allow_zero):
         wanted = "zero or positive" if allow_zero else "positive"
         raise DomainError("invalid_amount", f"{field}: must be {wanted}, got {value}.")

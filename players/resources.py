@@ -3,6 +3,7 @@
 from import_export import fields
 
 from config.resources import FormulaSafeResource
+from players.identifiers import PLAYER_ID_MAX_LENGTH, identifier_problem
 from players.models import Player
 
 
@@ -26,6 +27,13 @@ class PlayerResource(FormulaSafeResource):
         ]  # fmt: skip
         export_order = fields
         skip_unchanged = True
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        problem = identifier_problem(instance.external_id, max_length=PLAYER_ID_MAX_LENGTH)
+        if problem:  # the API's identifier rule (players/identifiers.py), at this door too
+            errors["external_id"] = [problem]
+        super().validate_instance(instance, errors, validate_unique)
 
     def dehydrate_username(self, player: Player) -> str:
         return player.masked_username

@@ -5,7 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from players.api import PlayerViewSet, SegmentDistributionView
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # players/<player_id:external_id>/
 router.register("players", PlayerViewSet, basename="player")
 
 urlpatterns = [

@@ -203,3 +203,6 @@ class FraudClusterMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["cluster", "player"], name="cluster_member_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"player {self.player_id} in cluster {self.cluster_id}"

@@ -15,8 +15,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from config.admin import MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
+from players.money import currency_quantum, decimal_text_parse, money_format
 from wallet import services
 from wallet.aggregator import admin as aggregator_admin  # noqa: F401  (registers its models)
 from wallet.models import (
@@ -28,6 +30,7 @@ from wallet.models import (
     GameSession,
     LedgerTransaction,
 )
+from wallet.wagering import wagering_progress
 
 TEMPLATE = "admin/wallet/service_form.html"
 
@@ -42,6 +45,18 @@ def _audit(request, obj, flag: int, message: str) -> None:
     )
 
 
+class MoneyFormField(forms.DecimalField):
+    """An amount typed by staff: plain ASCII decimals only, as in the API (docs/api.md)."""
+
+    def to_python(self, value):
+        if value not in self.empty_values:
+            try:
+                decimal_text_parse(str(value).strip())
+            except DomainError as error:
+                raise forms.ValidationError(error.message) from None
+        return super().to_python(value)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
@@ -54,8 +69,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["id", "player", "currency", "kind", "bonus", "balance", "is_open"]
+class AccountAdmin(MinorUnitsMixin, ReadOnlyAdmin):
+    list_display = ["id", "player", "currency", "kind", "bonus", "balance_shown", "is_open"]
+    money_fields = ("balance",)
+    list_select_related = ["player", "currency"]
     list_filter = ["kind", "currency", "is_open"]
     search_fields = ["player__external_id"]
     list_select_related = ["player"]
@@ -64,13 +81,17 @@ class AccountAdmin(ReadOnlyAdmin):
 
 class EntryInline(admin.TabularInline):
     model = Entry
-    fields = ["account", "amount"]
+    fields = ["account", "amount_shown"]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="amount")
+    def amount_shown(self, entry: Entry) -> str:
+        return money_format(entry.amount, entry.account.currency_id)
 
 
 class Posted(NamedTuple):
@@ -109,7 +130,7 @@ def _service_form_view(model_admin, request, form, title: str, submit_label: str
 class AdjustmentForm(forms.Form):
     player = forms.CharField(label="Player external id")
     currency = forms.ModelChoiceField(Currency.objects.filter(active=True))
-    amount = forms.DecimalField(max_digits=20, decimal_places=8, help_text="Negative takes cash.")
+    amount = MoneyFormField(max_digits=20, decimal_places=8, help_text="Negative takes cash.")
     reason = forms.CharField(max_length=255)
     key = forms.CharField(widget=forms.HiddenInput)
 
@@ -152,18 +173,18 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 class BonusGrantForm(forms.Form):
     player = forms.CharField(label="Player external id")
     currency = forms.ModelChoiceField(Currency.objects.filter(active=True))
-    amount = forms.DecimalField(max_digits=20, decimal_places=8)
+    amount = MoneyFormField(max_digits=20, decimal_places=8)
     wagering_multiplier = forms.DecimalField(max_digits=10, decimal_places=4, min_value=0)
     wagering_base = forms.ChoiceField(choices=Bonus.WageringBase.choices)
-    deposit_amount = forms.DecimalField(
+    deposit_amount = MoneyFormField(
         max_digits=20,
         decimal_places=8,
         min_value=0,
         required=False,
         help_text="Required (above 0) when wagering is based on the deposit.",
     )
-    max_bet = forms.DecimalField(max_digits=20, decimal_places=8, required=False)
-    max_conversion = forms.DecimalField(max_digits=20, decimal_places=8, required=False)
+    max_bet = MoneyFormField(max_digits=20, decimal_places=8, required=False)
+    max_conversion = MoneyFormField(max_digits=20, decimal_places=8, required=False)
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False)
     reason = forms.CharField(max_length=255)
     key = forms.CharField(widget=forms.HiddenInput)
@@ -174,10 +195,16 @@ class ForfeitForm(forms.Form):
 
 
 @admin.register(Bonus)
-class BonusAdmin(admin.ModelAdmin):
+class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
+    money_fields = ("amount", "deposit_amount", "converted", "max_bet", "max_conversion")
+    shown_instead = {
+        "wagering_required": "wagering",
+        "wagering_done": "wagering",
+        "wagering_multiplier": "multiplier",
+    }
     list_display = [
-        "id", "player", "currency", "status", "amount", "wagering_required", "wagering_done",
-        "max_bet", "expires_at", "granted_by",
+        "id", "player", "currency", "status", "amount_shown", "wagering", "max_bet_shown",
+        "expires_at", "granted_by",
     ]  # fmt: skip
     list_filter = ["status", "currency", "wagering_base"]
     search_fields = ["player__external_id"]
@@ -190,6 +217,19 @@ class BonusAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="wagering multiplier")
+    def multiplier(self, bonus: Bonus) -> str:
+        return format(bonus.wagering_multiplier.normalize(), "f")  # "1.5", not "1.5000"
+
+    @admin.display(description="wagering done / required (left)")
+    def wagering(self, bonus: Bonus) -> str:
+        required, done, remaining = wagering_progress(
+            required=bonus.wagering_required,
+            done=bonus.wagering_done,
+            quantum=currency_quantum(bonus.currency_id),
+        )
+        return f"{done:f} / {required:f} ({remaining:f} left)"
 
     def has_forfeit_permission(self, request) -> bool:
         return request.user.has_perm("wallet.change_bonus")

@@ -14,6 +14,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from players.api_fields import MoneyField
 from players.models import Player
 from players.money import money_format
 from wallet import services
@@ -28,13 +29,13 @@ MONEY_FIELD = {"max_digits": 20, "decimal_places": 8}
 
 
 class BonusGrantSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY_FIELD)
+    amount = MoneyField(**MONEY_FIELD)
     currency = serializers.CharField(max_length=10)
     wagering_multiplier = serializers.DecimalField(max_digits=10, decimal_places=4, min_value=0)
     wagering_base = serializers.ChoiceField(choices=Bonus.WageringBase.values, default="bonus")
-    deposit_amount = serializers.DecimalField(**MONEY_FIELD, required=False, min_value=0)
-    max_bet = serializers.DecimalField(**MONEY_FIELD, required=False, allow_null=True)
-    max_conversion = serializers.DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+    deposit_amount = MoneyField(**MONEY_FIELD, required=False, min_value=0)
+    max_bet = MoneyField(**MONEY_FIELD, required=False, allow_null=True)
+    max_conversion = MoneyField(**MONEY_FIELD, required=False, allow_null=True)
     expires_in_days = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=3650
     )
@@ -54,7 +55,7 @@ class ForfeitSerializer(serializers.Serializer):
 
 
 class AdjustmentSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY_FIELD, help_text="Signed: negative takes cash.")
+    amount = MoneyField(**MONEY_FIELD, help_text="Signed: negative takes cash.")
     currency = serializers.CharField(max_length=10)
     reason = serializers.CharField(max_length=255)
 

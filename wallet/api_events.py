@@ -11,9 +11,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.fields import AwareDateTimeField
 from config.errors import DomainError
 from config.roles import ADMIN, OPERATOR, SERVICE
+from players.api_fields import IdentifierField, MoneyTextField
 from players.fingerprints import payment_instrument_validate
+from players.identifiers import EVENT_ID_MAX_LENGTH, PLAYER_ID_MAX_LENGTH
 from players.models import Activity, GameCategory
 from players.money import amount_validate, currency_get
 from wallet.events import REJECTED, EventInput, EventResult, Reason, events_ingest
@@ -22,19 +25,21 @@ from wallet.events import REJECTED, EventInput, EventResult, Reason, events_inge
 class EventSerializer(serializers.Serializer):
     """One incoming event; turns type/amount/currency problems into stable reason codes."""
 
-    external_id = serializers.CharField(max_length=200)
-    player_id = serializers.CharField(max_length=128)
+    external_id = IdentifierField(max_length=EVENT_ID_MAX_LENGTH)
+    player_id = IdentifierField(max_length=PLAYER_ID_MAX_LENGTH)
     type = serializers.ChoiceField(choices=Activity.Type.choices)
-    amount = serializers.CharField(max_length=40)
+    amount = MoneyTextField()
     currency = serializers.CharField(max_length=10)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = AwareDateTimeField()
     game_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     game_category = serializers.ChoiceField(
         choices=GameCategory.choices, required=False, allow_blank=True, default=""
     )
-    round_id = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    reference_id = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
+    round_id = IdentifierField(
+        max_length=EVENT_ID_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+    reference_id = IdentifierField(
+        max_length=EVENT_ID_MAX_LENGTH, required=False, allow_blank=True, default=""
     )
     # fingerprints (SPEC §10): a payment instrument is a hash or token, never a card number
     device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
@@ -42,15 +47,6 @@ class EventSerializer(serializers.Serializer):
     payment_instrument = serializers.CharField(
         max_length=128, required=False, allow_blank=True, default=""
     )
-
-    def to_internal_value(self, data):
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("amount"), int | float)
-            and not isinstance(data.get("amount"), bool)
-        ):
-            data = {**data, "amount": str(data["amount"])}
-        return super().to_internal_value(data)
 
     def validate_payment_instrument(self, value: str) -> str:
         try:
@@ -61,7 +57,10 @@ class EventSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         try:
             currency = currency_get(attrs["currency"])
-            attrs["amount"] = amount_validate(attrs["amount"], currency)
+            # A zero win settles a lost round (docs/wallet.md); every other amount is positive.
+            attrs["amount"] = amount_validate(
+                attrs["amount"], currency, allow_zero=attrs["type"] == Activity.Type.WIN
+            )
         except DomainError as error:
             field = "currency" if error.code == "unknown_currency" else "amount"
             raise serializers.ValidationError({field: [error.message]}, code=error.code) from None

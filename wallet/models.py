@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from players.models import MONEY, Currency, GameCategory, Player
+from players.money import money_format
 
 
 class Bonus(models.Model):
@@ -89,7 +90,8 @@ class Bonus(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"bonus {self.pk} {self.amount} {self.currency_id} ({self.status})"
+        amount = money_format(self.amount, self.currency_id)
+        return f"bonus {self.pk} {amount} {self.currency_id} ({self.status})"
 
     @property
     def wagering_remaining(self) -> Decimal:
@@ -224,6 +226,9 @@ class Entry(models.Model):
         ]
         indexes = [models.Index(fields=["account", "id"])]
 
+    def __str__(self) -> str:
+        return f"entry {self.pk} of transaction {self.transaction_id}"
+
 
 class IdempotentRequest(models.Model):
     """The first answer to a money-moving API call with an `Idempotency-Key` header."""
@@ -233,6 +238,9 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField()
     response = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.status_code}"
 
 
 class RememberedRollback(models.Model):

@@ -6,8 +6,9 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from players.models import Player
-from players.money import EIGHT_PLACES, money_format
+from players.money import EIGHT_PLACES, currency_quantum, money_format
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
+from wallet.wagering import wagering_progress
 
 
 def wallet_balances(*, player: Player) -> dict:
@@ -29,19 +30,24 @@ def wallet_balances(*, player: Player) -> dict:
 
 
 def bonus_view(bonus: Bonus, *, balance: Decimal | None = None) -> dict:
-    """A bonus as the wallet API shows it (SPEC §10)."""
+    """A bonus as the wallet API shows it (SPEC §10); wagering per `wagering_progress`."""
     currency = bonus.currency_id
     if balance is None:
         balance = Account.objects.filter(bonus=bonus).values_list("balance", flat=True).first()
+    required, done, remaining = wagering_progress(
+        required=bonus.wagering_required,
+        done=bonus.wagering_done,
+        quantum=currency_quantum(currency),
+    )
     return {
         "id": bonus.pk,
         "status": bonus.status,
         "currency": currency,
         "amount": money_format(bonus.amount, currency),
         "balance": money_format(balance or Decimal(0), currency),
-        "wagering_required": money_format(bonus.wagering_required, currency),
-        "wagering_done": money_format(bonus.wagering_done, currency),
-        "wagering_remaining": money_format(bonus.wagering_remaining, currency),
+        "wagering_required": format(required, "f"),
+        "wagering_done": format(done, "f"),
+        "wagering_remaining": format(remaining, "f"),
         "max_bet": money_format(bonus.max_bet, currency) if bonus.max_bet is not None else None,
         "max_conversion": money_format(bonus.max_conversion, currency)
         if bonus.max_conversion is not None

@@ -8,15 +8,15 @@ from wallet.api_events import EventsView
 
 urlpatterns = [
     path("events/", EventsView.as_view(), name="events"),
-    path("players/<str:external_id>/wallet/", api.PlayerWalletView.as_view(), name="wallet"),
-    path("players/<str:external_id>/ledger/", api.PlayerLedgerView.as_view(), name="ledger"),
+    path("players/<player_id:external_id>/wallet/", api.PlayerWalletView.as_view(), name="wallet"),
+    path("players/<player_id:external_id>/ledger/", api.PlayerLedgerView.as_view(), name="ledger"),
     path(
-        "players/<str:external_id>/bonuses/",
+        "players/<player_id:external_id>/bonuses/",
         api.PlayerBonusGrantView.as_view(),
         name="bonus-grant",
     ),
     path(
-        "players/<str:external_id>/adjustments/",
+        "players/<player_id:external_id>/adjustments/",
         api.PlayerAdjustmentView.as_view(),
         name="adjustment",
     ),

@@ -3,7 +3,7 @@
 No database access here, so the same rules serve the services and can be tested alone.
 """
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 # Copied onto a grant when the grant names no weights (a category absent from a grant's
 # weights contributes nothing).
@@ -106,3 +106,18 @@ def wagering_required(
         "bonus_plus_deposit": amount + deposit_amount,
     }[base]
     return (base_amount * multiplier).quantize(Decimal("0.00000001"))
+
+
+def wagering_progress(
+    *, required: Decimal, done: Decimal, quantum: Decimal
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(required, done, remaining) as shown, in the currency's minor unit `quantum`.
+
+    Stored wagering has 8 decimals (a 10% contribution of 0.01 is 0.001). Shown to the player,
+    what is still to wager rounds UP — 0.005 left is "0.01", never "0.00" — so a bonus never
+    looks complete while it is not; the requirement rounds up too, and done is what remains of
+    it, so done + remaining = required, digit for digit.
+    """
+    shown_required = required.quantize(quantum, rounding=ROUND_UP)
+    remaining = max(Decimal(0), required - done).quantize(quantum, rounding=ROUND_UP)
+    return shown_required, shown_required - remaining, remaining

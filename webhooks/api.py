@@ -46,6 +46,7 @@ class EndpointViewSet(viewsets.ModelViewSet):
     """Receivers of outgoing webhooks. The signing secret is in the answer to a create and to
     `rotate-secret/` only: store it then."""
 
+    lookup_value_regex = "[0-9]+"  # ids only: a NUL or other junk is a 404, never a query
     serializer_class = EndpointSerializer
     permission_classes = [AdminRole]
     queryset = WebhookEndpoint.objects.order_by("pk")
@@ -106,6 +107,7 @@ class ResendSerializer(serializers.Serializer):
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The delivery log, newest first; filters `status`, `endpoint`, `type`."""
 
+    lookup_value_regex = "[0-9]+"
     serializer_class = DeliverySerializer
     permission_classes = [AdminRole]
     filterset_class = DeliveryFilter

@@ -18,16 +18,26 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
+def env(name: str, default: str = "") -> str:
+    """The variable's value; unset, empty or blank all mean "use the default".
+
+    `CELERY_BROKER_URL=` in a compose file or a `.env` is how people leave a setting out; an
+    empty string is never a useful broker address, database URL or number.
+    """
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    value = env(name)
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.lower() in {"1", "true", "yes", "on"}
 
 
 # No secret has a default outside development (PITBOSS_DEV=1).
 DEVELOPMENT = env_bool("PITBOSS_DEV", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
+SECRET_KEY = env("SECRET_KEY") or (
     "pitboss-insecure-development-key-change-me" if DEVELOPMENT else ""
 )
 if not SECRET_KEY:
@@ -36,8 +46,8 @@ if not SECRET_KEY:
         "(embedded SQLite, eager Celery, a development key)."
     )
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,6 +77,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.observability.RequestContextMiddleware",
+    "config.api.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,8 +111,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pitboss.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pitboss.sqlite3'}"),
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -118,14 +129,14 @@ else:
     # locks forever: web processes want short limits, batch workers longer ones (docs).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={int(os.environ.get('DB_STATEMENT_TIMEOUT_MS', '120000'))} "
+        f"-c statement_timeout={int(env('DB_STATEMENT_TIMEOUT_MS', '120000'))} "
         "-c idle_in_transaction_session_timeout="
-        f"{int(os.environ.get('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', '60000'))}"
+        f"{int(env('DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', '60000'))}"
     )
 # A read replica for analytics reads (config/databases.py, docs/scaling.md).
-if os.environ.get("DATABASE_REPLICA_URL"):
+if env("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = {
-        **dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"], conn_max_age=60),
+        **dj_database_url.parse(env("DATABASE_REPLICA_URL"), conn_max_age=60),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"MIRROR": "default"},
     }
@@ -144,18 +155,18 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves static files from gunicorn; without collectstatic it finds them in the apps.
 WHITENOISE_USE_FINDERS = True
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ROOT = Path(env("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
 
 # Request bodies: the events endpoint takes at most 1,000 events; anything larger is refused
 # with 413 before it is parsed. Uploads (imports) stream to disk instead.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("DATA_UPLOAD_MAX_MEMORY_SIZE", str(5 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Celery -------------------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or None)
+REDIS_URL = env("REDIS_URL")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool(
     "CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL.startswith("memory://")
 )
@@ -192,12 +203,10 @@ REST_FRAMEWORK = {
     # production). NUM_PROXIES: trusted proxies in front (their X-Forwarded-For is believed).
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("PITBOSS_THROTTLE_ACCOUNT", "2000/s"),
-        "anon": os.environ.get("PITBOSS_THROTTLE_ANONYMOUS", "60/min"),
+        "user": env("PITBOSS_THROTTLE_ACCOUNT", "2000/s"),
+        "anon": env("PITBOSS_THROTTLE_ANONYMOUS", "60/min"),
     },
-    "NUM_PROXIES": int(os.environ["PITBOSS_NUM_PROXIES"])
-    if os.environ.get("PITBOSS_NUM_PROXIES")
-    else None,
+    "NUM_PROXIES": int(env("PITBOSS_NUM_PROXIES")) if env("PITBOSS_NUM_PROXIES") else None,
 }
 
 # The shared cache: API throttling counters and the auth generation (accounts/authentication.py)
@@ -240,31 +249,33 @@ CONTENT_SECURITY_POLICY = {
 # --- Domain settings ----------------------------------------------------------------------
 PITBOSS = {
     # Figures that add up many players are converted to this currency.
-    "REPORTING_CURRENCY": os.environ.get("PITBOSS_REPORTING_CURRENCY", "EUR"),
+    "REPORTING_CURRENCY": env("PITBOSS_REPORTING_CURRENCY", "EUR"),
     # Calendar days (active days, days since …) are counted in this time zone.
-    "REPORTING_TIME_ZONE": os.environ.get("PITBOSS_REPORTING_TIME_ZONE", "UTC"),
+    "REPORTING_TIME_ZONE": env("PITBOSS_REPORTING_TIME_ZONE", "UTC"),
     # An incoming amount above this is refused as absurd, whatever the currency.
-    "MAX_AMOUNT": Decimal(os.environ.get("PITBOSS_MAX_AMOUNT", "100000000")),
+    "MAX_AMOUNT": Decimal(env("PITBOSS_MAX_AMOUNT", "100000000")),
     "MAX_EVENTS_PER_REQUEST": 1000,
     # An API token's user and roles are kept per process this long (config/api/authentication.py)
-    "AUTH_CACHE_SECONDS": float(os.environ.get("PITBOSS_AUTH_CACHE_SECONDS", "10")),
+    "AUTH_CACHE_SECONDS": float(env("PITBOSS_AUTH_CACHE_SECONDS", "10")),
+    # A chunked (length-less) upload is spooled to disk up to this size (config/api/middleware.py)
+    "MAX_UPLOAD_BYTES": int(env("PITBOSS_MAX_UPLOAD_BYTES", str(1024 * 1024 * 1024))),
     # Webhook endpoints on loopback/private addresses and plain http (tests, local receivers).
     "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
     # Bearer token Prometheus sends for /metrics; without one, only loopback may scrape.
-    "METRICS_TOKEN": os.environ.get("PITBOSS_METRICS_TOKEN", ""),
+    "METRICS_TOKEN": env("PITBOSS_METRICS_TOKEN"),
     # Reports that add up many players read from here (config/databases.py).
-    "ANALYTICS_DATABASE": "replica" if os.environ.get("DATABASE_REPLICA_URL") else "default",
+    "ANALYTICS_DATABASE": "replica" if env("DATABASE_REPLICA_URL") else "default",
     # Imports: how a date like 03/04/2026 reads when nothing in its column settles it
     # ("DMY" or "MDY"; empty: such a column is refused). docs/importing.md
-    "DATE_ORDER": os.environ.get("PITBOSS_DATE_ORDER", ""),
+    "DATE_ORDER": env("PITBOSS_DATE_ORDER"),
     # Imports: uploads over this many bytes are refused while they stream (413).
-    "IMPORT_MAX_UPLOAD_BYTES": int(os.environ.get("PITBOSS_IMPORT_MAX_UPLOAD_BYTES", 200 << 20)),
+    "IMPORT_MAX_UPLOAD_BYTES": int(env("PITBOSS_IMPORT_MAX_UPLOAD_BYTES", str(200 << 20))),
     # Imports: a worker reading a file stops (the job fails) past this address space; 0: none.
-    "IMPORT_MEMORY_LIMIT_MB": int(os.environ.get("PITBOSS_IMPORT_MEMORY_LIMIT_MB", "4096")),
+    "IMPORT_MEMORY_LIMIT_MB": int(env("PITBOSS_IMPORT_MEMORY_LIMIT_MB", "4096")),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -12,14 +12,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
 
-if not os.environ.get("SECRET_KEY") or len(os.environ["SECRET_KEY"]) < 50:
+if len(env("SECRET_KEY")) < 50:  # noqa: F405 (an empty variable is unset)
     raise ImproperlyConfigured(
         "Production needs SECRET_KEY: 50+ random characters, e.g. "
         "python -c 'import secrets; print(secrets.token_urlsafe(64))'. "
         "For development set PITBOSS_DEV=1."
     )
-SECRET_KEY = os.environ["SECRET_KEY"]
-if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+SECRET_KEY = env("SECRET_KEY")  # noqa: F405
+if not env("DATABASE_URL").startswith(("postgres://", "postgresql://")):  # noqa: F405
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
 if "*" in ALLOWED_HOSTS:  # noqa: F405
     raise ImproperlyConfigured("Set ALLOWED_HOSTS to the host names Pitboss answers to.")

@@ -123,7 +123,8 @@ def test_admin_player_search_profile_distribution_and_refresh(page, live_server)
     change = history.locator("tr.has_original, tr.form-row").first
     assert change.locator("td.field-from_segment").inner_text().lower() == "new"
     assert change.locator("td.field-to_segment").inner_text().lower() == "losing"
-    assert '"player_net_lifetime": "-100' in change.locator("td.field-metrics").inner_text()
+    # the evidence in the player's currency, not raw JSON with 8 decimals (issue 11 case 8)
+    assert "player_net_lifetime -100.00" in change.locator("td.field-evidence").inner_text()
 
     # the segment distribution page
     page.goto(f"{live_server.url}/admin/players/player/")

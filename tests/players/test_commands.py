@@ -143,7 +143,7 @@ def test_pitboss_demo_loads_data_and_prints_a_working_admin_login(client):
     assert Player.objects.exclude(segment="new").exists()
     assert set(Player.objects.values_list("currency_id", flat=True)) > {"EUR"}
     last = out.strip().splitlines()[-1]
-    assert last.startswith("Admin login: admin / ")
+    assert last.startswith("Admin login (new admin user): admin / ")
     password = last.rsplit(" ", 1)[-1]
     assert client.login(username="admin", password=password)
     assert client.get("/admin/players/player/").status_code == 200
@@ -151,8 +151,14 @@ def test_pitboss_demo_loads_data_and_prints_a_working_admin_login(client):
     rows = Activity.objects.count()
     out_again, _ = run("pitboss_demo", "--players", "20", "--per-player", "5")
     assert Activity.objects.count() == rows  # idempotent: no second load
-    assert not client.login(username="admin", password=password)  # a fresh password
-    assert client.login(username="admin", password=out_again.strip().rsplit(" ", 1)[-1])
+    # a second run keeps the password, and says so (issue 11 case 8)
+    assert "password unchanged" in out_again.strip().splitlines()[-1]
+    assert client.login(username="admin", password=password)
+
+    out_reset, _ = run("pitboss_demo", "--players", "20", "--per-player", "5", "--reset-password")
+    assert out_reset.strip().splitlines()[-1].startswith("Admin login (password reset): admin / ")
+    assert not client.login(username="admin", password=password)
+    assert client.login(username="admin", password=out_reset.strip().rsplit(" ", 1)[-1])
 
 
 def test_demo_activity_is_in_the_past():

@@ -26,16 +26,39 @@ class Command(BaseCommand):
         parser.add_argument("--players", type=int, default=300)
         parser.add_argument("--per-player", type=int, default=40)
         parser.add_argument("--admin-user", default="admin")
+        parser.add_argument(
+            "--reset-password",
+            action="store_true",
+            help="Give an existing admin user a new password (printed). Without it an existing "
+            "user keeps the password it has.",
+        )
 
-    def handle(self, *args, players: int, per_player: int, admin_user: str, **options) -> None:
+    def handle(
+        self,
+        *args,
+        players: int,
+        per_player: int,
+        admin_user: str,
+        reset_password: bool = False,
+        **options,
+    ) -> None:
         if not Player.objects.filter(external_id__startswith="p-").exists():
             self._load(players, per_player)
-        password = secrets.token_urlsafe(9)
-        user, _ = get_user_model().objects.get_or_create(username=admin_user)
+        user, created = get_user_model().objects.get_or_create(username=admin_user)
         user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        self.stdout.write(f"Admin login: {admin_user} / {password}")
+        if created or reset_password or not user.has_usable_password():
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save()
+            what = "new admin user" if created else "password reset"
+            self.stdout.write(f"Admin login ({what}): {admin_user} / {password}")
+        else:
+            user.save()
+            self.stdout.write(
+                f"Admin login: {admin_user} (existing user: password unchanged; "
+                "`make demo DEMO_ARGS=--reset-password` or `manage.py pitboss_demo "
+                "--reset-password` sets and prints a new one)"
+            )
 
     @transaction.atomic
     def _load(self, count: int, per_player: int) -> None:
