@@ -51,6 +51,9 @@ class RuleSerializer(serializers.Serializer):
         max_digits=5, decimal_places=2, required=False, min_value=0, max_value=100
     )
     acquisition = serializers.BooleanField(required=False)
+    max_cost_share = serializers.DecimalField(
+        max_digits=5, decimal_places=4, required=False, min_value=0, max_value=1
+    )
     lookback = serializers.CharField(max_length=16, required=False)
 
 

@@ -91,6 +91,11 @@ class Rule(models.Model):
         max_digits=5, decimal_places=2, default=Decimal(0), help_text="0–100"
     )
     acquisition = models.BooleanField(default=False)
+    # SPEC §7: a reward's expected house cost may not exceed this share of the player's NGR
+    # over the lookback (acquisition rules are exempt)
+    max_cost_share = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("0.30"), help_text="0–1 (0.30 = 30%)"
+    )
     lookback = models.CharField(max_length=16, default="30d")
     version = models.PositiveIntegerField(default=1)
     periodic_task = models.OneToOneField(
@@ -131,6 +136,9 @@ class RuleVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} v{self.version}"
 
 
 class RuleRun(models.Model):
@@ -191,6 +199,9 @@ class RuleRunChunk(models.Model):
             models.UniqueConstraint(fields=["run", "index"], name="rule_run_chunk_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.index}"
+
 
 class Decision(models.Model):
     """One rule for one player in one run: the outcome and every step (SPEC §10 trace)."""
@@ -227,6 +238,9 @@ class Decision(models.Model):
                 fields=["player", "rule", "run"], name="decision_player_rule_run_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} × player {self.player_id}: {self.outcome}"
 
 
 class Reward(models.Model):
@@ -316,6 +330,9 @@ class RuleBudget(models.Model):
                 condition=models.Q(spent__lte=models.F("limit")), name="rule_budget_not_overspent"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} budget from {self.period_start:%Y-%m-%d}: {self.spent}/{self.limit}"
 
 
 class JurisdictionLimit(models.Model):

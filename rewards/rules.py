@@ -44,6 +44,7 @@ FIELDS = [
     "approval_threshold",
     "holdout_percent",
     "acquisition",
+    "max_cost_share",
     "lookback",
 ]
 
@@ -250,6 +251,15 @@ def rule_validate(data: dict) -> dict:
         errors["holdout_percent"] = ["A number from 0 to 100."]
         holdout = Decimal(0)
     clean["holdout_percent"] = holdout
+    share = data.get("max_cost_share")
+    try:
+        share = Decimal("0.30") if share in (None, "") else Decimal(str(share))
+        if not share.is_finite() or not 0 <= share <= 1:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors["max_cost_share"] = ["A share from 0 to 1 (0.30 = 30% of the player's NGR)."]
+        share = Decimal("0.30")
+    clean["max_cost_share"] = share
     if (data.get("lookback") or "30d") not in LOOKBACKS:
         errors["lookback"] = [f"One of {', '.join(LOOKBACKS)}."]
     clean["lookback"] = data.get("lookback") or "30d"

@@ -33,6 +33,7 @@ def rule_as_dict(rule: Rule) -> dict:
         if rule.holdout_percent != int(rule.holdout_percent)
         else int(rule.holdout_percent),
         "acquisition": rule.acquisition,
+        "max_cost_share": f"{rule.max_cost_share:f}",
         "lookback": rule.lookback,
         "version": rule.version,
     }

@@ -2,6 +2,8 @@
 side): accepted and remembered, moving nothing; the late bet is refused with its own reason
 code, so the player never loses a stake that the provider considers cancelled."""
 
+from decimal import Decimal
+
 import pytest
 
 from players.models import Activity
@@ -108,3 +110,20 @@ def test_a_rollback_with_no_reference_at_all_is_still_refused(service_client):
     [rollback] = send(service_client, ev("rb-1", "rollback"))
     assert rollback["status"] == "rejected"
     assert rollback["reason"]["code"] == "unknown_reference"
+
+
+def test_a_remembered_rollback_moves_no_turnover(
+    service_client, django_capture_on_commit_callbacks
+):
+    from players.models import PlayerMetrics
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send(
+            service_client,
+            ev("d-1", "deposit", "50.00"),
+            ev("rb-1", "rollback", "10.00", reference_id="b-1"),
+            ev("b-1", "bet", "10.00"),
+        )
+    lifetime = PlayerMetrics.objects.get(player__external_id="ooo-1", window="lifetime")
+    assert lifetime.turnover == Decimal(0)
+    assert lifetime.bet_count == 0

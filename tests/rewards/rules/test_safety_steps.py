@@ -61,3 +61,23 @@ def test_the_risk_score_sends_to_review_or_refuses(risk, outcome):
         assert fraud["outcome"] == "failed"
         assert Decision.objects.get(player=player).reason == "risk_blocked"
         assert reward is None or reward.transaction is None  # no money moved
+
+
+def test_the_share_is_set_per_rule(api_client_for):
+    admin = api_client_for("admin")
+    from tests.rewards.rules.conftest import RULE
+
+    body = {**RULE, "name": "generous", "max_cost_share": "0.60"}
+    created = admin.post("/api/v1/rules/", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["max_cost_share"] == "0.6000"
+    bad = admin.post(
+        "/api/v1/rules/", {**body, "name": "x", "max_cost_share": "1.5"}, format="json"
+    )
+    assert bad.status_code == 400
+    from rewards.models import Rule
+
+    rule = Rule.objects.get(name="generous")
+    player = player_make(metrics={"7d": {"net_loss": "550"}, "30d": {"ngr": "100"}})
+    _run(rule)  # 55.00 against 60% of 100: within the share
+    assert Reward.objects.get(player=player).status == "issued"
