@@ -94,7 +94,11 @@ class Rule(models.Model):
     # SPEC §7: a reward's expected house cost may not exceed this share of the player's NGR
     # over the lookback (acquisition rules are exempt)
     max_cost_share = models.DecimalField(
-        max_digits=5, decimal_places=4, default=Decimal("0.30"), help_text="0–1 (0.30 = 30%)"
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.30"),
+        blank=True,
+        help_text="0–1 (0.30 = 30%)",
     )
     lookback = models.CharField(max_length=16, default="30d")
     version = models.PositiveIntegerField(default=1)

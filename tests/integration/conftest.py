@@ -16,7 +16,10 @@ from django.db import connection
 
 from config.celery import app as celery_app
 
-BROKER = os.environ.get("PITBOSS_TEST_BROKER", "redis://127.0.0.1:6379/14")
+# One Redis database per xdist worker: two test processes starting workers on one broker
+# would each consume the other's tasks (against the other's test database).
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+BROKER = os.environ.get("PITBOSS_TEST_BROKER", f"redis://127.0.0.1:6379/{14 + _XDIST_INDEX % 2}")
 REPO = Path(settings.BASE_DIR)
 
 
