@@ -150,6 +150,7 @@ def _naive(rules, player_ids: list[int]) -> float:
     from django.db import transaction
     from django.utils import timezone
 
+    from config.errors import DomainError
     from players.models import Player
     from rewards.expressions import compile_expression
     from rewards.models import Reward
@@ -190,16 +191,20 @@ def _naive(rules, player_ids: list[int]) -> float:
                     if player.status != "active" or value <= 0:
                         continue
                     key = f"naive:{rule.pk}:{player_id}:{timezone.now().timestamp()}"
-                    if rule.terms is None:
-                        wallet_cash_reward_pay(
-                            player=player, currency=player.currency_id, amount=value,
-                            reason="naive", idempotency_key=key,
-                        )  # fmt: skip
-                    else:
-                        bonus_grant(
-                            player=player, currency=player.currency_id, amount=value,
-                            wagering_multiplier=Decimal(10), idempotency_key=key,
-                        )  # fmt: skip
+                    try:
+                        with transaction.atomic():  # a refusal (the safety guard) rolls back
+                            if rule.terms is None:
+                                wallet_cash_reward_pay(
+                                    player=player, currency=player.currency_id, amount=value,
+                                    reason="naive", idempotency_key=key,
+                                )  # fmt: skip
+                            else:
+                                bonus_grant(
+                                    player=player, currency=player.currency_id, amount=value,
+                                    wagering_multiplier=Decimal(10), idempotency_key=key,
+                                )  # fmt: skip
+                    except DomainError:
+                        continue  # refused, as the pipeline's safety steps refuse it
             raise _Rollback
     except _Rollback:
         pass
