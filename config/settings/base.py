@@ -216,6 +216,8 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
+# Installations (or test processes) sharing one Redis keep their keys apart.
+CACHES["default"]["KEY_PREFIX"] = env("PITBOSS_CACHE_PREFIX")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pitboss API",
     "DESCRIPTION": "Player rewards and bonus engine: events, players, wallet, rules, imports.",

@@ -4,6 +4,11 @@ import os
 
 # Processes the tests start (a Celery worker, gunicorn) inherit the development flag.
 os.environ.setdefault("PITBOSS_DEV", "1")
+# Each xdist worker (and the processes it starts) has its own keys in the shared Redis: the
+# auth generation and throttle counters of one test process never touch another's.
+os.environ.setdefault(
+    "PITBOSS_CACHE_PREFIX", f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+)
 
 from config.settings.base import *  # noqa: E402, F403
 
