@@ -539,6 +539,8 @@ def _money_move(activity: Activity) -> list[dict]:
                 game_id=activity.game_id,
                 **common,
             )
+        else:
+            services.wallet_bet_zero_check(player=player, currency=currency, activity=activity)
     elif kind == Activity.Type.WIN:
         bets = []
         if activity.reference_id or activity.round_id:

@@ -82,3 +82,15 @@ def test_a_refusal_that_depends_on_the_state_consumes_the_key(client, player):
     services.wallet_deposit(player=player, currency="EUR", amount=D(10), idempotency_key="d")
     assert post(client, url, debit, "a-1").json() == refused.json()  # replayed, not re-run
     assert post(client, url, {**debit, "amount": "-4.00"}, "a-1").status_code == 409
+
+
+def test_invalid_terms_for_a_blocked_player_do_not_consume_the_key(client, player):
+    player.status = "blocked"
+    player.save(update_fields=["status"])
+    url = f"/api/v1/players/{player.external_id}/bonuses/"
+    refused = post(client, url, {**GRANT, "wagering_multiplier": 5000}, "g-1")
+    assert refused.json()["error"]["code"] == "invalid_terms"  # the request first, then state
+    assert not IdempotentRequest.objects.exists()
+    blocked = post(client, url, GRANT, "g-1")
+    assert blocked.json()["error"]["code"] == "player_blocked"  # consumes it
+    assert IdempotentRequest.objects.count() == 1

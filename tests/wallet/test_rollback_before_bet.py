@@ -127,3 +127,29 @@ def test_a_remembered_rollback_moves_no_turnover(
     lifetime = PlayerMetrics.objects.get(player__external_id="ooo-1", window="lifetime")
     assert lifetime.turnover == Decimal(0)
     assert lifetime.bet_count == 0
+
+
+def test_a_zero_stake_bet_after_its_rollback_is_refused_too(service_client):
+    """The API refuses zero bets, but other doors (an aggregator's promo round) record them:
+    through the ingestion path a zero bet whose rollback came first is refused all the same,
+    so no win can be settled on a round the provider cancelled."""
+    from django.utils.dateparse import parse_datetime
+
+    from players.money import currency_get
+    from wallet.events import EventInput, events_ingest
+
+    send(service_client, ev("d-1", "deposit", "20.00"), ev("rb-1", "rollback", reference_id="b-0"))
+
+    def event(external_id, type_, amount, **fields):
+        return EventInput(
+            external_id=external_id, player_id="ooo-1", type=type_, amount=Decimal(amount),
+            currency=currency_get("EUR"), occurred_at=parse_datetime("2026-11-20T10:00:00+00:00"),
+            **fields,
+        )  # fmt: skip
+
+    bet, win = events_ingest(
+        events=[event("b-0", "bet", "0"), event("w-0", "win", "50.00", reference_id="b-0")]
+    )
+    assert (bet.status, bet.reason.code) == ("rejected", "bet_rolled_back")
+    assert (win.status, win.reason.code) == ("rejected", "unknown_reference")
+    assert win.balances["EUR"]["cash"] == "20.00"

@@ -24,6 +24,7 @@ from wallet.services.gaming import (
     bets_referenced,
     wallet_bet_place,
     wallet_bet_rollback,
+    wallet_bet_zero_check,
     wallet_win_settle,
 )
 from wallet.services.rewards import wallet_adjust, wallet_cash_reward_pay
@@ -39,6 +40,7 @@ __all__ = [
     "wallet_adjust",
     "wallet_bet_place",
     "wallet_bet_rollback",
+    "wallet_bet_zero_check",
     "wallet_cash_reward_pay",
     "wallet_chargeback",
     "wallet_deposit",

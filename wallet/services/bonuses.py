@@ -107,8 +107,6 @@ def bonus_grant(
         if replay.bonus_id is None:
             raise DomainError("idempotency_conflict", "That key was used for another operation.")
         return Bonus.objects.get(pk=replay.bonus_id)
-    # eligibility (status, "no bonus" flag, risk score) is safety's: wallet/guards.py
-    reward_guards_check(player=player, operation="bonus")
     amount = amount_validate(amount, currency)
     deposit_amount = amount_validate(deposit_amount, currency, allow_zero=True)
     multiplier = Decimal(str(wagering_multiplier))
@@ -127,6 +125,12 @@ def bonus_grant(
         max_conversion = amount_validate(max_conversion, currency, allow_zero=True)
     if expires_at is not None and expires_at <= timezone.now():
         raise DomainError("invalid_terms", "The bonus would expire before it starts.")
+    weights = _weights_clean(contribution_weights, default=DEFAULT_CONTRIBUTION_WEIGHTS)
+    game_weights = _weights_clean(game_weights)
+    # The request is valid; now the player's state: eligibility (status, "no bonus" flag, risk
+    # score) is safety's (wallet/guards.py). In this order a request that is invalid whatever
+    # the wallet holds never consumes its Idempotency-Key (wallet/idempotency.py).
+    reward_guards_check(player=player, operation="bonus")
     required = wagering_required(
         amount=amount, deposit_amount=deposit_amount, multiplier=multiplier, base=wagering_base
     )
@@ -139,10 +143,8 @@ def bonus_grant(
             wagering_base=wagering_base,
             deposit_amount=deposit_amount,
             wagering_required=required,
-            contribution_weights=_weights_clean(
-                contribution_weights, default=DEFAULT_CONTRIBUTION_WEIGHTS
-            ),
-            game_weights=_weights_clean(game_weights),
+            contribution_weights=weights,
+            game_weights=game_weights,
             max_bet=max_bet,
             max_conversion=max_conversion,
             expires_at=expires_at,

@@ -207,6 +207,13 @@ def _bet_refuse_if_rolled_back(*, player: Player, activity: Activity) -> None:
         )
 
 
+def wallet_bet_zero_check(*, player: Player, currency: str, activity: Activity) -> None:
+    """A zero-stake bet moves no money, but its rollback may have arrived first: then it is
+    refused (`bet_rolled_back`) like any bet, so no win can be settled on a cancelled round."""
+    with wallet_operation(player=player, currency=currency):
+        _bet_refuse_if_rolled_back(player=player, activity=activity)
+
+
 def _bets_unreversed(bets: list[LedgerTransaction]) -> list[LedgerTransaction]:
     """The bets not rolled back, read under the player's lock (a concurrent rollback of the
     same bet has committed by then)."""
