@@ -76,10 +76,26 @@ def celery_worker_process():
         )
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on loopback (for a server a test starts)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_healthy(port: int, seconds: float = 60) -> None:
+    """Until GET /healthz on `port` answers 200; RuntimeError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on {port}")
 
 
 @pytest.fixture
@@ -87,7 +103,7 @@ def gunicorn_server(service_client):
     """The product under gunicorn (2 workers, persistent connections, the shared cache on
     Redis) against the test database; yields (port, the service client's Authorization)."""
     db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PITBOSS_DEV": "1",
@@ -103,15 +119,7 @@ def gunicorn_server(service_client):
          "--log-level", "error"],
         cwd=REPO, env=env, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/healthz")
-            if probe.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
+    wait_healthy(port)
     token = service_client._credentials["HTTP_AUTHORIZATION"]
     try:
         yield port, token

@@ -16,29 +16,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.integration.conftest import free_port, wait_healthy
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait(port: int, path: str = "/healthz", seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing answered on {port}")
 
 
 @pytest.fixture
@@ -48,7 +30,7 @@ def production_shape():
             pytest.fail("nginx is missing (.ci/run installs it)")
         pytest.skip("nginx is not installed")
     db = connection.settings_dict
-    app_port, proxy_port = _free_port(), _free_port()
+    app_port, proxy_port = free_port(), free_port()
     prefix = tempfile.mkdtemp(prefix="pitboss-nginx-")
     os.chmod(prefix, 0o777)
     conf = subprocess.run(
@@ -76,7 +58,7 @@ def production_shape():
         start_new_session=True,
     )
     try:
-        _wait(proxy_port)
+        wait_healthy(proxy_port)
         yield proxy_port
     finally:
         for process in (proxy, app):
