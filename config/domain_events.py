@@ -29,9 +29,11 @@ EVENT_TYPES = (
 
 
 class DomainEventSink(Protocol):
-    def wants(self, event_type: str) -> bool: ...
+    def subscribers(self, event_type: str) -> Sequence:
+        """Who wants `event_type` now (empty: nobody; the emitter then builds no data)."""
 
-    def write(self, event_type: str, items: Sequence[dict]) -> None: ...
+    def write(self, event_type: str, items: Sequence[dict], subscribers: Sequence) -> None:
+        """Store the events for `subscribers` (what `subscribers()` answered just before)."""
 
 
 _sinks: list[DomainEventSink] = []
@@ -51,10 +53,11 @@ def domain_events_emit(event_type: str, items: Sequence[dict] | Callable[[], Seq
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown domain event type {event_type!r}")
-    wanting = [sink for sink in _sinks if sink.wants(event_type)]
+    wanting = [(sink, sink.subscribers(event_type)) for sink in _sinks]
+    wanting = [(sink, subscribers) for sink, subscribers in wanting if subscribers]
     if not wanting:
         return
     batch = list(items() if callable(items) else items)
     if batch:
-        for sink in wanting:
-            sink.write(event_type, batch)
+        for sink, subscribers in wanting:
+            sink.write(event_type, batch, subscribers)

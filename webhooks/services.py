@@ -133,18 +133,15 @@ def endpoint_secret_rotate(*, endpoint: WebhookEndpoint, grace: timedelta = ROTA
 class OutboxSink:
     """The domain-event sink of the webhooks app (registered in webhooks/apps.py)."""
 
-    def _endpoints(self, event_type: str) -> list[WebhookEndpoint]:
+    def subscribers(self, event_type: str) -> list[WebhookEndpoint]:
+        """The active endpoints that want `event_type` (one query)."""
         return [
             e for e in WebhookEndpoint.objects.filter(active=True) if event_type in e.event_types
         ]
 
-    def wants(self, event_type: str) -> bool:
-        return bool(self._endpoints(event_type))
-
-    def write(self, event_type: str, items: Sequence[dict]) -> None:
-        endpoints = self._endpoints(event_type)
-        if not endpoints:
-            return
+    def write(
+        self, event_type: str, items: Sequence[dict], endpoints: Sequence[WebhookEndpoint]
+    ) -> None:
         events = WebhookEvent.objects.bulk_create(
             [WebhookEvent(type=event_type, data=data) for data in items]
         )
