@@ -75,7 +75,9 @@ class EventInput:
     ip: str = ""
     payment_instrument: str = ""
     # Where the event comes from: `api` (POST events/), or `agg:<slug>` for an aggregator
-    # (wallet/aggregator/); external ids, bets and rounds are looked up within one source.
+    # (wallet/aggregator/), `agg:<slug>:promo` for its promo transactions (free rounds, played
+    # with free-spins grants: PROMO_SOURCE_SUFFIX); external ids, bets and rounds are looked up
+    # within one source.
     source: str = "api"
     # The source reports round ends: keep the round's state (`GameRound`): a bet opens it, a
     # win with `round_over` closes it; a bet or win on a closed round is refused
@@ -506,6 +508,15 @@ def _round_check(event: EventInput, activity: Activity) -> GameRound | None:
     raise DomainError("round_closed", "The round is over.")
 
 
+PROMO_SOURCE_SUFFIX = ":promo"
+
+
+def source_is_promo(source: str) -> bool:
+    """Whether events of `source` are free rounds: their bets are taken from the player's
+    free-spins grants alone, and their winnings without a stake are paid to them."""
+    return source.endswith(PROMO_SOURCE_SUFFIX)
+
+
 ROLLBACK_REMEMBERED = {
     "code": "rollback_before_bet",
     "message": "No bet with this reference yet: the rollback is remembered, and the bet is "
@@ -537,6 +548,7 @@ def _money_move(activity: Activity) -> list[dict]:
                 amount=activity.amount,
                 game_category=activity.game_category,
                 game_id=activity.game_id,
+                promo=source_is_promo(activity.source),
                 **common,
             )
         else:
@@ -552,7 +564,13 @@ def _money_move(activity: Activity) -> list[dict]:
                 source=activity.source,
             )
         if activity.amount:
-            services.wallet_win_settle(amount=activity.amount, bets=bets, **common)
+            services.wallet_win_settle(
+                amount=activity.amount,
+                bets=bets,
+                promo=source_is_promo(activity.source),
+                game_id=activity.game_id,
+                **common,
+            )
     elif kind == Activity.Type.ROLLBACK:
         # an amount of 0 (aggregators may send one) cancels whatever the stake was
         if not services.wallet_bet_rollback(amount=activity.amount or None, **common):
