@@ -651,3 +651,31 @@ def test_any_rfc3339_offset_is_read_and_stored_in_utc(vk):
     assert stored.isoformat() == "1999-12-31T08:00:00+00:00"
     status, body = vk.tx("WITHDRAW", "t-3", "1.00", round_id="r-3", at="0001-01-01T00:00:00+05:00")
     assert (status, body["error"]["code"]) == (400, "PAM_ERR_UNDEFINED")
+
+
+@pytest.mark.parametrize("field", ["providerTransactionId", "providerRoundId", "providerGameId"])
+@pytest.mark.parametrize("value", ["t\x00-1", "t-1\n", "\x1b[31m", "a\u200bb"])
+def test_an_id_that_is_not_printable_is_refused_before_any_query(vk, field, value):
+    """A NUL (PostgreSQL text cannot hold it), a control or an invisible character is no
+    aggregator's id: 400 with the spec's error, nothing applied — also for free rounds, whose
+    first answer is looked up by id."""
+    free_spins_grant(vk.player)
+    for kind in ("WITHDRAW", "PROMOWITHDRAW"):
+        ids = {"providerTransactionId": "t-1", "providerRoundId": "r-1", "providerGameId": "g-1"}
+        ids[field] = value
+        body = {
+            "currency": "EUR",
+            "provider": PROVIDER,
+            "transactionType": kind,
+            "cashAmount": "1.00",
+            "bonusAmount": "0",
+            "promoAmount": "0.20" if kind.startswith("PROMO") else "0",
+            "transactionDateTime": "2026-11-30T12:00:00Z",
+            **ids,
+        }
+        status, answer = vk.call(
+            "post", f"/players/{vk.player.external_id}/transactions", body=body
+        )
+        assert (status, answer["error"]["code"]) == (400, "PAM_ERR_UNDEFINED"), answer
+    assert not Activity.objects.exists()
+    assert promo(vk.balance()) == (D("100.00"), D("0.00"), D("2.00"))

@@ -112,8 +112,10 @@ def _string(body: dict, name: str, *, required: bool = False, max_length: int = 
     value = body.get(name)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
-        raise bad(f"{name}: a string of 1 to {max_length} characters is required.")
+    # printable only: a NUL (which PostgreSQL text cannot hold) or another control character
+    # is no aggregator's id, and must never reach a query
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length or not value.isprintable():
+        raise bad(f"{name}: a string of 1 to {max_length} printable characters is required.")
     return value
 
 
