@@ -160,6 +160,62 @@ def _sheet_to_csv(path: str, sheet: str, rows_path: str) -> dict:
     return {"sheets": names, "sheet": chosen, "width": width}
 
 
+SHEET_CONVERT_TASK = "importer.sheet_convert"
+
+
+def sheet_convert_here(path: str, sheet: str, rows_path: str) -> dict:
+    """Inspect a workbook (workbooks.py: refused past the limits) and write its sheet as text
+    rows in a memory-limited child of this process. → metadata (`_sheet_to_csv`), with
+    `converted_by`: this process's id."""
+    workbook_inspect(path)
+    meta = run_limited(_sheet_to_csv, path, sheet, rows_path)
+    return {**meta, "converted_by": os.getpid()}
+
+
+def _convert_here() -> bool:
+    """Whether this process reads workbooks itself: it is a Celery worker running a task, or
+    there is no worker to ask (Celery eager — the embedded default — or no result backend)."""
+    from celery import current_task
+
+    from config.celery import app
+
+    in_worker = bool(current_task) and not current_task.request.called_directly
+    return in_worker or app.conf.task_always_eager or not app.conf.result_backend
+
+
+def sheet_convert(path: str, sheet: str, rows_path: str) -> dict:
+    """`sheet_convert_here`, run by a Celery worker unless this process is one (or there is
+    none): a web process never parses a workbook, so a hostile one costs a worker's child at
+    most. The upload waits up to IMPORT_SHEET_TIMEOUT_SECONDS (the workbook lives under
+    MEDIA_ROOT, which the web and worker hosts share).
+
+    Raises the reading's refusals (unsafe_file, file_too_large, unknown_sheet, …) as the worker
+    answered them, and workers_unavailable (503) when no worker answered in time.
+    """
+    if _convert_here():
+        return sheet_convert_here(path, sheet, rows_path)
+    from celery.exceptions import TimeoutError as CeleryTimeout
+
+    from config.celery import app
+
+    seconds = settings.PITBOSS["IMPORT_SHEET_TIMEOUT_SECONDS"]
+    result = app.send_task(SHEET_CONVERT_TASK, args=[path, sheet, rows_path])
+    try:
+        answer = result.get(timeout=seconds, disable_sync_subtasks=False)
+    except CeleryTimeout:
+        result.revoke()
+        raise DomainError(
+            "workers_unavailable",
+            f"No import worker read the workbook within {seconds} s; try again later.",
+            status=503,
+        ) from None
+    finally:
+        result.forget()
+    if "error" in answer:
+        raise DomainError(**answer["error"])
+    return answer
+
+
 def _load_sheet(path: str, sheet: str) -> tuple[dict, str]:
     """(metadata, rows CSV) of a sheet (a name, or a 1-based position), converted once per
     upload after the workbook passed inspection (workbooks.py)."""
@@ -169,10 +225,9 @@ def _load_sheet(path: str, sheet: str) -> tuple[dict, str]:
             meta = json.load(handle)
         if _same_sheet(meta, sheet):
             return meta, rows_path
-    workbook_inspect(path)
     os.makedirs(os.path.dirname(rows_path), exist_ok=True)
     try:
-        meta = run_limited(_sheet_to_csv, path, sheet, rows_path)
+        meta = sheet_convert(path, sheet, rows_path)
     except DomainError:
         file_release(path)
         raise

@@ -274,6 +274,9 @@ PITBOSS = {
     "IMPORT_MAX_UPLOAD_BYTES": int(env("PITBOSS_IMPORT_MAX_UPLOAD_BYTES", str(200 << 20))),
     # Imports: a worker reading a file stops (the job fails) past this address space; 0: none.
     "IMPORT_MEMORY_LIMIT_MB": int(env("PITBOSS_IMPORT_MEMORY_LIMIT_MB", "4096")),
+    # Imports: how long an upload waits for a Celery worker to read a workbook's sheet (the
+    # web process never parses one); past it the upload is answered 503. docs/importing.md
+    "IMPORT_SHEET_TIMEOUT_SECONDS": int(env("PITBOSS_IMPORT_SHEET_TIMEOUT_SECONDS", "120")),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

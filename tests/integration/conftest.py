@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,10 @@ def _drop_broker_pools() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker_process():
+@contextmanager
+def _celery_worker(*, result_backend: str | None):
+    """A real `celery worker` process on BROKER (results stored in `result_backend`, if any),
+    and this process's Celery app pointed at it; both put back afterwards."""
     try:
         redis.Redis.from_url(BROKER).flushdb()
     except redis.ConnectionError:
@@ -41,8 +44,9 @@ def celery_worker_process():
         "DJANGO_SETTINGS_MODULE": "config.settings.development",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": BROKER,
-        "CELERY_RESULT_BACKEND": "",
+        "CELERY_RESULT_BACKEND": result_backend or "",
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # uploads are shared, as between real hosts
     }
     worker = subprocess.Popen(
         [
@@ -62,7 +66,9 @@ def celery_worker_process():
     )
     previous = dict(celery_app.conf.items())
     _drop_broker_pools()  # eager tasks of earlier tests built them on memory://
-    celery_app.conf.update(task_always_eager=False, broker_url=BROKER, result_backend=None)
+    celery_app.conf.update(
+        task_always_eager=False, broker_url=BROKER, result_backend=result_backend
+    )
     try:
         yield worker
     finally:
@@ -74,6 +80,19 @@ def celery_worker_process():
             broker_url=previous["broker_url"],
             result_backend=previous["result_backend"],
         )
+
+
+@pytest.fixture
+def celery_worker_process():
+    with _celery_worker(result_backend=None) as worker:
+        yield worker
+
+
+@pytest.fixture
+def celery_worker_with_results():
+    """A worker whose task results this process can wait for (the broker's Redis database)."""
+    with _celery_worker(result_backend=BROKER) as worker:
+        yield worker
 
 
 def free_port() -> int:
