@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from config.admin import PageOnlyInline, inlines_add
@@ -231,8 +232,8 @@ class PlayerClusterInline(PageOnlyInline):
         return shared_counts(member.cluster)
 
     @admin.display(description="detected")
-    def detected_at(self, member: FraudClusterMember):
-        return member.cluster.detected_at
+    def detected_at(self, member: FraudClusterMember) -> str:
+        return formats.localize(timezone.template_localtime(member.cluster.detected_at))
 
 
 inlines_add(Player, PlayerClusterInline)

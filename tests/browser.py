@@ -78,5 +78,6 @@ def screenshot(page, name: str) -> Path:
     """Save the whole page as artifacts/screenshots/<name>.png (docs/back-office.md)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # sticky panels drawn where they stand at the top
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -20,8 +20,9 @@ from django.utils import timezone
 from config.admin import MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
-from players.money import currency_quantum, decimal_text_parse, money_format
-from wallet import services
+from players.money import decimal_text_parse, money_format
+from wallet import admin_player, services
+from wallet.admin_player import wagering_shown
 from wallet.aggregator import admin as aggregator_admin  # noqa: F401  (registers its models)
 from wallet.models import (
     Account,
@@ -32,7 +33,6 @@ from wallet.models import (
     GameSession,
     LedgerTransaction,
 )
-from wallet.wagering import wagering_progress
 
 TEMPLATE = "admin/wallet/service_form.html"
 
@@ -235,11 +235,7 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
 
     @admin.display(description="wagering done / required (left)")
     def wagering(self, bonus: Bonus) -> str:
-        required, done, remaining = wagering_progress(
-            required=bonus.wagering_required,
-            done=bonus.wagering_done,
-            quantum=currency_quantum(bonus.currency_id),
-        )
+        required, done, remaining, _ = wagering_shown(bonus)
         return f"{done:f} / {required:f} ({remaining:f} left)"
 
     def has_forfeit_permission(self, request) -> bool:
@@ -352,6 +348,4 @@ class GameRoundAdmin(ReadOnlyAdmin):
     raw_id_fields = ["player"]
 
 
-from wallet import admin_player  # noqa: E402  a player's wallet on the player's page
-
-admin_player.player_admin_extend()
+admin_player.player_admin_extend()  # a player's wallet on the player's page

@@ -28,6 +28,18 @@ def wagering_percent(*, required: Decimal, done: Decimal) -> int:
     return min(100, int(done * 100 / required))
 
 
+def wagering_shown(bonus: Bonus) -> tuple[Decimal, Decimal, Decimal, int]:
+    """(required, done, remaining) in the bonus currency's minor units, as the player sees them
+    (`wallet.wagering.wagering_progress`), and the whole percent wagered."""
+    required, done, remaining = wagering_progress(
+        required=bonus.wagering_required,
+        done=bonus.wagering_done,
+        quantum=currency_quantum(bonus.currency_id),
+    )
+    percent = wagering_percent(required=bonus.wagering_required, done=bonus.wagering_done)
+    return required, done, remaining, percent
+
+
 class PlayerAccountInline(PageOnlyInline):
     model = Account
     page_order = 10
@@ -61,12 +73,7 @@ class PlayerBonusInline(PageOnlyInline):
 
     @admin.display(description="wagered / required")
     def wagering_bar(self, bonus: Bonus) -> str:
-        required, done, _ = wagering_progress(
-            required=bonus.wagering_required,
-            done=bonus.wagering_done,
-            quantum=currency_quantum(bonus.currency_id),
-        )
-        percent = wagering_percent(required=bonus.wagering_required, done=bonus.wagering_done)
+        required, done, _, percent = wagering_shown(bonus)
         return format_html(
             '<progress class="wagering" max="100" value="{}"></progress> '
             '<span class="wagering-figures">{} / {} ({}%)</span>',
