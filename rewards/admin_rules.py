@@ -377,7 +377,9 @@ class PlayerDecisionInline(PageOnlyInline):
 
     model = Decision
     page_order = 50
-    fields = readonly_fields = ["rule", "run", "outcome", "reason", "created_at", "link"]
+    fields = readonly_fields = [
+        "rule", "run", "outcome", "reward_now", "reason", "created_at", "link",
+    ]  # fmt: skip
     ordering = ["rule__name", "rule_id"]
     verbose_name_plural = "rule decisions (latest per rule, with traces)"
 
@@ -393,7 +395,22 @@ class PlayerDecisionInline(PageOnlyInline):
             .order_by("-created_at", "-pk")
             .values("pk")[:1]
         )
-        return super().get_queryset(request).filter(pk=Subquery(latest)).select_related("rule")
+        reward = Reward.objects.filter(
+            run=OuterRef("run"), rule=OuterRef("rule"), player=OuterRef("player")
+        ).values("status")[:1]
+        return (
+            super().get_queryset(request)
+            .filter(pk=Subquery(latest))
+            .annotate(reward_status=Subquery(reward))
+            .select_related("rule", "run")
+        )  # fmt: skip
+
+    @admin.display(description="reward now")
+    def reward_now(self, decision) -> str:
+        # a decision keeps what the run decided; its reward may have been approved since
+        if decision.reward_status is None:
+            return "–"
+        return Reward.Status(decision.reward_status).label
 
 
 def player_admin_extend() -> None:

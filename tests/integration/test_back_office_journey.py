@@ -170,6 +170,9 @@ def test_rule_review_player_and_import_journey(
     assert figures == f"5.00 / {bonus.wagering_required:.2f} ({percent}%)"
     assert page.locator("#bonuses-group a", has_text="Forfeit").count() == 1
     assert page.locator(".object-tools a", has_text="Grant a bonus").count() == 1
+    decision = page.locator("#decisions-group tr", has_text="Weekly cashback (journey)")
+    assert decision.locator("td.field-outcome").inner_text() == "Pending Review"
+    assert decision.locator("td.field-reward_now").inner_text() == "Issued"
     screenshot(page, "player")
 
     # import a CSV: the automatic matches, then the progress bar until the worker is done

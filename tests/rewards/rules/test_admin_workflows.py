@@ -2,6 +2,8 @@
 suggestions, the table with the service's numbers), "Run now", bulk approve and reject with one
 note, and the latest decision of every rule on the player's page."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -118,5 +120,8 @@ def test_player_page_shows_the_latest_decision_of_every_rule(admin_client):
     latest = {d.rule_id: d.pk for d in Decision.objects.filter(run=run)}
     assert Decision.objects.filter(player=player).count() == 4
     page = admin_client.get(f"/admin/players/player/{player.pk}/change/")
-    shown = [form.instance.pk for form in page.context["inline_admin_formsets"][-1].formset]
-    assert sorted(shown) == sorted(latest.values())
+    formset = page.context["inline_admin_formsets"][-1].formset
+    assert sorted(form.instance.pk for form in formset) == sorted(latest.values())
+    reward_now = {form.instance.rule_id: form.instance.reward_status for form in formset}
+    assert reward_now == {cashback.pk: "issued", other.pk: None}
+    assert re.search(r'class="field-reward_now">\s*<p>Issued</p>', page.content.decode())
