@@ -264,7 +264,7 @@ class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         return _trace_html(steps)
 
-    def _decide(self, request, queryset, *, action: str, verb: str, decide, note_required: bool):
+    def _decide(self, request, queryset, *, action: str, past: str, decide, note_required: bool):
         """Approve or reject the pending rewards among `queryset` with one note (asked for on a
         page of its own first), each through the service and audited; one message per refusal.
         """
@@ -276,11 +276,11 @@ class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
                 NOTE_TEMPLATE,
                 {
                     **self.admin_site.each_context(request),
-                    "title": f"{verb.capitalize()} rewards",
+                    "title": f"{action.capitalize()} rewards",
                     "form": form,
                     "objects": list(queryset),
                     "action": action,
-                    "submit_label": verb.capitalize(),
+                    "submit_label": action.capitalize(),
                     "opts": self.model._meta,
                 },
             )
@@ -293,24 +293,22 @@ class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
             except DomainError as error:
                 messages.error(request, f"reward {reward_id}: {error.message}")
                 continue
-            self.log_change(
-                request, reward, f"{verb.capitalize()}d" + (f": {note}" if note else "")
-            )
+            self.log_change(request, reward, past + (f": {note}" if note else ""))
             done += 1
-        messages.success(request, f"{verb.capitalize()}d {done} reward(s).")
+        messages.success(request, f"{past} {done} reward(s).")
         return None
 
     @admin.action(description="Approve selected rewards (issue them)…", permissions=["review"])
     def approve(self, request, queryset):
         return self._decide(
-            request, queryset, action="approve", verb="approve",
+            request, queryset, action="approve", past="Approved",
             decide=services.reward_approve, note_required=False,
         )  # fmt: skip
 
     @admin.action(description="Reject selected rewards…", permissions=["review"])
     def reject(self, request, queryset):
         return self._decide(
-            request, queryset, action="reject", verb="reject",
+            request, queryset, action="reject", past="Rejected",
             decide=services.reward_reject, note_required=True,
         )  # fmt: skip
 

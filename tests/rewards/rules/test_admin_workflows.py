@@ -5,6 +5,7 @@ note, and the latest decision of every rule on the player's page."""
 import re
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
@@ -99,11 +100,15 @@ def test_bulk_approve_and_reject_keep_one_note_on_each_reward(admin_client):
         queue, {"action": "reject", "_selected_action": [third.pk, fourth.pk], "apply": "1"}
     )
     assert asked.status_code == 200 and "This field is required" in asked.content.decode()
-    admin_client.post(
+    rejected = admin_client.post(
         queue,
         {"action": "reject", "_selected_action": [third.pk, fourth.pk], "apply": "1",
          "note": "abuse"},
+        follow=True,
     )  # fmt: skip
+    assert "Rejected 2 reward(s)." in rejected.content.decode()
+    history = LogEntry.objects.filter(object_id=str(third.pk)).get()
+    assert (history.change_message, history.user.username) == ("Rejected: abuse", "admin")
     rows = dict(Reward.objects.values_list("pk", "status"))
     assert rows == {first.pk: "issued", second.pk: "issued", third.pk: "rejected",
                     fourth.pk: "rejected"}  # fmt: skip
