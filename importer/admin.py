@@ -209,7 +209,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     readonly_fields = [
         "file_link" if f.name == "file" else "report_link" if f.name == "error_report" else f.name
         for f in ImportJob._meta.fields
-    ] + ["progress"]
+    ]  # the progress bar sits at the top of the page (form_top), kept live by a script
     exclude = ["file", "error_report"]
     actions = ["retry"]
     change_form_template = "admin/importer/importjob/change_form.html"
@@ -241,8 +241,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra = {**(extra_context or {}), "status_url": None}
-        if object_id and str(object_id).isdigit():
-            extra["status_url"] = reverse("admin:importer_importjob_status", args=[object_id])
+        job = self.get_object(request, object_id)
+        if job is not None:
+            extra["status_url"] = reverse("admin:importer_importjob_status", args=[job.pk])
+            extra["progress_html"] = self.progress(job)  # as in the list (a failed job: no bar)
         return super().change_view(request, object_id, form_url, extra)
 
     @admin.display(description="progress")

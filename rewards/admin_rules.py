@@ -15,10 +15,12 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 
 from config.admin import PageOnlyInline, ReadOnlyAdminMixin, inlines_add
 from config.errors import DomainError
 from players.models import Player
+from players.money import money_format
 from rewards import selectors, services
 from rewards.models import (
     Decision,
@@ -327,7 +329,27 @@ class RewardAdmin(_RewardAdminBase):
 
 @admin.register(ReviewQueueItem)
 class ReviewQueueAdmin(_RewardAdminBase):
-    """Rewards over their rule's approval threshold (or sent by safety), oldest first."""
+    """Rewards over their rule's approval threshold (or sent by safety), oldest first: who (a
+    link to the player's page, to investigate), what, and how long it has waited."""
+
+    list_display = [
+        "id", "player_link", "rule", "run", "reward_type", "amount_shown", "waiting",
+    ]  # fmt: skip
+    list_filter = ["rule", "run", "reward_type", "currency"]
+    list_select_related = ["player", "rule", "run"]
+
+    @admin.display(description="player", ordering="player__external_id")
+    def player_link(self, reward: Reward) -> str:
+        url = reverse("admin:players_player_change", args=[reward.player_id])
+        return format_html('<a href="{}">{}</a>', url, reward.player.external_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, reward: Reward) -> str:
+        return f"{money_format(reward.amount, reward.currency_id)} {reward.currency_id}"
+
+    @admin.display(description="waiting", ordering="created_at")
+    def waiting(self, reward: Reward) -> str:
+        return timesince(reward.created_at)
 
     def get_queryset(self, request):
         return (

@@ -194,8 +194,11 @@ def test_rule_review_player_and_import_journey(
     page.click("input[name=_import]")
     page.wait_for_url(re.compile(r".*/admin/importer/importjob/\d+/change/"))
     progress = page.locator("#import-progress")
+    # the page is rendered while the worker runs the job's chain (parse to issue, 3,001 rows)
+    assert progress.get_attribute("data-state") in ("queued", "running")
     page.wait_for_selector("#import-progress[data-state=succeeded]", timeout=90_000)
     assert progress.locator("progress").get_attribute("value") == "100"
+    assert progress.locator(".import-reload").is_visible()  # the fields below are stale
     assert progress.locator(".import-rows").inner_text() == f"{IMPORT_ROWS + 1} / {IMPORT_ROWS + 1}"
     job = ImportJob.objects.get()
     assert (job.status, job.rows_rejected) == (ImportJob.Status.SUCCEEDED, 1)

@@ -7,7 +7,12 @@
   var INTERVAL_MS = 1000;
 
   function show(panel, job) {
-    panel.querySelector("progress").value = job.percent;
+    var bar = panel.querySelector("progress");
+    if (job.status === "failed") {  // nothing was imported: no bar to fill (as in the list)
+      bar.hidden = true;
+      panel.querySelector(".import-percent").hidden = true;
+    }
+    bar.value = job.percent;
     panel.querySelector(".import-percent").textContent = job.percent + "%";
     panel.querySelector(".import-status").textContent = job.status;
     panel.querySelector(".import-stage").textContent = job.stage_label;
@@ -30,7 +35,12 @@
       })
       .then(function (job) {
         show(panel, job);
-        if (!job.finished) { window.setTimeout(poll, INTERVAL_MS, panel); }
+        if (!job.finished) {
+          window.setTimeout(poll, INTERVAL_MS, panel);
+        } else {
+          // the fields below were rendered while the job ran: offer them fresh
+          panel.querySelector(".import-reload").hidden = false;
+        }
       })
       .catch(function () { window.setTimeout(poll, INTERVAL_MS * 5, panel); });
   }

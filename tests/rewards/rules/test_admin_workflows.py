@@ -91,6 +91,9 @@ def test_bulk_approve_and_reject_keep_one_note_on_each_reward(admin_client):
     services.run_execute(run_id=run.pk, fan_out=False)
     first, second, third, fourth = Reward.objects.order_by("pk")
     queue = "/admin/rewards/reviewqueueitem/"
+    listing = admin_client.get(queue).content.decode()
+    assert f'<a href="/admin/players/player/{first.player_id}/change/">' in listing
+    assert f'<td class="field-amount_shown">{first.amount:.2f} EUR</td>' in listing
     admin_client.post(
         queue,
         {"action": "approve", "_selected_action": [first.pk, second.pk], "apply": "1",
