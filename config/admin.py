@@ -55,3 +55,43 @@ class MinorUnitsMixin:
     def get_readonly_fields(self, request, obj=None):
         extra = self._replacements().values()
         return list(dict.fromkeys([*super().get_readonly_fields(request, obj), *extra]))
+
+
+class PageOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A read-only table on another model's page (a player's bonuses, ledger, decisions): shown
+    on GET, never part of the page form's POST, so it adds no formset to submit."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    rows_limit: int | None = None  # the latest rows only (in the inline's `ordering`)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        limit = self.rows_limit
+        if limit is None:
+            return formset
+
+        class LatestRows(formset):
+            def get_queryset(self):
+                # one sliced queryset, evaluated once: each form reads its row from the cache
+                if not hasattr(self, "_latest_rows"):
+                    self._latest_rows = super().get_queryset()[:limit]
+                return self._latest_rows
+
+        return LatestRows
+
+
+def inlines_add(model, *inlines) -> None:
+    """Add `inlines` to the admin registered for `model`, from a higher app that the model's own
+    app may not import (a player's wallet, clusters and decisions on the player's page)."""
+    model_admin = admin.site._registry.get(model)
+    if model_admin is None:
+        return
+    model_admin.inlines = [
+        *model_admin.inlines, *(inline for inline in inlines if inline not in model_admin.inlines)
+    ]  # fmt: skip

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.files import File
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -92,6 +92,31 @@ FIXABLE_IN_THE_FORM = {
     "invalid_mapping", "missing_column", "missing_field", "invalid_option", "unknown_sheet",
     "invalid_on_error", "unknown_template", "template_kind_mismatch", "missing_file",
 }  # fmt: skip
+
+
+def mapping_rows(mapping: dict) -> list[dict]:
+    """The resolved mapping (`Mapping.as_json()`) as rows for the preview table: each field,
+    how it is read (a column, columns summed, a fixed value, an expression; with its lookup,
+    date format or value map), from what, and whether it was matched automatically by the
+    column's name rather than given in the mapping or the template."""
+    auto = set(mapping.get("auto_matched", []))
+    rows = []
+    for field, source in mapping.get("fields", {}).items():
+        if source is None:
+            how, shown, extra = "off", "", {}
+        elif isinstance(source, str):
+            how, shown, extra = "column", source, {}
+        elif isinstance(source, list):
+            how, shown, extra = "sum", " + ".join(source), {}
+        else:
+            (how, value), *rest = source.items()
+            shown = " + ".join(map(str, value)) if isinstance(value, list) else str(value)
+            extra = dict(rest)
+        details = ", ".join(f"{key} {json.dumps(value)}" for key, value in extra.items())
+        rows.append(
+            {"field": field, "how": how, "source": shown, "details": details, "auto": field in auto}
+        )
+    return rows
 
 
 def _stash_drop(token: str) -> None:
@@ -178,7 +203,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     readonly_fields = [
         "file_link" if f.name == "file" else "report_link" if f.name == "error_report" else f.name
         for f in ImportJob._meta.fields
-    ] + ["progress"]
+    ]  # the progress bar sits at the top of the page (form_top), kept live by a script
     exclude = ["file", "error_report"]
     actions = ["retry"]
     change_form_template = "admin/importer/importjob/change_form.html"
@@ -196,12 +221,25 @@ class ImportJobAdmin(admin.ModelAdmin):
                 name="importer_importjob_errors",
             ),
             path(
+                "<int:pk>/status.json",
+                self.admin_site.admin_view(self.status_view),
+                name="importer_importjob_status",
+            ),
+            path(
                 "<int:pk>/file/",
                 self.admin_site.admin_view(self.file_view),
                 name="importer_importjob_file",
             ),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {**(extra_context or {}), "status_url": None}
+        job = self.get_object(request, object_id)
+        if job is not None:
+            extra["status_url"] = reverse("admin:importer_importjob_status", args=[job.pk])
+            extra["progress_html"] = self.progress(job)  # as in the list (a failed job: no bar)
+        return super().change_view(request, object_id, form_url, extra)
 
     @admin.display(description="progress")
     def progress(self, job: ImportJob) -> str:
@@ -249,6 +287,31 @@ class ImportJobAdmin(admin.ModelAdmin):
         if not stored or not stored.storage.exists(stored.name):
             raise Http404
         return FileResponse(stored.open("rb"), as_attachment=True, filename=filename(job))
+
+    def status_view(self, request, pk: int) -> JsonResponse:
+        """The job's progress for the bar on its page (polled by importer/import_progress.js):
+        `{"status", "stage", "stage_label", "rows_done", "rows_total", "rows_rejected",
+        "percent" (0-100, whole), "finished" (bool), "message", "error_report_url" (or null)}`.
+        """
+        job = get_object_or_404(ImportJob, pk=pk)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        finished = job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)
+        report = reverse("admin:importer_importjob_errors", args=[pk]) if job.error_report else None
+        return JsonResponse(
+            {
+                "status": job.status,
+                "stage": job.stage,
+                "stage_label": job.get_stage_display(),
+                "rows_done": job.rows_done,
+                "rows_total": job.rows_total,
+                "rows_rejected": job.rows_rejected,
+                "percent": job.progress_percent,
+                "finished": finished,
+                "message": job.message,
+                "error_report_url": report,
+            }
+        )  # admin_view adds never_cache: the bar never reads a stale answer
 
     def errors_view(self, request, pk: int):
         return self._download(request, pk, "error_report", lambda job: f"import-{pk}-errors.csv")
@@ -298,6 +361,7 @@ class ImportJobAdmin(admin.ModelAdmin):
                     preview["values_html"] = preview["values"].to_html(escape=True)
                     preview["suggested_header_row"] = preview["info"].suggested_header_row
                     preview["mapping_json"] = json.dumps(preview["mapping"], indent=2)
+                    preview["mapping_rows"] = mapping_rows(preview["mapping"])
                     context["preview"] = preview
                     form = UploadForm(initial={**request.POST.dict(), "preview_token": token})
                     context["form"] = form

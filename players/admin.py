@@ -1,5 +1,6 @@
 """Back office for players: profiles with metrics, activity, segment history; policy; currencies."""
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django import forms
@@ -53,6 +54,18 @@ def evidence_display(change: SegmentChange) -> str:
 
 
 RECENT_ACTIVITY = 50
+
+# Links on a player's page to what the higher apps do for one player ("Grant a bonus", "Manual
+# adjustment"): each tool gives (label, url) pairs for the staff user, who may lack the right.
+PlayerTool = Callable[[HttpRequest, Player], Iterable[tuple[str, str]]]
+PLAYER_TOOLS: list[PlayerTool] = []
+
+
+def player_tool_register(tool: PlayerTool) -> PlayerTool:
+    """Show `tool`'s links on every player's page (called from a higher app's admin module)."""
+    if tool not in PLAYER_TOOLS:
+        PLAYER_TOOLS.append(tool)
+    return tool
 
 
 class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -170,6 +183,18 @@ class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
     actions = ("refresh_metrics",)
     list_select_related = ("currency",)
     change_list_template = "admin/players/player/change_list.html"
+    change_form_template = "admin/players/player/change_form.html"
+
+    def get_inlines(self, request, obj):
+        # the higher apps add theirs (config.admin.inlines_add); `page_order` places them
+        return sorted(super().get_inlines(request, obj), key=lambda i: getattr(i, "page_order", 0))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        player = self.get_object(request, object_id)
+        tools = [link for tool in PLAYER_TOOLS for link in tool(request, player)] if player else []
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "player_tools": tools}
+        )
 
     @admin.display(description="username")
     def masked_username(self, player: Player) -> str:

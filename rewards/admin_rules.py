@@ -4,19 +4,23 @@ with issued / cost columns, runs, rewards with filters and traces, the review qu
 approve / reject, jurisdiction limits, and decisions on the player's page."""
 
 import json
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import PageOnlyInline, ReadOnlyAdminMixin, inlines_add
 from config.errors import DomainError
 from players.models import Player
+from players.money import money_format
 from rewards import selectors, services
 from rewards.models import (
     Decision,
@@ -31,6 +35,7 @@ from rewards.rules import FIELDS, rule_save, rule_validate
 JSON_WIDGET = forms.Textarea(attrs={"rows": 4, "cols": 80, "style": "font-family: monospace"})
 EXPRESSION_WIDGET = forms.Textarea(attrs={"rows": 2, "cols": 80, "style": "font-family: monospace"})
 NOTE_TEMPLATE = "admin/rewards/note_form.html"
+SIMULATION_TEMPLATE = "admin/rewards/rule/simulation_table.html"
 
 
 class RuleForm(forms.ModelForm):
@@ -132,44 +137,71 @@ class RuleAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.simulate_view),
                 name="rewards_rule_simulate_new",
             ),
+            path(
+                "<int:rule_id>/run/",
+                self.admin_site.admin_view(self.run_view),
+                name="rewards_rule_run",
+            ),
             *super().get_urls(),
         ]
 
     def simulate_view(self, request, rule_id: int | None = None):
-        """Simulate the rule as the form stands (POST from the editor) or as saved (GET)."""
+        """Simulate the rule as the form stands (POST from the editor) or as saved (GET).
+
+        Asked for JSON (the editor's script, `Accept: application/json`) it answers
+        `{"html": <the simulation table>, "errors": {field: [message, ...]}}` for the panel
+        beside the form, so the rule need not be saved first; otherwise a page of its own."""
         rule = get_object_or_404(Rule, pk=rule_id) if rule_id else None
         form = None
         if request.method == "POST":
+            if not self.has_view_permission(request, rule):
+                raise PermissionDenied
             form = RuleForm(request.POST, instance=rule)
-            if not form.is_valid():
-                messages.error(request, "Fix the rule's errors before simulating.")
-                return TemplateResponse(
-                    request,
-                    "admin/rewards/rule/simulate.html",
-                    {**self.admin_site.each_context(request), "form": form, "result": None,
-                     "title": "Simulate", "opts": self.model._meta},
-                )  # fmt: skip
-            draft = Rule(pk=rule.pk if rule else None, version=rule.version if rule else 0)
-            for name, value in form.rule_data.items():
-                setattr(draft, "currency_id" if name == "currency" else name, value)
+            if form.is_valid():
+                draft = Rule(pk=rule.pk if rule else None, version=rule.version if rule else 0)
+                for name, value in form.rule_data.items():
+                    setattr(draft, "currency_id" if name == "currency" else name, value)
+            else:
+                draft = None
         else:
             draft = rule
-        result = services.rule_simulate(rule=draft)
-        return TemplateResponse(
-            request,
-            "admin/rewards/rule/simulate.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": f"Simulation of {draft.name or 'a new rule'}",
-                "result": result,
-                "result_json": json.dumps(result, indent=2),
-                "rule": rule,
-                "form": form,
-                "opts": self.model._meta,
-            },
-        )
+        result = services.rule_simulate(rule=draft) if draft is not None else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Simulation of {draft.name or 'a new rule'}" if draft else "Simulate",
+            "result": result,
+            "result_json": json.dumps(result, indent=2, default=str),
+            "rule": rule,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        if "application/json" in request.headers.get("Accept", ""):
+            errors = {
+                name: list(problems) for name, problems in (form.errors if form else {}).items()
+            }
+            html = render_to_string(SIMULATION_TEMPLATE, context, request=request)
+            return JsonResponse({"html": html, "errors": errors})
+        if form is not None and form.errors:
+            messages.error(request, "Fix the rule's errors before simulating.")
+        return TemplateResponse(request, "admin/rewards/rule/simulate.html", context)
 
-    @admin.action(description="Run selected rules now (all players)")
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["has_run_permission"] = self.has_run_permission(request)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def has_run_permission(self, request) -> bool:
+        return request.user.has_perm("rewards.add_rulerun")
+
+    def run_view(self, request, rule_id: int):
+        """Run the saved rule now over all players (POST, from the editor), then its run."""
+        rule = get_object_or_404(Rule, pk=rule_id)
+        if request.method != "POST" or not self.has_run_permission(request):
+            raise PermissionDenied
+        run = services.run_create(rule_ids=[rule.pk], by=request.user)
+        messages.success(request, f"Queued run {run.pk} of {rule.name}.")
+        return redirect("admin:rewards_rulerun_change", run.pk)
+
+    @admin.action(description="Run selected rules now (all players)", permissions=["run"])
     def run_now(self, request, queryset):
         run = services.run_create(
             rule_ids=list(queryset.values_list("pk", flat=True)), by=request.user
@@ -185,6 +217,20 @@ class RuleRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "rejected", "held_out", "capped", "not_matched", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "trigger"]
+    readonly_fields = ["outcomes"]
+
+    @admin.display(description="what it decided")
+    def outcomes(self, run: RuleRun) -> str:
+        rewards = reverse("admin:rewards_reward_changelist") + f"?run__id__exact={run.pk}"
+        queue = reverse("admin:rewards_reviewqueueitem_changelist") + f"?run__id__exact={run.pk}"
+        decisions = reverse("admin:rewards_decision_changelist") + f"?run__id__exact={run.pk}"
+        return format_html(
+            '<a href="{}">rewards of this run</a> · <a href="{}">its review queue</a> · '
+            '<a href="{}">every decision</a>',
+            rewards,
+            queue,
+            decisions,
+        )
 
 
 def _trace_html(steps: list) -> str:
@@ -220,56 +266,60 @@ class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         return _trace_html(steps)
 
-    def _audit(self, request, reward, message: str) -> None:
-        self.log_change(request, reward, message)
-
-    @admin.action(description="Approve selected rewards (issue them)", permissions=["review"])
-    def approve(self, request, queryset):
+    def _decide(self, request, queryset, *, action: str, past: str, decide, note_required: bool):
+        """Approve or reject the pending rewards among `queryset` with one note (asked for on a
+        page of its own first), each through the service and audited; one message per refusal.
+        """
+        form = NoteForm(request.POST if "apply" in request.POST else None)
+        form.fields["note"].required = note_required
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                NOTE_TEMPLATE,
+                {
+                    **self.admin_site.each_context(request),
+                    "title": f"{action.capitalize()} rewards",
+                    "form": form,
+                    "objects": list(queryset),
+                    "action": action,
+                    "submit_label": action.capitalize(),
+                    "opts": self.model._meta,
+                },
+            )
+        note = form.cleaned_data["note"]
         done = 0
-        for reward_id in queryset.filter(status=Reward.Status.PENDING_REVIEW).values_list(
-            "pk", flat=True
-        ):
+        pending = queryset.filter(status=Reward.Status.PENDING_REVIEW)
+        for reward_id in pending.values_list("pk", flat=True):
             try:
-                reward = services.reward_approve(reward_id=reward_id, by=request.user)
+                reward = decide(reward_id=reward_id, note=note, by=request.user)
             except DomainError as error:
                 messages.error(request, f"reward {reward_id}: {error.message}")
                 continue
-            self._audit(request, reward, "Approved")
+            self.log_change(request, reward, past + (f": {note}" if note else ""))
             done += 1
-        messages.success(request, f"Approved {done} reward(s).")
+        messages.success(request, f"{past} {done} reward(s).")
+        return None
+
+    @admin.action(description="Approve selected rewards (issue them)…", permissions=["review"])
+    def approve(self, request, queryset):
+        return self._decide(
+            request, queryset, action="approve", past="Approved",
+            decide=services.reward_approve, note_required=False,
+        )  # fmt: skip
 
     @admin.action(description="Reject selected rewards…", permissions=["review"])
     def reject(self, request, queryset):
-        form = NoteForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            done = 0
-            for reward_id in queryset.filter(status=Reward.Status.PENDING_REVIEW).values_list(
-                "pk", flat=True
-            ):
-                reward = services.reward_reject(
-                    reward_id=reward_id, note=form.cleaned_data["note"], by=request.user
-                )
-                self._audit(request, reward, f"Rejected: {form.cleaned_data['note']}")
-                done += 1
-            messages.success(request, f"Rejected {done} reward(s).")
-            return None
-        return TemplateResponse(
-            request,
-            NOTE_TEMPLATE,
-            {
-                **self.admin_site.each_context(request),
-                "title": "Reject rewards",
-                "form": form,
-                "objects": list(queryset),
-                "action": "reject",
-                "submit_label": "Reject",
-                "opts": self.model._meta,
-            },
-        )
+        return self._decide(
+            request, queryset, action="reject", past="Rejected",
+            decide=services.reward_reject, note_required=True,
+        )  # fmt: skip
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept on each reward and in its history.",
+    )
 
 
 @admin.register(Reward)
@@ -279,7 +329,27 @@ class RewardAdmin(_RewardAdminBase):
 
 @admin.register(ReviewQueueItem)
 class ReviewQueueAdmin(_RewardAdminBase):
-    """Rewards over their rule's approval threshold (or sent by safety), oldest first."""
+    """Rewards over their rule's approval threshold (or sent by safety), oldest first: who (a
+    link to the player's page, to investigate), what, and how long it has waited."""
+
+    list_display = [
+        "id", "player_link", "rule", "run", "reward_type", "amount_shown", "waiting",
+    ]  # fmt: skip
+    list_filter = ["rule", "run", "reward_type", "currency"]
+    list_select_related = ["player", "rule", "run"]
+
+    @admin.display(description="player", ordering="player__external_id")
+    def player_link(self, reward: Reward) -> str:
+        url = reverse("admin:players_player_change", args=[reward.player_id])
+        return format_html('<a href="{}">{}</a>', url, reward.player.external_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, reward: Reward) -> str:
+        return f"{money_format(reward.amount, reward.currency_id)} {reward.currency_id}"
+
+    @admin.display(description="waiting", ordering="created_at")
+    def waiting(self, reward: Reward) -> str:
+        return timesince(reward.created_at)
 
     def get_queryset(self, request):
         return (
@@ -321,21 +391,17 @@ class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return _trace_html(decision.steps)
 
 
-class PlayerDecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
-    """The player's latest decisions on the player's page."""
+class PlayerDecisionInline(PageOnlyInline):
+    """On the player's page: the latest decision of every rule about the player (matched or
+    not), each linked to its trace."""
 
     model = Decision
-    fields = ["rule", "run", "outcome", "reason", "created_at", "link"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    ordering = ["-created_at"]
-    verbose_name_plural = "rule decisions (traces)"
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        # shown on the page, never part of the player form's POST (no formset to submit)
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+    page_order = 50
+    fields = readonly_fields = [
+        "rule", "run", "outcome", "reward_now", "reason", "created_at", "link",
+    ]  # fmt: skip
+    ordering = ["rule__name", "rule_id"]
+    verbose_name_plural = "rule decisions (latest per rule, with traces)"
 
     @admin.display(description="trace")
     def link(self, decision) -> str:
@@ -344,12 +410,29 @@ class PlayerDecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
         )
 
     def get_queryset(self, request):
-        since = timezone.now() - timedelta(days=30)
-        return super().get_queryset(request).filter(created_at__gte=since).select_related("rule")
+        latest = (
+            Decision.objects.filter(player=OuterRef("player"), rule=OuterRef("rule"))
+            .order_by("-created_at", "-pk")
+            .values("pk")[:1]
+        )
+        reward = Reward.objects.filter(
+            run=OuterRef("run"), rule=OuterRef("rule"), player=OuterRef("player")
+        ).values("status")[:1]
+        return (
+            super().get_queryset(request)
+            .filter(pk=Subquery(latest))
+            .annotate(reward_status=Subquery(reward))
+            .select_related("rule", "run")
+        )  # fmt: skip
+
+    @admin.display(description="reward now")
+    def reward_now(self, decision) -> str:
+        # a decision keeps what the run decided; its reward may have been approved since
+        if decision.reward_status is None:
+            return "–"
+        return Reward.Status(decision.reward_status).label
 
 
 def player_admin_extend() -> None:
     """Add the decisions inline to the players app's admin without editing it."""
-    player_admin = admin.site._registry.get(Player)
-    if player_admin is not None and PlayerDecisionInline not in player_admin.inlines:
-        player_admin.inlines = [*player_admin.inlines, PlayerDecisionInline]
+    inlines_add(Player, PlayerDecisionInline)

@@ -10,11 +10,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
+from config.admin import PageOnlyInline, inlines_add
 from config.errors import DomainError
+from players.models import Player
 from safety.models import (
     FraudCluster,
+    FraudClusterMember,
     FraudFlag,
     HouseEdge,
     SafetyPolicy,
@@ -129,6 +133,13 @@ class FraudFlagAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/safety/resolve_flags.html", context)
 
 
+def shared_counts(cluster: FraudCluster) -> str:
+    """ "device: 2, ip: 1": how many values of each kind the cluster's players share."""
+    return ", ".join(
+        f"{kind}: {len(values)}" for kind, values in sorted(cluster.shared_values.items())
+    )
+
+
 @admin.register(FraudCluster)
 class FraudClusterAdmin(admin.ModelAdmin):
     """One page per cluster: its players, the values they share, their bonuses and wallets."""
@@ -145,9 +156,7 @@ class FraudClusterAdmin(admin.ModelAdmin):
 
     @admin.display(description="shared values")
     def shared_summary(self, cluster):
-        return ", ".join(
-            f"{kind}: {len(values)}" for kind, values in sorted(cluster.shared_values.items())
-        )
+        return shared_counts(cluster)
 
     @admin.display(description="shared values")
     def shared_values_table(self, cluster):
@@ -196,3 +205,35 @@ class FraudClusterAdmin(admin.ModelAdmin):
                 rows,
             ),
         )
+
+
+class PlayerClusterInline(PageOnlyInline):
+    """The player's multi-account clusters on the player's page, each linked to its page."""
+
+    model = FraudClusterMember
+    page_order = 40
+    verbose_name_plural = "fraud clusters"
+    fields = readonly_fields = ("cluster_link", "size", "shared", "detected_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("cluster")
+
+    @admin.display(description="cluster")
+    def cluster_link(self, member: FraudClusterMember) -> str:
+        url = reverse("admin:safety_fraudcluster_change", args=[member.cluster_id])
+        return format_html('<a href="{}">{}</a>', url, member.cluster)
+
+    @admin.display(description="players")
+    def size(self, member: FraudClusterMember) -> int:
+        return member.cluster.size
+
+    @admin.display(description="shared values")
+    def shared(self, member: FraudClusterMember) -> str:
+        return shared_counts(member.cluster)
+
+    @admin.display(description="detected")
+    def detected_at(self, member: FraudClusterMember) -> str:
+        return formats.localize(timezone.template_localtime(member.cluster.detected_at))
+
+
+inlines_add(Player, PlayerClusterInline)

@@ -10,16 +10,19 @@ from typing import NamedTuple
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from config.admin import MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
-from players.money import currency_quantum, decimal_text_parse, money_format
-from wallet import services
+from players.money import decimal_text_parse, money_format
+from wallet import admin_player, services
+from wallet.admin_player import wagering_shown
 from wallet.aggregator import admin as aggregator_admin  # noqa: F401  (registers its models)
 from wallet.models import (
     Account,
@@ -30,7 +33,6 @@ from wallet.models import (
     GameSession,
     LedgerTransaction,
 )
-from wallet.wagering import wagering_progress
 
 TEMPLATE = "admin/wallet/service_form.html"
 
@@ -103,6 +105,15 @@ class Posted(NamedTuple):
     route: str
 
 
+def _filled(request) -> dict:
+    """A new money form's initial values: a fresh idempotency key, and the player and currency
+    when the form is opened from a player's page (`?player=<external id>&currency=EUR`)."""
+    return {
+        "key": uuid.uuid4().hex,
+        **{name: request.GET[name] for name in ("player", "currency") if name in request.GET},
+    }
+
+
 def _service_form_view(model_admin, request, form, title: str, submit_label: str, perform):
     """Show a money form; on a valid POST call `perform(player, data)` and audit what it wrote."""
     if request.method == "POST" and form.is_valid():
@@ -149,7 +160,7 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
         return request.user.has_perm("wallet.add_ledgertransaction")
 
     def add_view(self, request, form_url="", extra_context=None):
-        form = AdjustmentForm(request.POST or None, initial={"key": uuid.uuid4().hex})
+        form = AdjustmentForm(request.POST or None, initial=_filled(request))
 
         def adjust(player: Player, data: dict) -> Posted:
             posted = services.wallet_adjust(
@@ -224,18 +235,14 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
 
     @admin.display(description="wagering done / required (left)")
     def wagering(self, bonus: Bonus) -> str:
-        required, done, remaining = wagering_progress(
-            required=bonus.wagering_required,
-            done=bonus.wagering_done,
-            quantum=currency_quantum(bonus.currency_id),
-        )
+        required, done, remaining, _ = wagering_shown(bonus)
         return f"{done:f} / {required:f} ({remaining:f} left)"
 
     def has_forfeit_permission(self, request) -> bool:
         return request.user.has_perm("wallet.change_bonus")
 
     def add_view(self, request, form_url="", extra_context=None):
-        form = BonusGrantForm(request.POST or None, initial={"key": uuid.uuid4().hex})
+        form = BonusGrantForm(request.POST or None, initial=_filled(request))
 
         def grant(player: Player, data: dict) -> Posted:
             days = data["expires_in_days"]
@@ -263,33 +270,58 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
 
         return _service_form_view(self, request, form, "Grant a bonus", "Grant", grant)
 
-    @admin.action(description="Forfeit selected bonuses…", permissions=["forfeit"])
-    def forfeit(self, request, queryset):
-        form = ForfeitForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            done = 0
-            for bonus in queryset.filter(status=Bonus.Status.ACTIVE):
-                try:
-                    services.bonus_forfeit(
-                        bonus=bonus, reason=form.cleaned_data["reason"], by=request.user
-                    )
-                except DomainError as exc:
-                    messages.error(request, f"{bonus}: {exc.message}")
-                    continue
-                _audit(request, bonus, CHANGE, f"Forfeited: {form.cleaned_data['reason']}")
-                done += 1
-            messages.success(request, f"Forfeited {done} bonus(es).")
-            return None
+    def get_urls(self):
+        forfeit = self.admin_site.admin_view(self.forfeit_view)
+        return [
+            path("<int:pk>/forfeit/", forfeit, name="wallet_bonus_forfeit"),
+            *super().get_urls(),
+        ]
+
+    def _forfeit(self, request, bonus: Bonus, reason: str) -> bool:
+        """Forfeit one bonus through the service and audit it; False (with a message) if the
+        wallet refuses."""
+        try:
+            services.bonus_forfeit(bonus=bonus, reason=reason, by=request.user)
+        except DomainError as exc:
+            messages.error(request, f"{bonus}: {exc.message}")
+            return False
+        _audit(request, bonus, CHANGE, f"Forfeited: {reason}")
+        return True
+
+    def _forfeit_form(self, request, form, bonuses, action: str = ""):
         context = {
             **self.admin_site.each_context(request),
-            "title": "Forfeit bonuses",
+            "title": "Forfeit bonuses" if action else f"Forfeit {bonuses[0]}",
             "form": form,
-            "bonuses": list(queryset),
-            "action": "forfeit",
+            "bonuses": bonuses,
+            "action": action,
             "submit_label": "Forfeit",
             "opts": self.model._meta,
         }
         return TemplateResponse(request, TEMPLATE, context)
+
+    def forfeit_view(self, request, pk: int):
+        """Forfeit one bonus with a reason (the link on the player's page), then back there."""
+        if not self.has_forfeit_permission(request):
+            raise PermissionDenied
+        bonus = get_object_or_404(Bonus.objects.select_related("player"), pk=pk)
+        form = ForfeitForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if self._forfeit(request, bonus, form.cleaned_data["reason"]):
+                messages.success(request, f"Forfeited {bonus}.")
+            return redirect("admin:players_player_change", bonus.player_id)
+        return self._forfeit_form(request, form, [bonus])
+
+    @admin.action(description="Forfeit selected bonuses…", permissions=["forfeit"])
+    def forfeit(self, request, queryset):
+        form = ForfeitForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            active = queryset.filter(status=Bonus.Status.ACTIVE)
+            done = sum(self._forfeit(request, bonus, reason) for bonus in active)
+            messages.success(request, f"Forfeited {done} bonus(es).")
+            return None
+        return self._forfeit_form(request, form, list(queryset), action="forfeit")
 
 
 @admin.register(BalancePolicy)
@@ -314,3 +346,6 @@ class GameRoundAdmin(ReadOnlyAdmin):
     list_filter = ["source"]
     search_fields = ["round_id", "player__external_id"]
     raw_id_fields = ["player"]
+
+
+admin_player.player_admin_extend()  # a player's wallet on the player's page

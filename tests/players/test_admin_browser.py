@@ -1,22 +1,16 @@
-"""The players back office in a real browser (Chromium through Playwright) on a live server.
+"""The players back office in a real browser (Chromium through Playwright, tests/browser.py)
+on a live server."""
 
-Skipped when /usr/bin/chromium is absent, unless PITBOSS_REQUIRE_BROWSER=1 (CI) makes that a
-failure. Playwright's sync API runs an event loop in this thread, so Django's async-safety
-check is switched off for these tests (DJANGO_ALLOW_ASYNC_UNSAFE).
-"""
-
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 
 from players.models import Player, SegmentChange
 from players.services import players_refresh
+from tests.browser import admin_login, chromium_page
 from tests.factories import ActivityFactory, PlayerFactory
 
 pytestmark = [
@@ -24,51 +18,13 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "browser-test-password"
 
 
 @pytest.fixture
 def page(monkeypatch):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("PITBOSS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and PITBOSS_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    # Django's connections are per context, and the sync API runs the test in a context of its
-    # own: close them on both sides, or a PostgreSQL session outlives the test database.
-    connections.close_all()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            blocked = []  # the Content-Security-Policy must not block anything the admin uses
-            page.on(
-                "console",
-                lambda message: (
-                    blocked.append(message.text)
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            yield page
-            assert blocked == [], blocked
-        finally:
-            browser.close()
-            connections.close_all()
+    with chromium_page(monkeypatch) as page:
+        yield page
 
 
 def bet(player: Player, amount: str, *, win: str | None = None) -> None:
@@ -86,11 +42,7 @@ def bet(player: Player, amount: str, *, win: str | None = None) -> None:
 
 def login(page, live_server) -> None:
     get_user_model().objects.create_superuser("boss", "boss@example.test", PASSWORD)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r".*/admin/$"))
+    admin_login(page, live_server, "boss", PASSWORD)
 
 
 def test_admin_player_search_profile_distribution_and_refresh(page, live_server):

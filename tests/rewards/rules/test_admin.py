@@ -54,7 +54,9 @@ def test_lists_and_review_queue_bulk_actions(admin_client):
     queue = "/admin/rewards/reviewqueueitem/"
     assert admin_client.get(queue).status_code == 200
     first, second, third = Reward.objects.order_by("pk")
-    admin_client.post(queue, {"action": "approve", "_selected_action": [first.pk]})
+    answer = admin_client.post(queue, {"action": "approve", "_selected_action": [first.pk]})
+    assert answer.status_code == 200  # asks for a note (optional when approving)
+    admin_client.post(queue, {"action": "approve", "_selected_action": [first.pk], "apply": "1"})
     answer = admin_client.post(queue, {"action": "reject", "_selected_action": [second.pk]})
     assert answer.status_code == 200  # asks for the note
     admin_client.post(
