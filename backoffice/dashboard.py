@@ -90,8 +90,8 @@ def dashboard(*, days: int = 30) -> dict:
             "imports_queued": changelist("importer_importjob", status__exact="queued"),
             "imports_failed": changelist("importer_importjob", status__exact="failed"),
             "import_upload": reverse("admin:importer_upload"),
-            "currencies": changelist("players_currency"),
-            "webhooks_disabled": changelist("webhooks_webhookendpoint", active__exact="0"),
+            "currencies": changelist("players_currency", rate="missing"),
+            "webhooks_disabled": changelist("webhooks_webhookendpoint", state="disabled"),
             "bonuses": changelist("wallet_bonus"),
         },
     }

@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import MinorUnitsMixin, ReadOnlyAdminMixin
 from config.errors import DomainError
 from players.models import Player
 from rewards import selectors, services
@@ -198,14 +198,16 @@ def _trace_html(steps: list) -> str:
     )
 
 
-class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
+class _RewardAdminBase(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    money_fields = ("amount", "requested_amount", "expected_cost")
     list_display = [
-        "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount",
-        "currency", "requested_amount", "expected_cost", "created_at",
+        "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount_shown",
+        "currency", "requested_amount_shown", "expected_cost_shown", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "reward_type", "rule", "currency"]
     search_fields = ["player__external_id", "rule__name"]
-    list_select_related = ["player", "rule"]
+    list_select_related = ["player", "rule", "currency", "run"]
+    date_hierarchy = "created_at"
     readonly_fields = ["trace"]
     actions = ["approve", "reject"]
 
@@ -291,8 +293,14 @@ class ReviewQueueAdmin(_RewardAdminBase):
 
 @admin.register(JurisdictionLimit)
 class JurisdictionLimitAdmin(admin.ModelAdmin):
-    list_display = ["country", "kind", "value", "active", "note"]
-    list_filter = ["kind", "active"]
+    list_display = ["country", "kind", "value_shown", "active", "note"]
+    list_filter = ["kind", "active", "country"]
+    search_fields = ["=country", "note"]
+
+    @admin.display(description="value", ordering="value")
+    def value_shown(self, limit: JurisdictionLimit) -> str:
+        # a multiplier or an amount in the player's currency: the digits given, not 8 decimals
+        return "–" if limit.value is None else format(limit.value.normalize(), "f")
 
 
 @admin.register(Decision)
