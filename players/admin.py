@@ -445,7 +445,7 @@ class CurrencyAdmin(admin.ModelAdmin):
             return "reporting currency"
         if currency.rate_in_force is None:
             return format_html(
-                '<strong class="errornote">none: left out of the reporting sums</strong>'
+                '<strong class="errornote">{}</strong>', "none: left out of the reporting sums"
             )
         return format(currency.rate_in_force.normalize(), "f")
 
