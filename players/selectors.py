@@ -21,13 +21,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from config.databases import analytics_database
 from players.metrics import METRICS
 from players.models import (
     Activity,
+    ActivityDay,
     BonusActivity,
     Currency,
     ExchangeRate,
@@ -219,14 +220,59 @@ def days_back(days: int, *, now=None) -> list[date]:
     return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 
+MONEY_SUM = DecimalField(max_digits=28, decimal_places=8)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(settings.PITBOSS["REPORTING_TIME_ZONE"])
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting `day` in the reporting time zone."""
+    return datetime.combine(day, time.min, tzinfo=_zone())
+
+
+def daily_money(*, since, until=None, database: str = "default") -> tuple[QuerySet, QuerySet]:
+    """GGR and bonus cost per (day, currency) of the activity from `since` (a datetime, or an
+    expression the database evaluates) to `until` (None: no end), straight from the activity
+    tables: two querysets of `{"day", "code", "ggr", "bonus_cost"}` rows to glue with UNION ALL
+    (the activity's, the bonus activity's). GGR = bets − rolled-back stakes − wins in the
+    activity's currency; bonus cost = converted bonus money + cash rewards paid, in the
+    player's currency."""
+    zero = Value(Decimal(0), output_field=MONEY_SUM)
+    ggr = Sum(
+        Case(
+            When(type=Activity.Type.BET, then=F("amount")),
+            default=-F("amount"),  # wins and rollbacks: only those three types are read
+            output_field=MONEY_SUM,
+        )
+    )
+    window = Q(occurred_at__gte=since) & (Q() if until is None else Q(occurred_at__lt=until))
+    activity = (
+        Activity.objects.using(database)
+        .filter(window, type__in=[Activity.Type.BET, Activity.Type.WIN, Activity.Type.ROLLBACK])
+        .values(day=_reporting_day("occurred_at"), code=F("currency_id"))
+        .annotate(ggr=ggr, bonus_cost=zero)
+        .order_by()
+    )
+    bonus = (
+        BonusActivity.objects.using(database)
+        .filter(window, kind__in=[BonusActivity.Kind.CONVERTED, BonusActivity.Kind.CASH_PAID])
+        .values(day=_reporting_day("occurred_at"), code=F("player__currency_id"))
+        .annotate(ggr=zero, bonus_cost=Sum("player_amount", output_field=MONEY_SUM))
+        .order_by()
+    )
+    return activity, bonus
+
+
 def bonus_cost_share_by_day(*, days: int = 30, now=None) -> dict:
     """GGR, bonus cost and bonus cost as a share of GGR per calendar day over the last `days`
     days (reporting time zone), summed in the reporting currency.
 
-    One query: the activity's stakes and wins (in the activity's currency) and the bonus
-    activity's cost (converted bonus money and cash rewards paid, in the player's currency),
-    each grouped by (day, currency) and glued with UNION ALL; then converted with the current
-    rates (`rates_to_reporting`). GGR = bets − rolled-back stakes − wins (SPEC §4, per day rather
+    One query, UNION ALL of: the daily roll-up (`ActivityDay`) for the days it covers, and the
+    activity and bonus activity after its cut-off (`daily_money`: today, or everything when it
+    was never built), grouped by (day, currency); then converted with the current rates
+    (`rates_to_reporting`). GGR = bets − rolled-back stakes − wins (SPEC §4, per day rather
     than per player). A currency with no rate in force is left out and named.
 
     Returns `{"currency": "EUR", "days": [{"day": "2026-11-01", "ggr": "123.45",
@@ -236,40 +282,23 @@ def bonus_cost_share_by_day(*, days: int = 30, now=None) -> dict:
     """
     now = now or timezone.now()
     calendar = days_back(days, now=now)
-    since = datetime.combine(
-        calendar[0], time.min, tzinfo=ZoneInfo(settings.PITBOSS["REPORTING_TIME_ZONE"])
-    )
-    money = DecimalField(max_digits=28, decimal_places=8)
-    zero = Value(Decimal(0), output_field=money)
-    stake = Q(type=Activity.Type.BET)
-    returned = Q(type__in=[Activity.Type.WIN, Activity.Type.ROLLBACK])
-    ggr = Sum(
-        Case(
-            When(stake, then=F("amount")),
-            When(returned, then=-F("amount")),
-            default=zero,
-            output_field=money,
-        )
-    )
+    since = day_start(calendar[0])
     database = analytics_database()
-    activity = (
-        Activity.objects.using(database)
-        .filter(occurred_at__gte=since, type__in=["bet", "win", "rollback"])
-        .values(day=_reporting_day("occurred_at"), code=F("currency_id"))
-        .annotate(ggr=ggr, bonus_cost=zero)
+    # the roll-up's cut-off, read by the database in the same statement (an InitPlan); the
+    # activity after it (or from `since`, when there is no roll-up) is read live
+    cut_off = Subquery(
+        ActivityDay.objects.using(database).order_by("-covered_until").values("covered_until")[:1]
+    )
+    live_from = Greatest(Coalesce(cut_off, Value(since)), Value(since))
+    # positional columns (a UNION takes the first part's names): day, code, ggr, bonus_cost
+    rolled_up = (
+        ActivityDay.objects.using(database)
+        .filter(day__gte=calendar[0])
+        .values(d=F("day"), c=F("currency_id"), g=F("ggr"), b=F("bonus_cost"))
         .order_by()
     )
-    bonus = (
-        BonusActivity.objects.using(database)
-        .filter(
-            occurred_at__gte=since,
-            kind__in=[BonusActivity.Kind.CONVERTED, BonusActivity.Kind.CASH_PAID],
-        )
-        .values(day=_reporting_day("occurred_at"), code=F("player__currency_id"))
-        .annotate(ggr=zero, bonus_cost=Sum("player_amount", output_field=money))
-        .order_by()
-    )
-    rows = activity.union(bonus, all=True)
+    activity, bonus = daily_money(since=live_from, database=database)
+    rows = activity.union(bonus, rolled_up, all=True)
     converted, left_out = in_reporting_currency(
         rows, currency_key="code", sums=("ggr", "bonus_cost"), rates=rates_to_reporting(at=now)
     )

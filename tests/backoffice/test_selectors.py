@@ -13,6 +13,7 @@ from players.selectors import bonus_cost_share_by_day, rates_to_reporting, segme
 from rewards.selectors import review_queue_summary, rewards_by_rule_and_day
 from safety.selectors import open_flags_by_signal
 from tests.backoffice.conftest import NOW
+from tests.factories import ActivityFactory
 from webhooks.selectors import endpoints_disabled
 
 
@@ -148,3 +149,47 @@ def test_days_follow_the_reporting_time_zone(filled, settings):
     )  # fmt: skip
     days = {row["day"]: row for row in bonus_cost_share_by_day(days=3, now=NOW)["days"]}
     assert days["2026-11-20"]["ggr"] == "-15.00"
+
+
+def test_the_daily_roll_up_holds_each_days_sums_per_currency(filled):
+    from players.models import ActivityDay
+    from players.services import activity_days_refresh
+
+    assert activity_days_refresh(now=NOW) == 4  # 19th EUR, USD, XTS; 10th EUR; today is live
+    rows = {
+        (row.day.isoformat(), row.currency_id): (row.ggr, row.bonus_cost)
+        for row in ActivityDay.objects.all()
+    }
+    assert rows == {
+        ("2026-11-19", "EUR"): (Decimal(30), Decimal(1)),
+        ("2026-11-19", "USD"): (Decimal(50), Decimal("7.60")),
+        ("2026-11-19", "XTS"): (Decimal(999), Decimal(0)),
+        ("2026-11-10", "EUR"): (Decimal(1000), Decimal(0)),
+    }
+    assert {row.covered_until for row in ActivityDay.objects.all()} == {NOW.replace(hour=0)}
+
+
+def test_the_share_reads_past_days_from_the_roll_up_and_today_live(filled):
+    from players.models import Activity
+    from players.services import activity_days_refresh
+
+    live = bonus_cost_share_by_day(days=3, now=NOW)
+    activity_days_refresh(now=NOW)
+    with CaptureQueriesContext(connection) as queries:
+        assert bonus_cost_share_by_day(days=3, now=NOW) == live
+    assert len(queries) == 2
+    # the 19th now comes from the roll-up: its activity rows no longer matter …
+    Activity.objects.filter(occurred_at__lt=NOW.replace(hour=0)).delete()
+    # … while today is read live
+    ActivityFactory(player=filled["eur"], type="bet", amount=Decimal("50"), occurred_at=NOW)
+    days = {row["day"]: row for row in bonus_cost_share_by_day(days=3, now=NOW)["days"]}
+    assert days["2026-11-19"]["ggr"] == "76.00"
+    assert days["2026-11-20"]["ggr"] == "30.00"  # −20 + 50
+
+
+def test_a_full_refresh_rebuilds_the_roll_up(filled):
+    from players.models import ActivityDay
+    from players.services import players_refresh
+
+    players_refresh(player_ids=None)
+    assert ActivityDay.objects.exists()
