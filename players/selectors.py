@@ -21,7 +21,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncDate
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from config.databases import analytics_database
@@ -269,10 +269,10 @@ def bonus_cost_share_by_day(*, days: int = 30, now=None) -> dict:
     """GGR, bonus cost and bonus cost as a share of GGR per calendar day over the last `days`
     days (reporting time zone), summed in the reporting currency.
 
-    One query, UNION ALL of: the daily roll-up (`ActivityDay`) for the days it covers, and the
-    activity and bonus activity after its cut-off (`daily_money`: today, or everything when it
-    was never built), grouped by (day, currency); then converted with the current rates
-    (`rates_to_reporting`). GGR = bets − rolled-back stakes − wins (SPEC §4, per day rather
+    One grouped query, UNION ALL of: the daily roll-up (`ActivityDay`) for the days it covers,
+    and the activity and bonus activity after its cut-off (`daily_money`: today, or the whole
+    range when it was never built), by (day, currency) — after a one-row read of the cut-off;
+    then converted with the current rates (`rates_to_reporting`). GGR = bets − rolled-back stakes − wins (SPEC §4, per day rather
     than per player). A currency with no rate in force is left out and named.
 
     Returns `{"currency": "EUR", "days": [{"day": "2026-11-01", "ggr": "123.45",
@@ -284,12 +284,15 @@ def bonus_cost_share_by_day(*, days: int = 30, now=None) -> dict:
     calendar = days_back(days, now=now)
     since = day_start(calendar[0])
     database = analytics_database()
-    # the roll-up's cut-off, read by the database in the same statement (an InitPlan); the
-    # activity after it (or from `since`, when there is no roll-up) is read live
-    cut_off = Subquery(
-        ActivityDay.objects.using(database).order_by("-covered_until").values("covered_until")[:1]
+    # The roll-up's cut-off, read first (one row): as a literal, the planner reads only the
+    # activity after it through the occurred_at index; as a subquery it planned for all rows.
+    cut_off = (
+        ActivityDay.objects.using(database)
+        .order_by("-covered_until")
+        .values_list("covered_until", flat=True)
+        .first()
     )
-    live_from = Greatest(Coalesce(cut_off, Value(since)), Value(since))
+    live_from = max(cut_off or since, since)
     # positional columns (a UNION takes the first part's names): day, code, ggr, bonus_cost
     rolled_up = (
         ActivityDay.objects.using(database)

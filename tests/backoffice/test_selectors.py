@@ -60,7 +60,7 @@ def test_segment_distribution_counts_sums_and_names_the_rateless_currency(filled
 def test_bonus_cost_share_of_ggr_per_day(filled):
     with CaptureQueriesContext(connection) as queries:
         share = bonus_cost_share_by_day(days=3, now=NOW)
-    assert len(queries) == 2  # the UNION ALL of activity and bonus activity, the rates
+    assert len(queries) == 3  # the roll-up cut-off, the UNION ALL of the daily sums, the rates
     assert share["currency"] == "EUR"
     assert share["currencies_left_out"] == ["XTS"]
     days = {row["day"]: row for row in share["days"]}
@@ -177,7 +177,7 @@ def test_the_share_reads_past_days_from_the_roll_up_and_today_live(filled):
     activity_days_refresh(now=NOW)
     with CaptureQueriesContext(connection) as queries:
         assert bonus_cost_share_by_day(days=3, now=NOW) == live
-    assert len(queries) == 2
+    assert len(queries) == 3
     # the 19th now comes from the roll-up: its activity rows no longer matter …
     Activity.objects.filter(occurred_at__lt=NOW.replace(hour=0)).delete()
     # … while today is read live
