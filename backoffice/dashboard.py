@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.timesince import timesince
 
 from importer.selectors import import_jobs_summary
 from players.selectors import bonus_cost_share_by_day, currencies_without_rate, segment_distribution
@@ -56,6 +57,7 @@ def dashboard(*, days: int = 30) -> dict:
             "size": queue["size"],
             "oldest_at": queue["oldest_at"].isoformat() if queue["oldest_at"] else None,
             "oldest_age_hours": queue["oldest_age_hours"],
+            "oldest_age": timesince(queue["oldest_at"]) if queue["oldest_at"] else None,
         },
         "flags": flags,
         "flags_open": sum(flag["open"] for flag in flags),

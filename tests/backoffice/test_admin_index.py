@@ -47,6 +47,7 @@ def test_every_staff_role_gets_the_dashboard(client, filled, role):
         assert f'id="chart-{canvas}"' in page
     data = data_of(response)
     assert data["review_queue"]["size"] == 2
+    assert "oldest waiting " in page and data["review_queue"]["oldest_age"] in page
     assert data["flags_open"] == 3 + 1
     assert data["currencies_without_rate"] == ["XTS"]
     assert [e["url"] for e in data["webhooks_disabled"]] == ["https://gone.example.test/hook"]
@@ -117,4 +118,6 @@ def test_a_dashboard_with_no_data_renders(admin_client, db):
     data = data_of(response)
     assert data["rewards"]["rules"] == []
     assert data["flags"] == [] and data["flags_open"] == 0
-    assert data["review_queue"] == {"size": 0, "oldest_at": None, "oldest_age_hours": None}
+    assert data["review_queue"] == {
+        "size": 0, "oldest_at": None, "oldest_age_hours": None, "oldest_age": None,
+    }  # fmt: skip
