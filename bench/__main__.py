@@ -28,8 +28,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # The fixed order of the suite (cheap and self-contained first).
-MODULES = ("metrics", "api", "wallet", "importer", "expressions", "rules", "safety")
-ALIASES = {"import": "importer", "imports": "importer", "expr": "expressions", "rule": "rules"}
+MODULES = ("metrics", "api", "wallet", "importer", "expressions", "rules", "safety", "backoffice")
+ALIASES = {
+    "import": "importer",
+    "imports": "importer",
+    "expr": "expressions",
+    "rule": "rules",
+    "dashboard": "backoffice",
+}
 DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "results.json"
 
 

@@ -16,10 +16,6 @@ DOCS_PERMISSIONS = [IsAuthenticated]
 # `players/<player_id:external_id>/…`: exactly the identifier rule (players/identifiers.py).
 register_converter(PlayerIdConverter, "player_id")
 
-# Pitboss is a back office without a public site: no "View site" link leading to a 404.
-admin.site.site_url = None
-admin.site.site_header = admin.site.site_title = "Pitboss administration"
-
 api_v1 = [
     path("", include("players.urls")),
     path("", include("wallet.urls")),

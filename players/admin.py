@@ -4,11 +4,13 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export.admin import ImportExportMixin
 
@@ -427,11 +429,50 @@ class ExchangeRateInline(admin.TabularInline):
     ordering = ("-valid_from",)
 
 
+def _rate_in_force():
+    """The rate in force now of the outer currency (a subquery)."""
+    return Subquery(
+        ExchangeRate.objects.filter(currency=OuterRef("pk"), valid_from__lte=timezone.now())
+        .order_by("-valid_from")
+        .values("rate")[:1]
+    )
+
+
+class RateInForceFilter(admin.SimpleListFilter):
+    title = "exchange rate"
+    parameter_name = "rate"
+
+    def lookups(self, request, model_admin):
+        return (("missing", "No rate in force"), ("in_force", "Rate in force"))
+
+    def queryset(self, request, queryset):
+        reporting = settings.PITBOSS["REPORTING_CURRENCY"]
+        if self.value() == "missing":
+            return queryset.filter(rate_in_force__isnull=True).exclude(code=reporting)
+        if self.value() == "in_force":
+            return queryset.filter(Q(rate_in_force__isnull=False) | Q(code=reporting))
+        return queryset
+
+
 @admin.register(Currency)
 class CurrencyAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "minor_units", "active")
-    list_filter = ("active",)
+    list_display = ("code", "name", "minor_units", "active", "rate_shown")
+    list_filter = ("active", RateInForceFilter)
+    search_fields = ("code", "name")
     inlines = (ExchangeRateInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(rate_in_force=_rate_in_force())
+
+    @admin.display(description="rate in force (reporting currency)", ordering="rate_in_force")
+    def rate_shown(self, currency: Currency) -> str:
+        if currency.code == settings.PITBOSS["REPORTING_CURRENCY"]:
+            return "reporting currency"
+        if currency.rate_in_force is None:
+            return format_html(
+                '<strong class="errornote">{}</strong>', "none: left out of the reporting sums"
+            )
+        return format(currency.rate_in_force.normalize(), "f")
 
 
 @admin.register(SegmentChange)

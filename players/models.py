@@ -347,3 +347,28 @@ class EventReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"event {self.external_id}: {self.status}"
+
+
+class ActivityDay(models.Model):
+    """Money of one calendar day (reporting time zone) in one currency, summed over all players:
+    GGR (stakes − rolled-back stakes − wins, in the activity's currency) and bonus cost
+    (converted bonus money and cash rewards paid, in the player's currency).
+
+    A roll-up for the back office's daily charts, rebuilt for the last days by
+    `players.services.activity_days_refresh` (the full refresh, after each import): the days
+    before `covered_until` are read from here, later ones from the activity itself (ADR 0021).
+    """
+
+    day = models.DateField()
+    currency = models.ForeignKey(Currency, on_delete=models.CASCADE, related_name="+")
+    ggr = models.DecimalField(max_digits=24, decimal_places=8, default=0)
+    bonus_cost = models.DecimalField(max_digits=24, decimal_places=8, default=0)
+    covered_until = models.DateTimeField(help_text="the refresh's cut-off: activity before it")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "currency"], name="activity_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.currency_id}"

@@ -1,7 +1,9 @@
 """Services that change players, their metrics and their segments."""
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import structlog
 from django.db import IntegrityError, connection, transaction
@@ -9,8 +11,9 @@ from django.utils import timezone
 
 from config.domain_events import domain_events_emit
 from players.analytics import metrics_refresh_execute
-from players.models import Currency, Player, SegmentChange
+from players.models import ActivityDay, Currency, Player, SegmentChange
 from players.segmentation import segments_refresh_execute
+from players.selectors import daily_money, day_start, days_back
 
 log = structlog.get_logger(__name__)
 
@@ -101,7 +104,8 @@ def _segment_changes(*, changed_at: datetime, ids: list[int] | None) -> list[dic
 def metrics_refresh_after_import(*, player_ids: list[int] | None, job_id: int) -> str:
     """Post-import step "metrics" (importer/pipeline.py): refresh the touched players."""
     rows = metrics_refresh(player_ids=player_ids)
-    return f"{rows} metric rows refreshed"
+    days = activity_days_refresh()  # an import may bring history: the dashboard's daily sums
+    return f"{rows} metric rows refreshed, {days} daily totals rebuilt"
 
 
 def segments_refresh_after_import(*, player_ids: list[int] | None, job_id: int) -> str:
@@ -130,10 +134,13 @@ def _players_lock(ids: list[int] | None) -> None:
 def players_refresh(
     *, player_ids: Iterable[int] | None = None, as_of: datetime | None = None
 ) -> None:
-    """Metrics, then lifecycle and custom segments: what new activity needs."""
+    """Metrics, then lifecycle and custom segments: what new activity needs. The full refresh
+    (all players, the nightly schedule) also rebuilds the dashboard's daily roll-up."""
     ids = _ids(player_ids)
     metrics_refresh(player_ids=ids, as_of=as_of)
     segments_refresh(player_ids=ids)
+    if ids is None:
+        activity_days_refresh()
 
 
 StatusListener = Callable[..., int]
@@ -172,3 +179,35 @@ def player_status_set(*, player: Player, status: str, by=None) -> Player:
         player.save(update_fields=["status"])
         player_statuses_changed(player_ids=[player.pk], by=by)
     return player
+
+
+ACTIVITY_DAYS_KEPT = 90  # the longest range the back office dashboard offers
+
+
+@transaction.atomic
+def activity_days_refresh(*, days: int = ACTIVITY_DAYS_KEPT, now: datetime | None = None) -> int:
+    """Rebuild the daily roll-up (`ActivityDay`) of the last `days` complete calendar days
+    (reporting time zone) from the activity tables, set-based: one grouped read
+    (`players.selectors.daily_money`), one delete and one bulk insert of a row per (day,
+    currency). Today is left to the live read; returns the rows written. Runs with the full
+    refresh and after each import (which may bring history)."""
+    now = now or timezone.now()
+    today = days_back(1, now=now)[0]
+    cut_off = day_start(today)
+    since = cut_off - timedelta(days=days)
+    sums: dict[tuple, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    activity, bonus = daily_money(since=since, until=cut_off)
+    for row in activity.union(bonus, all=True):
+        totals = sums[(row["day"], row["code"])]
+        totals[0] += row["ggr"] or 0
+        totals[1] += row["bonus_cost"] or 0
+    ActivityDay.objects.filter(day__gte=since.date()).delete()
+    ActivityDay.objects.all().update(covered_until=cut_off)
+    ActivityDay.objects.bulk_create(
+        ActivityDay(
+            day=day, currency_id=code, ggr=ggr, bonus_cost=bonus_cost, covered_until=cut_off
+        )
+        for (day, code), (ggr, bonus_cost) in sums.items()
+    )
+    log.info("activity_days_refreshed", days=days, rows=len(sums))
+    return len(sums)

@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from config.admin import PageOnlyInline, ReadOnlyAdminMixin, inlines_add
+from config.admin import MinorUnitsMixin, PageOnlyInline, ReadOnlyAdminMixin, inlines_add
 from config.errors import DomainError
 from players.models import Player
 from players.money import money_format
@@ -244,14 +244,16 @@ def _trace_html(steps: list) -> str:
     )
 
 
-class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
+class _RewardAdminBase(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    money_fields = ("amount", "requested_amount", "expected_cost")
     list_display = [
-        "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount",
-        "currency", "requested_amount", "expected_cost", "created_at",
+        "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount_shown",
+        "currency", "requested_amount_shown", "expected_cost_shown", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "reward_type", "rule", "currency"]
     search_fields = ["player__external_id", "rule__name"]
-    list_select_related = ["player", "rule"]
+    list_select_related = ["player", "rule", "currency", "run"]
+    date_hierarchy = "created_at"
     readonly_fields = ["trace"]
     actions = ["approve", "reject"]
 
@@ -361,8 +363,14 @@ class ReviewQueueAdmin(_RewardAdminBase):
 
 @admin.register(JurisdictionLimit)
 class JurisdictionLimitAdmin(admin.ModelAdmin):
-    list_display = ["country", "kind", "value", "active", "note"]
-    list_filter = ["kind", "active"]
+    list_display = ["country", "kind", "value_shown", "active", "note"]
+    list_filter = ["kind", "active", "country"]
+    search_fields = ["=country", "note"]
+
+    @admin.display(description="value", ordering="value")
+    def value_shown(self, limit: JurisdictionLimit) -> str:
+        # a multiplier or an amount in the player's currency: the digits given, not 8 decimals
+        return "–" if limit.value is None else format(limit.value.normalize(), "f")
 
 
 @admin.register(Decision)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 
 from players.models import MONEY, Currency, Player
+from players.money import money_format
 
 
 class CustomSegment(models.Model):
@@ -303,7 +304,8 @@ class Reward(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"reward {self.pk}: {self.reward_type} {self.amount} {self.currency_id}"
+        amount = money_format(self.amount, self.currency_id)  # "5.00", not 5.00000000
+        return f"reward {self.pk}: {self.reward_type} {amount} {self.currency_id}"
 
     @property
     def idempotency_key(self) -> str:
@@ -336,7 +338,8 @@ class RuleBudget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"rule {self.rule_id} budget from {self.period_start:%Y-%m-%d}: {self.spent}/{self.limit}"
+        spent, limit = (format(v.normalize(), "f") for v in (self.spent, self.limit))
+        return f"rule {self.rule_id} budget from {self.period_start:%Y-%m-%d}: {spent}/{limit}"
 
 
 class JurisdictionLimit(models.Model):
@@ -359,4 +362,5 @@ class JurisdictionLimit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.country}: {self.kind} {self.value if self.value is not None else ''}"
+        value = "" if self.value is None else format(self.value.normalize(), "f")
+        return f"{self.country}: {self.kind} {value}".rstrip()

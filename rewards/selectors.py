@@ -4,23 +4,28 @@ Amounts of the report are in the reporting currency; uplift compares, per player
 GGR in the `window_days` after the decision between treated (issued) and held-out players.
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DateTimeField,
     DecimalField,
     ExpressionWrapper,
+    Min,
     OuterRef,
     Q,
     Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import Activity, Player
+from players.selectors import days_back
 from rewards.models import Decision, Reward, Rule
 from rewards.money import money_str, reporting_currency, reporting_rates
 from rewards.serialize import decision_as_dict
@@ -177,3 +182,67 @@ def rules_with_totals(queryset=None):
         issued_cost=Coalesce(Sum("rewards__expected_cost", filter=issued), ZERO),
         pending_count=Count("rewards", filter=Q(rewards__status=Reward.Status.PENDING_REVIEW)),
     )
+
+
+def rewards_by_rule_and_day(*, days: int = 30, now=None) -> dict:
+    """Rewards issued and their amount (the bonus cost, in the reporting currency: each
+    reward's `reporting_amount`, converted at the rate in force when it was decided) per rule
+    per calendar day over the last `days` days (reporting time zone), in one grouped query.
+
+    Returns `{"currency": "EUR", "days": ["2026-10-03", …] (oldest first, every day),
+    "rules": [{"id", "name", "issued": [int per day], "cost": ["12.50" per day],
+    "issued_total": int, "cost_total": "…"}, …]}`, rules by total cost, largest first; a rule
+    with no reward issued in the range is not listed.
+    """
+    calendar = days_back(days, now=now)
+    zone = ZoneInfo(settings.PITBOSS["REPORTING_TIME_ZONE"])
+    since = datetime.combine(calendar[0], time.min, tzinfo=zone)
+    rows = (
+        Reward.objects.filter(status=Reward.Status.ISSUED, created_at__gte=since)
+        .values("rule_id", "rule__name", day=TruncDate("created_at", tzinfo=zone))
+        .annotate(issued=Count("pk"), cost=Sum("reporting_amount"))
+        .order_by()
+    )
+    position = {day: n for n, day in enumerate(calendar)}
+    rules: dict[int, dict] = {}
+    for row in rows:
+        if row["day"] not in position:
+            continue
+        rule = rules.setdefault(
+            row["rule_id"],
+            {
+                "id": row["rule_id"],
+                "name": row["rule__name"],
+                "issued": [0] * len(calendar),
+                "cost": [ZERO] * len(calendar),
+            },
+        )
+        rule["issued"][position[row["day"]]] += row["issued"]
+        rule["cost"][position[row["day"]]] += row["cost"]
+    listed = []
+    for rule in sorted(rules.values(), key=lambda r: (-sum(r["cost"]), r["name"])):
+        listed.append(
+            {
+                **rule,
+                "cost": [str(c.quantize(CENTS)) for c in rule["cost"]],
+                "issued_total": sum(rule["issued"]),
+                "cost_total": str(sum(rule["cost"], ZERO).quantize(CENTS)),
+            }
+        )
+    return {
+        "currency": settings.PITBOSS["REPORTING_CURRENCY"],
+        "days": [day.isoformat() for day in calendar],
+        "rules": listed,
+    }
+
+
+def review_queue_summary(*, now=None) -> dict:
+    """The review queue's size and its oldest item, in one query: `{"size": int,
+    "oldest_at": datetime | None, "oldest_age_hours": float | None}` (age from `now`)."""
+    now = now or timezone.now()
+    summary = Reward.objects.filter(status=Reward.Status.PENDING_REVIEW).aggregate(
+        size=Count("pk"), oldest_at=Min("created_at")
+    )
+    oldest = summary["oldest_at"]
+    age = None if oldest is None else round((now - oldest).total_seconds() / 3600, 1)
+    return {**summary, "oldest_age_hours": age}

@@ -42,11 +42,51 @@ class EndpointForm(forms.ModelForm):
             raise forms.ValidationError(error.message) from None
 
 
+class EndpointStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("disabled", "Disabled"),
+            ("failing", "Failing, still retried"),
+            ("receiving", "Receiving"),
+        )
+
+    def queryset(self, request, queryset):
+        return {
+            "disabled": queryset.filter(active=False),
+            "failing": queryset.filter(active=True, failing_since__isnull=False),
+            "receiving": queryset.filter(active=True, failing_since__isnull=True),
+        }.get(self.value(), queryset)
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = EndpointForm
-    list_display = ["url", "types", "active", "disabled_reason", "failing_since", "created_at"]
-    list_filter = ["active"]
+    list_display = ["url", "types", "state", "created_at"]
+    list_filter = [EndpointStateFilter, "active"]
+    ordering = ["active", "-failing_since", "pk"]  # disabled endpoints first
+
+    @admin.display(description="state (disabled since / why)", ordering="active")
+    def state(self, endpoint: WebhookEndpoint) -> str:
+        if not endpoint.active:
+            since = (
+                f" (failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC)"
+                if endpoint.failing_since
+                else ""
+            )
+            return format_html(
+                '<strong class="errornote">Disabled{}: {}</strong>',
+                since,
+                endpoint.disabled_reason or "switched off by staff",
+            )
+        if endpoint.failing_since:
+            return format_html(
+                "Failing since {} UTC: retrying", f"{endpoint.failing_since:%Y-%m-%d %H:%M}"
+            )
+        return "Receiving"
+
     actions = ["rotate_secret"]
 
     @admin.display(description="event types")

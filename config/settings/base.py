@@ -50,7 +50,8 @@ ALLOWED_HOSTS = env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").spl
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "backoffice",  # before the admin: the back office's templates come first
+    "backoffice.apps.PitbossAdminConfig",  # django.contrib.admin with the Pitboss site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
