@@ -203,7 +203,10 @@ def _cleanup() -> None:
 def _csv_results(csv_rows: int, imported: dict, floor: float, bare: float) -> list[BenchResult]:
     rate = csv_rows / imported["seconds"]
     floor_rate, bare_rate = csv_rows / floor, csv_rows / bare
-    stages = ", ".join(f"{name} {seconds}s" for name, seconds in imported["stages"].items())
+    from importer.services import STAGES
+
+    times = imported["stages"]
+    stages = ", ".join(f"{name} {times[name]}s" for name in STAGES if name in times)
     load = os.getloadavg()[0]
     return [
         BenchResult(
