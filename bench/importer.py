@@ -257,6 +257,8 @@ def run(scale: float = 1.0) -> list[BenchResult]:
                 raise RuntimeError(f"the import stored {floor_rows} of {csv_rows} rows")
             bare = _bare_copy(csv_path)
             results += _csv_results(csv_rows, imported, floor, bare)
+            for result in results:  # before the slow clean-up and the XLSX run
+                print(result.line(), flush=True)
         finally:
             _cleanup()
         xlsx_path = os.path.join(folder, "activity.xlsx")
@@ -281,8 +283,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             )
         finally:
             _cleanup()
-    for result in results:
-        print(result.line())
+    print(results[-1].line(), flush=True)
     return results
 
 
