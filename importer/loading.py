@@ -6,9 +6,13 @@ one transaction, so a job killed at any point leaves either nothing or everythin
 or a re-import inserts nothing twice.
 """
 
-import io
+import contextlib
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -80,27 +84,90 @@ def stage_exists(*, job_id: int) -> bool:
     return stage_table(job_id) in connection.introspection.table_names()
 
 
-def stage_write(*, job_id: int, kind: str, rows: pd.DataFrame) -> None:
-    """Append staging rows (COPY on PostgreSQL, executemany on SQLite)."""
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as headerless CSV for COPY, written by Arrow's C++ writer (about 1.5x
+    pandas' `to_csv`, and it releases the GIL). Empty text is written as NULL, as `to_csv`
+    did: COPY reads an unquoted empty field as NULL."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for position, column in enumerate(table.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            blank = pc.equal(column, "")
+            table = table.set_column(
+                position, table.field(position), pc.if_else(blank, None, column)
+            )
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False))
+    return sink.getvalue().to_pybytes()
+
+
+def stage_write(*, job_id: int, kind: str, rows: pd.DataFrame, raw=None) -> None:
+    """Append staging rows (COPY on PostgreSQL, executemany on SQLite).
+
+    `raw`: a psycopg connection to COPY through instead of Django's (StageWriter's thread
+    uses the job's own connection that way: a Django connection belongs to its thread)."""
     if rows.empty:
         return
     table = stage_table(job_id)
     names = list(PLAYER_COLUMNS if kind == Kind.PLAYERS else ACTIVITY_COLUMNS)
     quoted = ", ".join(f'"{n}"' for n in names)
-    with connection.cursor() as cursor:
-        if is_postgres():
-            buffer = io.StringIO()
-            rows[names].to_csv(buffer, header=False, index=False)
-            with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(buffer.getvalue())
-        else:
-            frame = rows[names].astype(object)
-            frame = frame.where(frame.notna(), None)
-            marks = ", ".join(["%s"] * len(names))
-            cursor.executemany(
-                f"INSERT INTO {table} ({quoted}) VALUES ({marks})",
-                list(frame.itertuples(index=False, name=None)),
+    if raw is not None or is_postgres():
+        data = _csv_bytes(rows[names])
+        with contextlib.ExitStack() as stack:
+            cursor = stack.enter_context(raw.cursor() if raw is not None else connection.cursor())
+            copy = stack.enter_context(
+                cursor.copy(f"COPY {table} ({quoted}) FROM STDIN (FORMAT csv)")
             )
+            copy.write(data)
+        return
+    frame = rows[names].astype(object)
+    frame = frame.where(frame.notna(), None)
+    marks = ", ".join(["%s"] * len(names))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({quoted}) VALUES ({marks})",
+            list(frame.itertuples(index=False, name=None)),
+        )
+
+
+class StageWriter:
+    """Writes staging chunks while the caller reads and checks the next one (PostgreSQL).
+
+    One background thread COPYs each chunk through the job's own psycopg connection (the
+    same transaction as the caller's); `write` hands a chunk over after waiting for the
+    previous one, so at most one chunk is in flight and its failure surfaces at the next
+    `write` or at `wait`. Thread-safe because psycopg serialises a connection's operations
+    and the caller does not use the connection while a chunk is in flight (it calls `wait`
+    before its own statements). On SQLite every write is synchronous.
+    """
+
+    def __init__(self, *, job_id: int, kind: str):
+        self.job_id, self.kind = job_id, kind
+        self.pending: Future | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        if is_postgres():
+            connection.ensure_connection()
+            self.raw = connection.connection
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-stage")
+
+    def write(self, rows: pd.DataFrame) -> None:
+        self.wait()
+        if self.pool is None:
+            stage_write(job_id=self.job_id, kind=self.kind, rows=rows)
+            return
+        self.pending = self.pool.submit(
+            stage_write, job_id=self.job_id, kind=self.kind, rows=rows, raw=self.raw
+        )
+
+    def wait(self) -> None:
+        """Block until the chunk in flight is stored; re-raises its error."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the chunk in flight (its error, if any, is left to `wait`) and stop."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 def currencies_create(*, currencies: dict[str, dict]) -> None:

@@ -504,34 +504,48 @@ def _validate(job: ImportJob, info: FileInfo, options: dict) -> str:
     os.makedirs(os.path.dirname(report), exist_ok=True)
     kept: list[dict] = []
     rows_done = rejected = 0
+    # Chunk N is COPYed to the stage while chunk N+1 is read and checked; the job's progress
+    # counts a chunk once it is staged (a worker killed mid-way re-runs from a true count).
+    writer = loading.StageWriter(job_id=job.pk, kind=job.kind)
+    progress: dict | None = None
     with open(report, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(ERROR_COLUMNS)
-        for chunk in file_chunks(path=job.file.path, info=info, chunk_rows=CHUNK_ROWS):
-            result = _check(job.file.path, info, chunk, mapping, context)
-            errors = result.errors
-            if not errors.empty:
-                rejected += errors["row"].nunique()
-                writer.writerows(_safe_rows(errors))
-                if len(kept) < ERRORS_KEPT:
-                    kept += (
-                        errors.drop(columns="value")
-                        .head(ERRORS_KEPT - len(kept))
-                        .to_dict("records")
-                    )
-            if not (rejected and job.on_error == OnError.REJECT):
-                rows = staging_rows(kind=job.kind, values=result.values)
-                loading.stage_write(job_id=job.pk, kind=job.kind, rows=rows)
-            rows_done += len(chunk)
-            if rows_done > MAX_ROWS:
-                raise DomainError("too_many_rows", f"The file has more than {MAX_ROWS:,} rows.")
-            _update(
-                job,
-                rows_done=rows_done,
-                rows_total=max(job.rows_total, rows_done),
-                rows_rejected=rejected,
-                errors=[_jsonable(e) for e in kept],
-            )
+        writer_csv = csv.writer(handle)
+        writer_csv.writerow(ERROR_COLUMNS)
+        try:
+            for chunk in file_chunks(path=job.file.path, info=info, chunk_rows=CHUNK_ROWS):
+                result = _check(job.file.path, info, chunk, mapping, context)
+                errors = result.errors
+                if not errors.empty:
+                    rejected += errors["row"].nunique()
+                    writer_csv.writerows(_safe_rows(errors))
+                    if len(kept) < ERRORS_KEPT:
+                        kept += (
+                            errors.drop(columns="value")
+                            .head(ERRORS_KEPT - len(kept))
+                            .to_dict("records")
+                        )
+                rows = None
+                if not (rejected and job.on_error == OnError.REJECT):
+                    rows = staging_rows(kind=job.kind, values=result.values)
+                rows_done += len(chunk)
+                if rows_done > MAX_ROWS:
+                    raise DomainError("too_many_rows", f"The file has more than {MAX_ROWS:,} rows.")
+                writer.wait()
+                if progress is not None:
+                    _update(job, **progress)
+                if rows is not None:
+                    writer.write(rows)
+                progress = {
+                    "rows_done": rows_done,
+                    "rows_total": max(job.rows_total, rows_done),
+                    "rows_rejected": rejected,
+                    "errors": [_jsonable(e) for e in kept],
+                }
+            writer.wait()
+        finally:
+            writer.close()
+        if progress is not None:
+            _update(job, **progress)
     _update(
         job,
         rows_total=rows_done,

@@ -81,3 +81,62 @@ def test_a_currency_gone_since_validation_still_fails_the_load(run_import):
         loading.load_activity(job_id=job.pk, source="import:activity")
     loading.stage_drop(job_id=job.pk)
     assert not Activity.objects.filter(external_id="t2").exists()
+
+
+def test_stage_writer_copies_text_exactly_and_empty_text_as_null(run_import):
+    """The staging COPY (Arrow's CSV writer, from StageWriter's thread) keeps quotes, commas,
+    line breaks and non-ASCII text as they are, and stores empty or missing text as NULL."""
+    import pandas as pd
+
+    _postgres()
+    job = run_import((HEADER + "t1,p1,bet,10.00,EUR,2026-01-02\n").encode(), kind="activity")
+    loading.stage_create(job_id=job.pk, kind=job.kind)
+    odd = ['a "quoted", value', "line\nbreak", "Søren Ærø", "", None]
+    rows = pd.DataFrame(
+        {
+            "row_no": range(2, 7),
+            "external_id": [f"x{i}" for i in range(5)],
+            "player_id": odd,
+            "type": "bet",
+            "amount": "1.50000000",
+            "currency": "EUR",
+            "occurred_at": "2026-01-02T00:00:00.000000+00",
+            "count": 1,
+        }
+    )
+    for name in loading.ACTIVITY_COLUMNS:
+        if name not in rows:
+            rows[name] = None
+    writer = loading.StageWriter(job_id=job.pk, kind=job.kind)
+    try:
+        writer.write(rows.iloc[:3])
+        writer.write(rows.iloc[3:])
+        writer.wait()
+    finally:
+        writer.close()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT player_id, amount, game_id FROM {loading.stage_table(job.pk)} ORDER BY row_no"
+        )
+        stored = cursor.fetchall()
+    assert [row[0] for row in stored] == [*odd[:3], None, None]
+    assert {str(row[1]) for row in stored} == {"1.50000000"}
+    assert {row[2] for row in stored} == {None}
+    loading.stage_drop(job_id=job.pk)
+
+
+def test_stage_writer_reports_a_failed_chunk(run_import):
+    import pandas as pd
+
+    _postgres()
+    job = run_import((HEADER + "t1,p1,bet,10.00,EUR,2026-01-02\n").encode(), kind="activity")
+    loading.stage_create(job_id=job.pk, kind=job.kind)
+    rows = pd.DataFrame({name: ["x"] for name in loading.ACTIVITY_COLUMNS})  # row_no "x"
+    writer = loading.StageWriter(job_id=job.pk, kind=job.kind)
+    try:
+        writer.write(rows)
+        with pytest.raises(Exception, match="integer"):
+            writer.wait()
+    finally:
+        writer.close()
+    loading.stage_drop(job_id=job.pk)
