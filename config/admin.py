@@ -43,7 +43,8 @@ class MinorUnitsMixin:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for name in cls.money_fields:
-            setattr(cls, f"{name}_shown", _money_column(name))
+            if f"{name}_shown" not in cls.__dict__:  # a subclass's own display wins
+                setattr(cls, f"{name}_shown", _money_column(name))
 
     def _replacements(self) -> dict[str, str]:
         return {**{n: f"{n}_shown" for n in self.money_fields}, **self.shown_instead}

@@ -186,10 +186,13 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["player", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
-            # Live wins and rollbacks find their bets by round; imports (other sources) skip it.
+            # Live wins and rollbacks find their bets by round (wallet.services.bets_referenced),
+            # for the API and the aggregators alike; imports (`import:<kind>`) skip it. A range,
+            # not NOT LIKE: PostgreSQL proves `source = 'agg:x'` implies `source < 'import:'`,
+            # so the index serves every live source (they all sort before "import:").
             models.Index(
                 fields=["player", "round_id"],
-                condition=Q(source="api") & ~Q(round_id=""),
+                condition=Q(source__lt="import:") & ~Q(round_id=""),
                 name="activity_live_round",
             ),
         ]
