@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 from config.entrypoints import settings_module_set_default
 from config.observability import metrics_registry, task_context_bind, task_context_clear
@@ -29,3 +29,12 @@ def metrics_exporter_start(**_kwargs) -> None:
 
         address = os.environ.get("PITBOSS_WORKER_METRICS_ADDR", "127.0.0.1")
         start_http_server(int(port), addr=address, registry=metrics_registry())
+
+
+@worker_process_init.connect(weak=False)
+def tracing_start(**_kwargs) -> None:
+    """Tracing in each pool process (after fork: the span exporter's thread lives there); off
+    unless an OTLP endpoint is configured (config/tracing.py)."""
+    from config.tracing import tracing_configure
+
+    tracing_configure(service="pitboss-worker")

@@ -270,6 +270,8 @@ PITBOSS = {
     "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
     # Bearer token Prometheus sends for /metrics; without one, only loopback may scrape.
     "METRICS_TOKEN": env("PITBOSS_METRICS_TOKEN"),
+    # OTLP/HTTP endpoint for traces (config/tracing.py); OTEL_EXPORTER_OTLP_ENDPOINT also works.
+    "OTEL_ENDPOINT": env("PITBOSS_OTEL_ENDPOINT"),
     # Reports that add up many players read from here (config/databases.py).
     "ANALYTICS_DATABASE": "replica" if env("DATABASE_REPLICA_URL") else "default",
     # Imports: how a date like 03/04/2026 reads when nothing in its column settles it
