@@ -4,8 +4,9 @@ schemathesis reads the live schema at /api/v1/schema/ and generates requests for
 operation, with the token of each role (admin, operator, analyst, service): no answer may be a
 5xx, and every answer must be declared by the schema — its status code, content type, headers
 and body shape (the 4xx codes each operation can answer are declared with the one error shape
-by `config.api.schema.error_responses`). Examples per operation are few (`EXAMPLES`) so that
-CI stays within a few minutes; a failure names the request to replay.
+by `config.api.schema.error_responses`). Examples per operation are few (`EXAMPLES`,
+`PITBOSS_FUZZ_EXAMPLES` to run more) so that CI stays within a few minutes (about 50 s a role
+on the 2-core CI machine); a failure names the request to replay (curl).
 """
 
 import os
@@ -16,25 +17,36 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from tests.conftest import _client_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-EXAMPLES = int(os.environ.get("PITBOSS_FUZZ_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("PITBOSS_FUZZ_EXAMPLES", "3"))
 ROLES = ("admin", "operator", "analyst", "service")
-# Every conformance check. Not `positive_data_acceptance`: a schema-valid request may still be
-# refused by the domain (a bonus for an unknown player is a 404, a bet over the balance a 409).
+# Every check that judges one answer, including the authentication probes (`ignored_auth`
+# sends each operation without the token and with a wrong one: 401/403 expected). Not
+# `positive_data_acceptance`: a schema-valid request may still be refused by the domain (a
+# bonus of an unknown player is a 404, a bet over the balance a 409), nor the stateful checks
+# (`use_after_free`, `ensure_resource_availability`), which need schemathesis's stateful runner.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    negative_data_rejection,
+    ignored_auth,
+    missing_required_header,
+    unsupported_method,
 ]
 
 
@@ -54,11 +66,15 @@ def test_no_answer_is_a_5xx_or_off_the_schema(role, live_server, settings_thrott
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 20, "the schema lists the API's operations"
 
+    explicit = {"Authorization": authorization}
+
     def exercise(case):
-        case.headers = {**(case.headers or {}), "Authorization": authorization}
+        case.headers = {**(case.headers or {}), **explicit}
         response = case.call(base_url=live_server.url)
         try:
-            case.validate_response(response, checks=CHECKS)
+            # the token passed as explicit headers: `ignored_auth` then probes the operation
+            # without it and with a wrong one, and expects a 401/403
+            case.validate_response(response, checks=CHECKS, headers=explicit)
         except BaseException as error:  # noqa: BLE001 - gathered, reported together below
             kind = str(error).split("\n\n")[1][:60] if "\n\n" in str(error) else ""
             failures.setdefault(
