@@ -144,8 +144,12 @@ def test_queue_depth_of_an_unreachable_broker_is_left_out_quickly():
 
 
 def test_the_configured_queues_are_read():
-    from celery import Celery
+    from kombu import Queue
 
-    app = Celery()
-    app.conf.update(task_default_queue="default", task_routes={"x.y": {"queue": "imports"}})
-    assert observability.celery_queues(app.conf) == ("default", "imports")
+    conf = {
+        "task_default_queue": "default",
+        "task_queues": [Queue("bulk")],
+        "task_routes": {"x.y": {"queue": "imports"}},
+    }
+    assert observability.celery_queues(conf) == ("bulk", "default", "imports")
+    assert observability.celery_queues({}) == ("celery",)
