@@ -33,12 +33,17 @@ def _drop_broker_pools() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker_process():
+def broker_flush() -> None:
+    """Empty the test broker's Redis database (skips the test when Redis is not reachable)."""
     try:
         redis.Redis.from_url(BROKER).flushdb()
     except redis.ConnectionError:
         pytest.skip(f"Redis is not reachable at {BROKER}")
+
+
+@pytest.fixture
+def celery_worker_process():
+    broker_flush()
     db = connection.settings_dict
     env = {
         **os.environ,

@@ -15,7 +15,6 @@ import tempfile
 import time
 
 import pytest
-import redis
 from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +24,7 @@ from tests.conftest import _client_for
 from tests.integration.conftest import (
     BROKER,
     REPO,
+    broker_flush,
     free_port,
     nginx_proxy,
     process_stop,
@@ -82,10 +82,7 @@ def _until(condition, seconds: float, what: str):
 
 @pytest.fixture
 def stack():
-    try:
-        redis.Redis.from_url(BROKER).flushdb()
-    except redis.ConnectionError:
-        pytest.skip(f"Redis is not reachable at {BROKER}")
+    broker_flush()
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
     PeriodicTask.objects.update(enabled=False)  # only the test's schedule
     PeriodicTask.objects.create(
