@@ -8,8 +8,8 @@ Celery queue depth on /metrics.
   context while it runs (`task_context_bind`) and its duration observed in
   `pitboss_task_duration_seconds{task,state}`. The job id is the import job or rule run the task
   works for (`import:7`, `rule_run:12`), else the id of the task that started the tree — the
-  chunks of one fan-out share it. Services add `player` and the like with
-  `structlog.contextvars.bind_contextvars`.
+  chunks of one fan-out share it. The ingestion path adds `player` (the external id) per
+  event (wallet/events.py); services add more with `structlog.contextvars.bound_contextvars`.
 - `pitboss_celery_queue_length{queue}`: messages waiting per configured queue, read from the
   Redis broker at scrape time (one pipelined round trip, 0.5 s budget).
 - `metrics_registry`: what /metrics and a worker's exporter serve. With
