@@ -1,8 +1,14 @@
 """ASGI entry point (e.g. uvicorn config.asgi:application)."""
 
-from django.core.asgi import get_asgi_application
+import django
+from django.core.handlers.asgi import ASGIHandler
 
 from config.entrypoints import settings_module_set_default
 
 settings_module_set_default()  # production unless PITBOSS_DEV=1
-application = get_asgi_application()
+django.setup(set_prefix=False)
+
+from config.tracing import tracing_configure  # noqa: E402 - needs the settings
+
+tracing_configure(service="pitboss-web")  # before the middleware is loaded; off unless set
+application = ASGIHandler()

@@ -11,9 +11,10 @@ from ipaddress import ip_address
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from config.observability import queue_collector_register
+from config.celery import app as celery_app
+from config.observability import celery_queues, metrics_registry, queue_collector_register
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:
@@ -34,10 +35,10 @@ def _metrics_allowed(request: HttpRequest) -> bool:
 
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics for a scraper allowed by `_metrics_allowed` (403 otherwise)."""
-    queue_collector_register(settings.CELERY_BROKER_URL)
+    queue_collector_register(settings.CELERY_BROKER_URL, celery_queues(celery_app.conf))
     if not _metrics_allowed(request):
         return JsonResponse(
             {"error": {"code": "forbidden", "message": "Metrics need a token.", "details": {}}},
             status=403,
         )
-    return ExportToDjangoView(request)
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

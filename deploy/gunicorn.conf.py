@@ -4,8 +4,10 @@ Threads, not processes, per core: a request spends most of its time waiting on P
 nginx hands gunicorn only whole requests, so no slow client holds a thread.
 """
 
+import glob
 import multiprocessing
 import os
+import tempfile
 
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
@@ -17,3 +19,20 @@ max_requests = 10_000  # recycle workers now and then
 max_requests_jitter = 1_000
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None
+
+# Prometheus metrics summed over the workers (prometheus_client's multiprocess mode, ADR 0025):
+# each worker writes its values to files in this directory and /metrics reads them all. Set
+# before the workers import the application; a directory of our own unless one is given.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="pitboss-metrics-"))
+
+
+def on_starting(server) -> None:
+    """Values of an earlier run's workers are not this run's."""
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

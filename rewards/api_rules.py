@@ -2,7 +2,8 @@
 traces. Views are thin: a serializer checks the shape, one service or selector does the work."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -74,16 +75,35 @@ class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
+class _UnwrappedListSchema(AutoSchema):
+    """`rules/` answers `{"results": [...]}` (not a bare array): its declared response is the
+    whole body, so drf-spectacular must not wrap the list action's response in an array."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+    def get_operation_id(self) -> str:
+        return "rules_list" if self.view.action == "list" else super().get_operation_id()
+
+
 class RuleViewSet(viewsets.ViewSet):
     """`rules/` CRUD; an invalid condition or amount answers 400 `invalid_expression` with
     `details.condition` / `details.amount`: `[{message, position, line, column, suggestions}]`."""
+
+    schema = _UnwrappedListSchema()
 
     lookup_value_regex = r"\d+"
 
     def _rule(self, pk) -> Rule:
         return get_object_or_404(Rule, pk=pk)
 
-    @extend_schema(responses=RuleSerializer(many=True))
+    @extend_schema(
+        responses=inline_serializer("RuleList", {"results": RuleSerializer(many=True)}),
+        parameters=[
+            OpenApiParameter("active", bool, description="Only active (true) or inactive rules."),
+            OpenApiParameter("trigger", str, description="Only rules with this trigger."),
+        ],
+    )
     def list(self, request):
         rules = Rule.objects.select_related("currency").order_by("-priority", "pk")
         active = request.query_params.get("active")

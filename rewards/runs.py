@@ -25,6 +25,7 @@ from django.utils import timezone
 from config.domain_events import domain_events_emit
 from players.models import Player, Segment
 from rewards import history, pipeline
+from rewards.metrics import rewards_count
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
 from rewards.serialize import reward_as_dict
 from wallet.batch import RewardPayment, rewards_pay_batch
@@ -283,7 +284,15 @@ def decisions_store(
 
 
 def rewards_announce(rewards: list[Reward]) -> None:
-    """`reward.issued` / `reward.rejected` domain events (webhooks) in the deciding transaction."""
+    """`reward.issued` / `reward.rejected` domain events (webhooks) in the deciding transaction,
+    and `pitboss_rewards_total` once it commits."""
+    rewards_count(
+        [
+            (r.status, r.reason or "")
+            for r in rewards
+            if r.status in (Reward.Status.ISSUED, Reward.Status.REJECTED)
+        ]
+    )
     for status, event_type in (
         (Reward.Status.ISSUED, "reward.issued"),
         (Reward.Status.REJECTED, "reward.rejected"),

@@ -37,6 +37,7 @@ def test_the_request_id_is_in_the_log_lines_of_the_request(service_client):
         )
     rejected = [line for line in logs if line["event"] == "event_rejected"]
     assert rejected and rejected[0]["request_id"] == "req-obs-1"
+    assert rejected[0]["player"] == "obs-p"  # the player's external id
 
 
 def test_events_are_counted_by_type_status_and_reason(service_client, client):

@@ -30,6 +30,7 @@ from players.models import BonusActivity, Player
 from players.money import amount_validate
 from wallet.guards import reward_guards_check
 from wallet.ledger import amount_in_player_currency, house_account_id
+from wallet.metrics import operations_count
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
 from wallet.services.bonuses import _bonus_event, _weights_clean, bonus_grant
 from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
@@ -186,6 +187,8 @@ def _post(*, cash, grants, players, now: datetime) -> None:
         for p in grants
     ]
     posted = LedgerTransaction.objects.bulk_create(rows, batch_size=2000)
+    operations_count(LedgerTransaction.Kind.CASH_REWARD, len(cash))
+    operations_count(LedgerTransaction.Kind.BONUS_GRANT, len(grants))
     credit = [accounts[(p.player_id, p.currency)] for p in cash] + [a.pk for a in bonus_accounts]
     entries = []
     for payment, row, account_id in zip(cash + grants, posted, credit, strict=True):

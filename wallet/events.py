@@ -253,7 +253,9 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     """
     results, applied, refused = [], [], []
     for event in events:
-        outcome = _event_ingest(event)
+        # every log line about this event names its player (external id) and the event
+        with structlog.contextvars.bound_contextvars(player=event.player_id):
+            outcome = _event_ingest(event)
         EVENTS.labels(
             event.type, outcome.status, outcome.reason.code if outcome.reason else ""
         ).inc()

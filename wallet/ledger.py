@@ -17,6 +17,7 @@ from config.errors import DomainError
 from players.models import Player
 from players.money import convert, currency_quantum
 from wallet import prepared
+from wallet.metrics import operations_count
 from wallet.models import Account, Entry, LedgerTransaction
 
 
@@ -112,6 +113,7 @@ def ledger_post(
         if guard and LedgerTransaction.objects.filter(reverses__in=guard).exists():
             return None
         posted = _insert_orm(row, legs)
+    operations_count(kind)
     return posted
 
 

@@ -85,7 +85,13 @@ def _event_types_check(event_types: Iterable[str]) -> list[str]:
 
 
 def endpoint_create(
-    *, url: str, event_types: Iterable[str], description: str = "", max_in_flight: int = 4, by=None
+    *,
+    url: str,
+    event_types: Iterable[str],
+    description: str = "",
+    max_in_flight: int = 4,
+    active: bool = True,
+    by=None,
 ) -> tuple[WebhookEndpoint, str]:
     """Register a receiver; returns it and its signing secret (shown to staff this once).
 
@@ -96,6 +102,7 @@ def endpoint_create(
         event_types=_event_types_check(event_types),
         description=description,
         max_in_flight=max(1, max_in_flight),
+        active=active,
         secret=_secret_new(),
         created_by=by,
     )

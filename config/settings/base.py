@@ -230,6 +230,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every operation's error answers, in the one error shape (config/api/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.schema.error_responses",
+    ],
 }
 
 # Content Security Policy (django-csp): only this origin's scripts run; the admin and the API
@@ -266,6 +271,8 @@ PITBOSS = {
     "WEBHOOKS_ALLOW_LOCAL": env_bool("PITBOSS_WEBHOOKS_ALLOW_LOCAL", False),
     # Bearer token Prometheus sends for /metrics; without one, only loopback may scrape.
     "METRICS_TOKEN": env("PITBOSS_METRICS_TOKEN"),
+    # OTLP/HTTP endpoint for traces (config/tracing.py); OTEL_EXPORTER_OTLP_ENDPOINT also works.
+    "OTEL_ENDPOINT": env("PITBOSS_OTEL_ENDPOINT"),
     # Reports that add up many players read from here (config/databases.py).
     "ANALYTICS_DATABASE": "replica" if env("DATABASE_REPLICA_URL") else "default",
     # Imports: how a date like 03/04/2026 reads when nothing in its column settles it

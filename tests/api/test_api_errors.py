@@ -396,3 +396,27 @@ def test_random_player_filters_never_get_a_5xx(service_client, query):
     assert response.status_code < 500, (query, response.content[:300])
     if response.status_code != 200:
         assert_error(response, response.status_code)
+
+
+def test_the_schema_declares_every_error_answer_in_the_one_shape(admin_client_api):
+    schema = admin_client_api.get("/api/v1/schema/?format=json").json()
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    events = schema["paths"]["/api/v1/events/"]["post"]["responses"]
+    for code in ("400", "401", "403", "404", "409", "413", "429", "503"):
+        assert events[code]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }, code
+    players = schema["paths"]["/api/v1/players/"]["get"]["responses"]
+    assert {"400", "401", "403", "429", "503"} <= players.keys()
+    assert "413" not in players  # no body to be too large
+
+
+def test_the_rules_list_is_declared_as_its_body(admin_client_api):
+    """Found by the schema fuzz: `rules/` answers {"results": [...]}, declared as a bare array."""
+    schema = admin_client_api.get("/api/v1/schema/?format=json").json()
+    answer = schema["paths"]["/api/v1/rules/"]["get"]["responses"]["200"]
+    assert answer["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RuleList"
+    }
+    assert admin_client_api.get("/api/v1/rules/").json() == {"results": []}

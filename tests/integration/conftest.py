@@ -1,13 +1,15 @@
 """A real Celery worker (a separate process) consuming from Redis against the test database."""
 
+import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from config.celery import app as celery_app
 _XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 BROKER = os.environ.get("PITBOSS_TEST_BROKER", f"redis://127.0.0.1:6379/{14 + _XDIST_INDEX % 2}")
 REPO = Path(settings.BASE_DIR)
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def _drop_broker_pools() -> None:
@@ -30,14 +33,19 @@ def _drop_broker_pools() -> None:
     celery_app.amqp._producer_pool = None
 
 
-@contextmanager
-def _celery_worker(*, result_backend: str | None):
-    """A real `celery worker` process on BROKER (results stored in `result_backend`, if any),
-    and this process's Celery app pointed at it; both put back afterwards."""
+def broker_flush() -> None:
+    """Empty the test broker's Redis database (skips the test when Redis is not reachable)."""
     try:
         redis.Redis.from_url(BROKER).flushdb()
     except redis.ConnectionError:
         pytest.skip(f"Redis is not reachable at {BROKER}")
+
+
+@contextlib.contextmanager
+def _celery_worker(*, result_backend: str | None):
+    """A real `celery worker` process on BROKER (results stored in `result_backend`, if any),
+    and this process's Celery app pointed at it; both put back afterwards."""
+    broker_flush()
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -148,3 +156,43 @@ def gunicorn_server(service_client):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def nginx_proxy(app_port: int):
+    """nginx with deploy/nginx.conf (rendered as `deploy/render-nginx.sh` does) in front of
+    `app_port` on loopback; yields its port. Skips when nginx is missing (fails on CI)."""
+    if not Path(NGINX).exists():
+        if os.environ.get("CI"):
+            pytest.fail("nginx is missing (.ci/run installs it)")
+        pytest.skip("nginx is not installed")
+    proxy_port = free_port()
+    prefix = tempfile.mkdtemp(prefix="pitboss-nginx-")
+    os.chmod(prefix, 0o777)
+    conf = subprocess.run(
+        [str(REPO / "deploy" / "render-nginx.sh"), prefix, f"127.0.0.1:{proxy_port}",
+         f"127.0.0.1:{app_port}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    Path(prefix, "nginx.conf").write_text(conf)
+    proxy = subprocess.Popen(
+        [NGINX, "-p", prefix, "-c", f"{prefix}/nginx.conf", "-g", "daemon off;"],
+        start_new_session=True,
+    )
+    try:
+        yield proxy_port
+    finally:
+        os.killpg(proxy.pid, signal.SIGTERM)
+        proxy.wait(timeout=20)
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group a test started (`start_new_session=True`), then wait."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

@@ -4,41 +4,25 @@ claiming 2 GB are opened; `/healthz` keeps answering within a second throughout.
 
 import http.client
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from tests.integration.conftest import free_port, wait_healthy
+from tests.integration.conftest import free_port, nginx_proxy, process_stop, wait_healthy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 @pytest.fixture
 def production_shape():
-    if not Path(NGINX).exists():
-        if os.environ.get("CI"):
-            pytest.fail("nginx is missing (.ci/run installs it)")
-        pytest.skip("nginx is not installed")
     db = connection.settings_dict
-    app_port, proxy_port = free_port(), free_port()
-    prefix = tempfile.mkdtemp(prefix="pitboss-nginx-")
-    os.chmod(prefix, 0o777)
-    conf = subprocess.run(
-        [str(ROOT / "deploy" / "render-nginx.sh"), prefix, f"127.0.0.1:{proxy_port}",
-         f"127.0.0.1:{app_port}"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    Path(prefix, "nginx.conf").write_text(conf)
+    app_port = free_port()
     env = {
         **os.environ,
         "PITBOSS_DEV": "1",
@@ -53,18 +37,12 @@ def production_shape():
          "--workers", "2"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    proxy = subprocess.Popen(
-        [NGINX, "-p", prefix, "-c", f"{prefix}/nginx.conf", "-g", "daemon off;"],
-        start_new_session=True,
-    )
     try:
-        wait_healthy(proxy_port)
-        yield proxy_port
+        with nginx_proxy(app_port) as proxy_port:
+            wait_healthy(proxy_port)
+            yield proxy_port
     finally:
-        for process in (proxy, app):
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        shutil.rmtree(prefix, ignore_errors=True)
+        process_stop(app)
 
 
 def _slow_header(port: int, held: list) -> None:

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from players.models import EventReceipt
+from tests.schemathesis_checks import CONFORMANCE, operation_run
 from tests.wallet.conftest import D, deposit, key, player_make
 from tests.wallet.valkyrie import PREFIX, Valkyrie
 from wallet import services
@@ -32,13 +25,7 @@ EXAMPLES = 20
 # Conformance checks only: schemathesis's heuristic that a schema-valid request is never a 4xx
 # (`positive_data_acceptance`) contradicts the spec itself, which answers 400 to a
 # getTransactions naming neither providerTransactionId nor providerBetRef (both optional).
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+CHECKS = CONFORMANCE
 
 
 @pytest.fixture
@@ -69,18 +56,7 @@ def _operations(schema):
 
 
 def _run(operation, body, *, max_examples: int = EXAMPLES) -> None:
-    settings(
-        max_examples=max_examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )(given(case=operation.as_strategy().filter(_addressable))(body))()
-
-
-def _addressable(case) -> bool:
-    """Leave out path parameters "." and "..": HTTP clients fold them into the path
-    (RFC 3986 dot segments), so the request would reach another URL (a 404 of no operation)."""
-    return not any(value in (".", "..") for value in (case.path_parameters or {}).values())
+    operation_run(operation, body, max_examples=max_examples)
 
 
 def test_every_answer_conforms_to_the_spec(schema, vk, live_server):

@@ -25,6 +25,15 @@ def test_create_shows_the_secret_once_and_rotation_gives_a_new_one(admin_client_
     assert endpoint.previous_secret == secret
 
 
+def test_an_endpoint_can_be_created_inactive(admin_client_api):
+    """Found by the schema fuzz (tests/api/test_schema_fuzz.py): `active` in a create was a 500."""
+    body = {"url": "https://crm.example.com/hooks", "event_types": ["reward.issued"]}
+    created = admin_client_api.post(URL, {**body, "active": False}, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["active"] is False
+    assert WebhookEndpoint.objects.get().active is False
+
+
 @pytest.mark.parametrize("role", ["operator", "analyst", "service"])
 def test_only_the_admin_role_manages_webhooks(api_client_for, role):
     client = api_client_for(role)

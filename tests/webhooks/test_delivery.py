@@ -54,6 +54,18 @@ def test_delivered_after_commit_signed_with_the_endpoints_secret(receiver, endpo
     assert delivery.last_status_code == 200
 
 
+def test_deliveries_are_counted_on_metrics_by_endpoint_and_outcome(receiver, endpoint):
+    from tests.metrics import sample, scrape
+
+    name, labels = "pitboss_webhook_deliveries_total", {"endpoint": str(endpoint.pk)}
+    receiver.answers = [500]
+    emit()
+    retry_until_done(WebhookDelivery.objects.get())
+    samples = scrape()
+    assert sample(samples, name, **labels, outcome="retry") == 1
+    assert sample(samples, name, **labels, outcome="succeeded") == 1
+
+
 def test_three_failures_then_success_is_acknowledged_once_under_one_id(receiver, endpoint):
     receiver.answers = [500, 503, 429]
     emit()
