@@ -67,9 +67,6 @@ class EventSerializer(serializers.Serializer):
         attrs["currency"] = currency
         return attrs
 
-    def to_event(self) -> EventInput:
-        return EventInput(**self.validated_data)
-
 
 MISSING = frozenset({"required", "null", "blank"})
 
@@ -131,19 +128,25 @@ class EventsView(APIView):
 
         outcomes: list[EventResult | None] = []
         valid = []
+        # One serializer validates every item, as a ListSerializer's child does: its fields are
+        # deep-copied once per request, not once per event (a third of a 1,000-event batch).
+        serializer = EventSerializer()
         for item in items:
-            serializer = EventSerializer(data=item)
-            if serializer.is_valid():
-                outcomes.append(None)
-                valid.append(serializer.to_event())
-            elif single:
-                raise ValidationError(serializer.errors)
-            else:
+            try:
+                attrs = serializer.run_validation(item)
+            except ValidationError:
+                # the errors exactly as `is_valid` words them (rare: cost no matter)
+                invalid = EventSerializer(data=item)
+                invalid.is_valid()
+                if single:
+                    raise ValidationError(invalid.errors) from None
+                errors = invalid.errors
                 external_id = item.get("external_id") if isinstance(item, dict) else None
-                reason = Reason(
-                    event_error_code(serializer.errors), "The event is invalid.", serializer.errors
-                )
+                reason = Reason(event_error_code(errors), "The event is invalid.", errors)
                 outcomes.append(EventResult(str(external_id or ""), REJECTED, reason))
+            else:
+                outcomes.append(None)
+                valid.append(EventInput(**attrs))
         recorded = iter(events_ingest(events=valid))
         results = [outcome or next(recorded) for outcome in outcomes]
         conflict = single and results[0].reason and results[0].reason.code == "idempotency_conflict"

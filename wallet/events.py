@@ -4,8 +4,9 @@ Every live event — from `POST events/`, the admin, the demo and the game aggre
 adapters (wallet/aggregator/) — goes through `events_ingest`. Nothing else calls the wallet's
 event dispatcher (`_money_move`).
 
-Each event is one transaction (a savepoint when the caller already holds one), in as few round
-trips as possible because the API answers it while the caller waits (SPEC §12):
+Each event is one transaction (a savepoint when the caller already holds one, or inside its
+batch's chunk: wallet/events_batch.py), in as few round trips as possible because the API
+answers it while the caller waits (SPEC §12):
 1. the player (created on first sight), the `Activity` row, the wallet movement and the
    `EventReceipt` with its final outcome and the balances after it, all at once;
 2. a duplicate fails on a UNIQUE key (the activity's or the receipt's) — a concurrent one waits
@@ -239,8 +240,16 @@ def _listeners_notify(applied: Sequence, listeners: Sequence | None = None) -> N
             )
 
 
+CHUNK_EVENTS = 1000  # events answered in one transaction (wallet/events_batch.py)
+
+
 def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
-    """Record events in order, each in its own transaction; notify listeners after commit.
+    """Record events in order and notify listeners after commit.
+
+    One event is its own transaction; several are answered in one transaction per chunk of
+    `CHUNK_EVENTS` (wallet/events_batch.py), with the same answers as one by one: if the chunk
+    fails as a whole (a deadlock with another batch, a concurrent duplicate, any error) it is
+    rolled back and its events run again one transaction each.
 
     Returns one `EventResult` per event, in order. Never raises for an event's own problem
     (insufficient funds, duplicates, conflicts): those are results. Rejection reason codes:
@@ -250,8 +259,10 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     the warning `rollback_before_bet`, and that bet is refused with `bet_rolled_back`.
     """
     results, applied, refused = [], [], []
-    for event in events:
-        outcome = _event_ingest(event)
+    outcomes = []
+    for start in range(0, len(events), CHUNK_EVENTS):
+        outcomes += _chunk_ingest(events[start : start + CHUNK_EVENTS])
+    for event, outcome in zip(events, outcomes, strict=True):
         EVENTS.labels(
             event.type, outcome.status, outcome.reason.code if outcome.reason else ""
         ).inc()
@@ -265,6 +276,19 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     if refused and _refusal_listeners:
         transaction.on_commit(lambda: _listeners_notify(refused, _refusal_listeners))
     return results
+
+
+def _chunk_ingest(chunk: Sequence[EventInput]) -> list[EventResult]:
+    if len(chunk) == 1:
+        return [_event_ingest(chunk[0])]
+    from wallet.events_batch import chunk_apply  # it builds on this module's types
+
+    try:
+        with transaction.atomic():
+            return chunk_apply(chunk, _event_ingest)
+    except Exception as error:  # noqa: BLE001 - one by one answers (or raises) as before
+        log.warning("events_chunk_retried_one_by_one", events=len(chunk), error=repr(error))
+        return [_event_ingest(event) for event in chunk]
 
 
 def _notified(event: EventInput, outcome: EventResult) -> dict:

@@ -23,6 +23,12 @@ def wallet_balances(*, player: Player) -> dict:
     )
     for currency, kind, total in rows:
         totals[currency][kind] += total or Decimal(0)
+    return balances_view(totals)
+
+
+def balances_view(totals: dict[str, dict[str, Decimal]]) -> dict:
+    """Balances as the API shows them, from `{currency: {"cash": Decimal, "bonus": Decimal}}`:
+    minor-unit strings, currencies in code order (`wallet_balances`' shape)."""
     return {
         currency: {name: money_format(value, currency) for name, value in sums.items()}
         for currency, sums in sorted(totals.items())

@@ -1,0 +1,313 @@
+"""A chunk of live events in one transaction, set-based where the wallet allows (issue 12).
+
+`POST events/` takes up to 1,000 events; a PAM catching up after an outage sends them in full
+batches. One by one, each event costs a transaction and 7–11 round trips; `chunk_apply` answers
+a chunk inside one transaction (the caller's `atomic`) and the same way the one-by-one path does:
+
+- an event whose receipt key is already stored is a replay: answered from the receipt (read for
+  the whole chunk in one statement), nothing written — as the one-by-one path answers it after
+  its insert fails on the UNIQUE key;
+- the events of a *plain* player — known, `active`, every one of their events in the chunk a
+  deposit, withdrawal or positive bet in the player's own currency, no open bonus account in
+  it, no remembered rollback, no receipt key shared with another player's event in the chunk —
+  are decided in Python on the cash balance read under one lock statement for all such
+  players (pk order, as every wallet lock), in their order, and written with one bulk INSERT each for activities, ledger
+  transactions, entries, receipts and fingerprints. The decisions are the services' own for
+  these cases (no bonus money: the whole stake from cash, no wagering, no max bet; a withdrawal
+  forfeits nothing): same outcomes, same refusal messages, same balances after each event;
+- every other event takes the one-by-one path (`ingest_one`, a savepoint each inside the
+  chunk's transaction), in order.
+
+Players are independent (house accounts keep no cached balance), so deciding the plain players'
+events before the others' changes no answer. The database checks the result exactly as for
+single postings (entry balance trigger, non-negative balances, balanced transactions at commit).
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+import structlog
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from players.fingerprints import fingerprints_record
+from players.models import Activity, EventReceipt, Player
+from players.money import money_format
+from wallet.events import (
+    APPLIED,
+    REJECTED,
+    EventInput,
+    EventResult,
+    Reason,
+    _activity,
+    _replay,
+)
+from wallet.ledger import house_account_id
+from wallet.models import Account, Entry, LedgerTransaction, RememberedRollback
+from wallet.selectors import balances_view
+
+log = structlog.get_logger(__name__)
+
+PLAIN_TYPES = frozenset({Activity.Type.DEPOSIT, Activity.Type.WITHDRAWAL, Activity.Type.BET})
+Kind = LedgerTransaction.Kind
+
+LOCK_SQL = """
+SELECT id, player_id, currency_id, kind, balance, is_open
+  FROM wallet_account WHERE player_id = ANY(%s) ORDER BY id FOR UPDATE
+"""
+
+
+class _Wallet:
+    """A plain player's accounts during the chunk: balances per currency and kind, moved as the
+    chunk's events are decided."""
+
+    def __init__(self, player_id: int, currency: str) -> None:
+        self.player_id, self.currency = player_id, currency
+        self.cash_account: int | None = None
+        self.open_bonus = False
+        self.totals: dict[str, dict[str, Decimal]] = defaultdict(
+            lambda: {"cash": Decimal(0), "bonus": Decimal(0)}
+        )
+
+    @property
+    def cash(self) -> Decimal:
+        held = self.totals.get(self.currency)  # no cash account yet: not in the balances
+        return held["cash"] if held else Decimal(0)
+
+    def move(self, amount: Decimal) -> None:
+        self.totals[self.currency]["cash"] += amount
+
+
+def _plain_candidate(event: EventInput) -> bool:
+    return (
+        event.type in PLAIN_TYPES
+        and event.amount > 0
+        and event.amount <= settings.PITBOSS["MAX_AMOUNT"]
+        and not event.rounds
+    )
+
+
+def chunk_apply(
+    events: Sequence[EventInput], ingest_one: Callable[[EventInput], EventResult]
+) -> list[EventResult]:
+    """Answer `events` in order, inside the caller's transaction (see the module docstring).
+
+    Returns one `EventResult` per event, as `ingest_one` would have answered them one after the
+    other. Raises what the database raises (a deadlock, a concurrent duplicate's UNIQUE
+    violation): the caller rolls the chunk back and runs it one by one.
+    """
+    keys = [event.receipt_key for event in events]
+    receipts = {r.external_id: r for r in EventReceipt.objects.filter(external_id__in=set(keys))}
+    results: list[EventResult | None] = [None] * len(events)
+    for index, event in enumerate(events):
+        receipt = receipts.get(event.receipt_key)
+        if receipt is not None:
+            results[index] = _replay(receipt, event.payload_hash(), event.external_id)
+
+    plain = _plain_wallets(events, results, keys) if connection.vendor == "postgresql" else {}
+    if plain:
+        _plain_apply(events, results, plain)
+    for index, event in enumerate(events):
+        if results[index] is None:
+            results[index] = ingest_one(event)
+    return results  # type: ignore[return-value]
+
+
+def _plain_wallets(
+    events: Sequence[EventInput], results: list, keys: list[str]
+) -> dict[str, _Wallet]:
+    """The plain players of the chunk (by external id), their accounts locked and read."""
+    # a key sent twice in the chunk is a replay of its first answer: decided here only when
+    # both are the same player's (else the order across players would matter)
+    senders: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        senders[event.receipt_key].add(event.player_id)
+    shared = {key for key, count in Counter(keys).items() if count > 1 and len(senders[key]) > 1}
+    pending = [e for i, e in enumerate(events) if results[i] is None]
+    players = {
+        external_id: (pk, currency, status)
+        for external_id, pk, currency, status in Player.objects.filter(
+            external_id__in={e.player_id for e in pending}
+        ).values_list("external_id", "pk", "currency_id", "status")
+    }
+    refused: set[str] = set()
+    for event in pending:
+        known = players.get(event.player_id)
+        if (
+            known is None
+            or known[2] != Player.Status.ACTIVE
+            or known[1] != event.currency.code
+            or event.receipt_key in shared
+            or not _plain_candidate(event)
+        ):
+            refused.add(event.player_id)
+    wallets = {
+        external_id: _Wallet(players[external_id][0], players[external_id][1])
+        for external_id in {e.player_id for e in pending} - refused
+    }
+    if not wallets:
+        return {}
+    by_pk = {w.player_id: w for w in wallets.values()}
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_SQL, [list(by_pk)])
+        rows = cursor.fetchall()
+    for _pk, player_id, currency, kind, balance, is_open in rows:
+        wallet = by_pk[player_id]
+        wallet.totals[currency][kind] += balance or Decimal(0)
+        if currency == wallet.currency:
+            if kind == Account.Kind.CASH:
+                wallet.cash_account = _pk
+            elif kind == Account.Kind.BONUS and is_open:
+                wallet.open_bonus = True
+    # a remembered rollback may refuse a bet (`bet_rolled_back`): those players go one by one
+    remembered = set(
+        RememberedRollback.objects.filter(player_id__in=list(by_pk)).values_list(
+            "player_id", flat=True
+        )
+    )
+    return {
+        external_id: wallet
+        for external_id, wallet in wallets.items()
+        if not wallet.open_bonus and wallet.player_id not in remembered
+    }
+
+
+def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str, _Wallet]):
+    """Decide the plain players' events in order and write them in bulk."""
+    now = timezone.now()
+    house: dict[tuple[str, str], int] = {}
+
+    def house_id(currency: str, kind: str) -> int:
+        if (currency, kind) not in house:
+            house[currency, kind] = house_account_id(currency=currency, kind=kind)
+        return house[currency, kind]
+
+    decided = []  # (index, event, wallet, activity | None, legs, details, kind, receipt)
+    fingerprints = []
+    decided_keys: dict[str, EventReceipt] = {}
+    for index, event in enumerate(events):
+        wallet = wallets.get(event.player_id)
+        if wallet is None or results[index] is not None:
+            continue
+        first = decided_keys.get(event.receipt_key)
+        if first is not None:  # sent twice in the chunk: the first answer, replayed
+            results[index] = _replay(first, event.payload_hash(), event.external_id)
+            continue
+        currency, amount = wallet.currency, event.amount
+        fingerprints += [(wallet.player_id, kind, value) for kind, value in event.fingerprints()]
+        receipt = EventReceipt(external_id=event.receipt_key, payload_hash=event.payload_hash())
+        decided_keys[event.receipt_key] = receipt
+        refusal = _refusal(event, wallet)
+        if refusal is not None:
+            receipt.status, receipt.reason_code = REJECTED, refusal.code
+            receipt.reason_message, receipt.warnings = refusal.message[:255], []
+            receipt.balances = balances_view(wallet.totals)
+            log.info("event_rejected", external_id=event.external_id, code=refusal.code)
+            decided.append((index, event, wallet, None, None, None, None, receipt))
+            continue
+        if event.type == Activity.Type.DEPOSIT:
+            kind, house_kind, to_cash, details = Kind.DEPOSIT, Account.Kind.HOUSE_BANK, amount, {}
+        elif event.type == Activity.Type.WITHDRAWAL:
+            kind, house_kind, to_cash = Kind.WITHDRAWAL, Account.Kind.HOUSE_BANK, -amount
+            details = {"forfeited_bonuses": []}
+        else:  # a bet with no bonus money: the whole stake from cash, no wagering
+            kind, house_kind, to_cash = Kind.BET, Account.Kind.HOUSE_GAME, -amount
+            details = {"cash": money_format(amount, currency), "bonus": {}, "wagering": {}}
+        legs = [(house_id(currency, house_kind), -to_cash), (wallet, to_cash)]
+        wallet.move(to_cash)
+        receipt.status, receipt.warnings = APPLIED, []
+        receipt.balances = balances_view(wallet.totals)
+        activity = _activity(event, amount)
+        activity.player_id = wallet.player_id
+        decided.append((index, event, wallet, activity, legs, details, kind, receipt))
+
+    applied = [row for row in decided if row[3] is not None]
+    _cash_accounts_create(
+        {row[2].player_id: row[2] for row in applied if row[2].cash_account is None}
+    )
+    Activity.objects.bulk_create([row[3] for row in applied])
+    postings = LedgerTransaction.objects.bulk_create(
+        [
+            LedgerTransaction(
+                kind=kind,
+                idempotency_key=f"event:{event.source}:{event.external_id}",
+                player_id=wallet.player_id,
+                activity_id=activity.pk,
+                details=details,
+                created_at=now,
+            )
+            for _, event, wallet, activity, _, details, kind, _ in applied
+        ]
+    )
+    Entry.objects.bulk_create(
+        [
+            Entry(
+                transaction_id=posting.pk,
+                account_id=account.cash_account if isinstance(account, _Wallet) else account,
+                amount=amount,
+            )
+            for posting, row in zip(postings, applied, strict=True)
+            for account, amount in row[4]
+        ]
+    )
+    for _, _, _, activity, *_, receipt in decided:
+        receipt.activity = activity
+    EventReceipt.objects.bulk_create([row[7] for row in decided])
+    if fingerprints:
+        fingerprints_record(rows=fingerprints)
+    for index, event, wallet, activity, *_, receipt in decided:
+        results[index] = EventResult(
+            event.external_id,
+            receipt.status,
+            Reason(receipt.reason_code, receipt.reason_message) if receipt.reason_code else None,
+            receipt.balances,
+            (),
+            activity_id=activity.pk if activity is not None else None,
+            player_id=wallet.player_id,
+        )
+
+
+class ChunkRetry(Exception):
+    """Another transaction changed what the chunk decided on: run it one by one instead."""
+
+
+CASH_CREATE_SQL = """
+INSERT INTO wallet_account (player_id, currency_id, kind, balance, is_open, created_at)
+SELECT player_id, currency_id, 'cash', 0, true, now()
+  FROM unnest(%s::bigint[], %s::text[]) AS new(player_id, currency_id)
+    ON CONFLICT DO NOTHING
+RETURNING id, player_id
+"""
+
+
+def _cash_accounts_create(wallets: dict[int, _Wallet]) -> None:
+    """The cash accounts of players whose first money this chunk moves (as `accounts_lock`
+    creates them on first use). One that appeared since the lock read was made by another
+    transaction, whose money the decisions did not see: `ChunkRetry`."""
+    if not wallets:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(CASH_CREATE_SQL, [list(wallets), [w.currency for w in wallets.values()]])
+        created = cursor.fetchall()
+    if len(created) != len(wallets):
+        raise ChunkRetry("a cash account was created concurrently")
+    for pk, player_id in created:
+        wallets[player_id].cash_account = pk
+
+
+def _refusal(event: EventInput, wallet: _Wallet) -> Reason | None:
+    """The services' refusal of a plain player's event, on the balance decided so far."""
+    currency, amount = wallet.currency, event.amount
+    if event.type == Activity.Type.WITHDRAWAL and wallet.cash < amount:
+        return Reason(
+            "insufficient_funds", f"Cash balance is {money_format(wallet.cash, currency)}."
+        )
+    if event.type == Activity.Type.BET and wallet.cash < amount:
+        return Reason(
+            "insufficient_funds",
+            f"Balance is {money_format(wallet.cash, currency)}, "
+            f"stake {money_format(amount, currency)}.",
+        )
+    return None
