@@ -43,6 +43,7 @@ from players.services import player_get_or_create
 from wallet import services
 from wallet.models import GameRound
 from wallet.selectors import event_warnings, wallet_balances
+from wallet.services.base import operations_in_callers_savepoint
 
 log = structlog.get_logger(__name__)
 EVENTS = Counter(
@@ -358,7 +359,8 @@ def _event_ingest(event: EventInput) -> EventResult:
     payload_hash = event.payload_hash()
     receipt = EventReceipt(external_id=event.receipt_key, payload_hash=payload_hash)
     try:
-        with transaction.atomic():
+        # a refusal rolls this whole block back: the wallet operation needs no savepoint of its own
+        with transaction.atomic(), operations_in_callers_savepoint():
             player, activity = _player_and_activity(event)
             _fingerprints_store(player, event)
             game_round = _round_check(event, activity)

@@ -8,13 +8,15 @@ a chunk inside one transaction (the caller's `atomic`) and the same way the one-
   the whole chunk in one statement), nothing written — as the one-by-one path answers it after
   its insert fails on the UNIQUE key;
 - the events of a *plain* player — known, `active`, every one of their events in the chunk a
-  deposit, withdrawal or positive bet in the player's own currency, no open bonus account in
-  it, no remembered rollback, no receipt key shared with another player's event in the chunk —
+  deposit, withdrawal, positive bet or a win naming its bet by `reference_id`, in the player's
+  own currency; no open bonus account in it, no remembered rollback, no named bet rolled back
+  or staked with bonus money, no receipt key shared with another player's event in the chunk —
   are decided in Python on the cash balance read under one lock statement for all such
-  players (pk order, as every wallet lock), in their order, and written with one bulk INSERT each for activities, ledger
-  transactions, entries, receipts and fingerprints. The decisions are the services' own for
-  these cases (no bonus money: the whole stake from cash, no wagering, no max bet; a withdrawal
-  forfeits nothing): same outcomes, same refusal messages, same balances after each event;
+  players (pk order, as every wallet lock), in their order, and written with one bulk INSERT
+  each for activities, ledger transactions, entries, receipts and fingerprints. The decisions
+  are the services' own for these cases (no bonus money: the whole stake from cash, no
+  wagering, no max bet, the whole win to cash; a withdrawal forfeits nothing): same outcomes,
+  same refusal messages, same balances after each event;
 - every other event takes the one-by-one path (`ingest_one`, a savepoint each inside the
   chunk's transaction), in order.
 
@@ -25,16 +27,19 @@ single postings (entry balance trigger, non-negative balances, balanced transact
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import structlog
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
+from config.errors import DomainError
 from players.fingerprints import fingerprints_record
 from players.models import Activity, EventReceipt, Player
-from players.money import money_format
+from players.money import currency_quantum, money_format
 from wallet.events import (
     APPLIED,
     REJECTED,
@@ -47,16 +52,28 @@ from wallet.events import (
 from wallet.ledger import house_account_id
 from wallet.models import Account, Entry, LedgerTransaction, RememberedRollback
 from wallet.selectors import balances_view
+from wallet.wagering import win_split
 
 log = structlog.get_logger(__name__)
 
-PLAIN_TYPES = frozenset({Activity.Type.DEPOSIT, Activity.Type.WITHDRAWAL, Activity.Type.BET})
+PLAIN_TYPES = frozenset(
+    {Activity.Type.DEPOSIT, Activity.Type.WITHDRAWAL, Activity.Type.BET, Activity.Type.WIN}
+)
 Kind = LedgerTransaction.Kind
 
 LOCK_SQL = """
 SELECT id, player_id, currency_id, kind, balance, is_open
   FROM wallet_account WHERE player_id = ANY(%s) ORDER BY id FOR UPDATE
 """
+
+
+@dataclass(order=True)
+class _Bet:
+    """A bet a win may name: its ledger transaction (None for a zero stake) and cash stake."""
+
+    transaction_id: int | None
+    cash: Decimal
+    currency: str
 
 
 class _Wallet:
@@ -67,6 +84,9 @@ class _Wallet:
         self.player_id, self.currency = player_id, currency
         self.cash_account: int | None = None
         self.open_bonus = False
+        self.plain = True
+        # bets by (source, external id or reference they were placed under)
+        self.bets: dict[tuple[str, str], list[_Bet]] = defaultdict(list)
         self.totals: dict[str, dict[str, Decimal]] = defaultdict(
             lambda: {"cash": Decimal(0), "bonus": Decimal(0)}
         )
@@ -79,11 +99,23 @@ class _Wallet:
     def move(self, amount: Decimal) -> None:
         self.totals[self.currency]["cash"] += amount
 
+    def bet_known(self, *, source: str, names: set[str], bet: _Bet) -> None:
+        for name in names - {""}:
+            self.bets[source, name].append(bet)
+
+    def bet_placed(self, event: EventInput, transaction_id: int, amount: Decimal) -> None:
+        bet = _Bet(transaction_id, amount, self.currency)
+        self.bet_known(source=event.source, names={event.external_id, event.reference_id}, bet=bet)
+
 
 def _plain_candidate(event: EventInput) -> bool:
+    if event.type == Activity.Type.WIN:  # a zero win settles a lost round; named by reference
+        sized = event.amount >= 0 and bool(event.reference_id)
+    else:
+        sized = event.amount > 0
     return (
         event.type in PLAIN_TYPES
-        and event.amount > 0
+        and sized
         and event.amount <= settings.PITBOSS["MAX_AMOUNT"]
         and not event.rounds
     )
@@ -167,11 +199,57 @@ def _plain_wallets(
             "player_id", flat=True
         )
     )
+    _bets_load(pending, wallets)
     return {
         external_id: wallet
         for external_id, wallet in wallets.items()
-        if not wallet.open_bonus and wallet.player_id not in remembered
+        if wallet.plain and not wallet.open_bonus and wallet.player_id not in remembered
     }
+
+
+def _bets_load(pending: Sequence[EventInput], wallets: dict[str, _Wallet]) -> None:
+    """The stored bets the chunk's wins name (services.bets_referenced, for all at once); a
+    player with such a bet rolled back or staked with bonus money goes one by one."""
+    names = {e.reference_id for e in pending if e.type == Activity.Type.WIN}
+    players = {w.player_id: w for w in wallets.values()}
+    if not names:
+        return
+    rows = list(
+        Activity.objects.filter(player_id__in=list(players), type=Activity.Type.BET)
+        .filter(Q(external_id__in=names) | Q(reference_id__in=names))
+        .values_list("pk", "player_id", "source", "external_id", "reference_id", "currency_id")
+    )
+    postings = {
+        activity_id: (pk, details)
+        for pk, activity_id, details in LedgerTransaction.objects.filter(
+            activity_id__in=[row[0] for row in rows], kind=Kind.BET
+        ).values_list("pk", "activity_id", "details")
+    }
+    reversed_ids = set(
+        LedgerTransaction.objects.filter(
+            reverses_id__in=[pk for pk, _ in postings.values()]
+        ).values_list("reverses_id", flat=True)
+    )
+    for activity_id, player_id, source, external_id, reference_id, currency in rows:
+        wallet = players[player_id]
+        pk, details = postings.get(activity_id, (None, {}))
+        if pk in reversed_ids or details.get("bonus") or details.get("target") is not None:
+            wallet.plain = False
+        bet = _Bet(pk, Decimal(details.get("cash", "0")), currency)
+        wallet.bet_known(source=source, names={external_id, reference_id}, bet=bet)
+
+
+@dataclass
+class _Decision:
+    """One plain event decided: its receipt, and when applied its activity and posting."""
+
+    index: int
+    event: EventInput
+    wallet: _Wallet
+    receipt: EventReceipt
+    activity: Activity | None = None
+    posting: LedgerTransaction | None = None
+    legs: list[tuple[int | _Wallet, Decimal]] = field(default_factory=list)
 
 
 def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str, _Wallet]):
@@ -184,89 +262,147 @@ def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str,
             house[currency, kind] = house_account_id(currency=currency, kind=kind)
         return house[currency, kind]
 
-    decided = []  # (index, event, wallet, activity | None, legs, details, kind, receipt)
+    # transaction ids drawn up front, so that a win can name a bet of the same chunk
+    with connection.cursor() as cursor:
+        cursor.execute(TRANSACTION_IDS_SQL, [len(events)])
+        transaction_ids = iter([pk for (pk,) in cursor.fetchall()])
+    decided: list[_Decision] = []
+    by_key: dict[str, EventReceipt] = {}
     fingerprints = []
-    decided_keys: dict[str, EventReceipt] = {}
     for index, event in enumerate(events):
         wallet = wallets.get(event.player_id)
         if wallet is None or results[index] is not None:
             continue
-        first = decided_keys.get(event.receipt_key)
+        first = by_key.get(event.receipt_key)
         if first is not None:  # sent twice in the chunk: the first answer, replayed
             results[index] = _replay(first, event.payload_hash(), event.external_id)
             continue
-        currency, amount = wallet.currency, event.amount
         fingerprints += [(wallet.player_id, kind, value) for kind, value in event.fingerprints()]
         receipt = EventReceipt(external_id=event.receipt_key, payload_hash=event.payload_hash())
-        decided_keys[event.receipt_key] = receipt
-        refusal = _refusal(event, wallet)
-        if refusal is not None:
+        by_key[event.receipt_key] = receipt
+        decision = _Decision(index, event, wallet, receipt)
+        decided.append(decision)
+        try:
+            kind, house_kind, to_cash, details = _plain_posting(event, wallet)
+        except DomainError as refusal:
             receipt.status, receipt.reason_code = REJECTED, refusal.code
             receipt.reason_message, receipt.warnings = refusal.message[:255], []
             receipt.balances = balances_view(wallet.totals)
             log.info("event_rejected", external_id=event.external_id, code=refusal.code)
-            decided.append((index, event, wallet, None, None, None, None, receipt))
             continue
-        if event.type == Activity.Type.DEPOSIT:
-            kind, house_kind, to_cash, details = Kind.DEPOSIT, Account.Kind.HOUSE_BANK, amount, {}
-        elif event.type == Activity.Type.WITHDRAWAL:
-            kind, house_kind, to_cash = Kind.WITHDRAWAL, Account.Kind.HOUSE_BANK, -amount
-            details = {"forfeited_bonuses": []}
-        else:  # a bet with no bonus money: the whole stake from cash, no wagering
-            kind, house_kind, to_cash = Kind.BET, Account.Kind.HOUSE_GAME, -amount
-            details = {"cash": money_format(amount, currency), "bonus": {}, "wagering": {}}
-        legs = [(house_id(currency, house_kind), -to_cash), (wallet, to_cash)]
-        wallet.move(to_cash)
-        receipt.status, receipt.warnings = APPLIED, []
-        receipt.balances = balances_view(wallet.totals)
-        activity = _activity(event, amount)
-        activity.player_id = wallet.player_id
-        decided.append((index, event, wallet, activity, legs, details, kind, receipt))
-
-    applied = [row for row in decided if row[3] is not None]
-    _cash_accounts_create(
-        {row[2].player_id: row[2] for row in applied if row[2].cash_account is None}
-    )
-    Activity.objects.bulk_create([row[3] for row in applied])
-    postings = LedgerTransaction.objects.bulk_create(
-        [
-            LedgerTransaction(
+        decision.activity = _activity(event, event.amount)
+        decision.activity.player_id = wallet.player_id
+        if kind is not None:  # a zero win moves nothing
+            decision.posting = LedgerTransaction(
+                pk=next(transaction_ids),
                 kind=kind,
                 idempotency_key=f"event:{event.source}:{event.external_id}",
                 player_id=wallet.player_id,
-                activity_id=activity.pk,
                 details=details,
                 created_at=now,
             )
-            for _, event, wallet, activity, _, details, kind, _ in applied
-        ]
-    )
-    Entry.objects.bulk_create(
-        [
-            Entry(
-                transaction_id=posting.pk,
-                account_id=account.cash_account if isinstance(account, _Wallet) else account,
-                amount=amount,
-            )
-            for posting, row in zip(postings, applied, strict=True)
-            for account, amount in row[4]
-        ]
-    )
-    for _, _, _, activity, *_, receipt in decided:
-        receipt.activity = activity
-    EventReceipt.objects.bulk_create([row[7] for row in decided])
+            decision.legs = [
+                (house_id(wallet.currency, house_kind), -to_cash),
+                (wallet, to_cash),
+            ]
+            wallet.move(to_cash)
+            if kind == Kind.BET:
+                wallet.bet_placed(event, decision.posting.pk, event.amount)
+        receipt.status, receipt.warnings = APPLIED, []
+        receipt.balances = balances_view(wallet.totals)
+    _plain_write(decided)
     if fingerprints:
         fingerprints_record(rows=fingerprints)
-    for index, event, wallet, activity, *_, receipt in decided:
-        results[index] = EventResult(
-            event.external_id,
+    for decision in decided:
+        receipt, activity = decision.receipt, decision.activity
+        results[decision.index] = EventResult(
+            decision.event.external_id,
             receipt.status,
             Reason(receipt.reason_code, receipt.reason_message) if receipt.reason_code else None,
             receipt.balances,
             (),
             activity_id=activity.pk if activity is not None else None,
-            player_id=wallet.player_id,
+            player_id=decision.wallet.player_id,
         )
+
+
+def _plain_posting(event: EventInput, wallet: _Wallet) -> tuple:
+    """(ledger kind, house account kind, amount to cash, details) of a plain event, decided as
+    the services decide it with no bonus money; raises their refusals (DomainError).
+    The kind is None for a zero win (applied, nothing posted)."""
+    currency, amount = wallet.currency, event.amount
+    if event.type == Activity.Type.DEPOSIT:
+        return Kind.DEPOSIT, Account.Kind.HOUSE_BANK, amount, {}
+    if event.type == Activity.Type.WITHDRAWAL:
+        if wallet.cash < amount:
+            raise DomainError(
+                "insufficient_funds", f"Cash balance is {money_format(wallet.cash, currency)}."
+            )
+        return Kind.WITHDRAWAL, Account.Kind.HOUSE_BANK, -amount, {"forfeited_bonuses": []}
+    if event.type == Activity.Type.BET:
+        if wallet.cash < amount:
+            raise DomainError(
+                "insufficient_funds",
+                f"Balance is {money_format(wallet.cash, currency)}, "
+                f"stake {money_format(amount, currency)}.",
+            )
+        # no bonus money: the whole stake from cash, no wagering, no max bet
+        details = {"cash": money_format(amount, currency), "bonus": {}, "wagering": {}}
+        return Kind.BET, Account.Kind.HOUSE_GAME, -amount, details
+    # a win on bets with no bonus part (services.bets_referenced, then wallet_win_settle)
+    bets = wallet.bets.get((event.source, event.reference_id), [])
+    if not bets:
+        raise DomainError("unknown_reference", "No bet with that reference.")
+    if any(bet.currency != event.currency.code for bet in bets):
+        raise DomainError("currency_mismatch", "The bet was placed in another currency.")
+    if not amount:
+        return None, None, Decimal(0), {}
+    live = sorted(bet for bet in bets if bet.transaction_id is not None)
+    to_cash, _ = win_split(
+        amount=amount,
+        cash_stake=sum((bet.cash for bet in live), Decimal(0)),
+        bonus_stakes={},
+        quantum=currency_quantum(currency),
+    )
+    details = {
+        "cash": money_format(to_cash, currency),
+        "bonus": {},
+        "bets": [bet.transaction_id for bet in live],
+    }
+    return Kind.WIN, Account.Kind.HOUSE_GAME, to_cash, details
+
+
+def _plain_write(decided: list[_Decision]) -> None:
+    """The decided events in one INSERT per table (the entry trigger moves the balances)."""
+    applied = [d for d in decided if d.activity is not None]
+    _cash_accounts_create(
+        {d.wallet.player_id: d.wallet for d in applied if d.legs and d.wallet.cash_account is None}
+    )
+    Activity.objects.bulk_create([d.activity for d in applied])
+    postings = [d for d in applied if d.posting is not None]
+    for decision in postings:
+        decision.posting.activity_id = decision.activity.pk
+    LedgerTransaction.objects.bulk_create([d.posting for d in postings])
+    Entry.objects.bulk_create(
+        [
+            Entry(
+                transaction_id=decision.posting.pk,
+                account_id=account.cash_account if isinstance(account, _Wallet) else account,
+                amount=amount,
+            )
+            for decision in postings
+            for account, amount in decision.legs
+        ]
+    )
+    for decision in decided:
+        decision.receipt.activity = decision.activity
+    EventReceipt.objects.bulk_create([d.receipt for d in decided])
+
+
+TRANSACTION_IDS_SQL = """
+SELECT nextval(pg_get_serial_sequence('wallet_ledgertransaction', 'id'))
+  FROM generate_series(1, %s)
+"""
 
 
 class ChunkRetry(Exception):
@@ -295,19 +431,3 @@ def _cash_accounts_create(wallets: dict[int, _Wallet]) -> None:
         raise ChunkRetry("a cash account was created concurrently")
     for pk, player_id in created:
         wallets[player_id].cash_account = pk
-
-
-def _refusal(event: EventInput, wallet: _Wallet) -> Reason | None:
-    """The services' refusal of a plain player's event, on the balance decided so far."""
-    currency, amount = wallet.currency, event.amount
-    if event.type == Activity.Type.WITHDRAWAL and wallet.cash < amount:
-        return Reason(
-            "insufficient_funds", f"Cash balance is {money_format(wallet.cash, currency)}."
-        )
-    if event.type == Activity.Type.BET and wallet.cash < amount:
-        return Reason(
-            "insufficient_funds",
-            f"Balance is {money_format(wallet.cash, currency)}, "
-            f"stake {money_format(amount, currency)}.",
-        )
-    return None

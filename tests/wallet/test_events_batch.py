@@ -70,7 +70,7 @@ def _sequence(seed: int, length: int) -> list[dict]:
             continue
         player = rng.choice(PLAYERS)
         # the plain players send what the set-based path decides; the others everything
-        weights = (3, 1, 6, 0, 0) if player in PLAIN else (3, 1, 6, 4, 1)
+        weights = (3, 1, 6, 4, 0) if player in PLAIN else (3, 1, 6, 4, 1)
         kind = rng.choices(("deposit", "withdrawal", "bet", "win", "rollback"), weights)[0]
         fields = {
             "external_id": f"{{side}}-e{number}",
