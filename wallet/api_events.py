@@ -21,7 +21,8 @@ from players.fingerprints import payment_instrument_validate
 from players.identifiers import EVENT_ID_MAX_LENGTH, PLAYER_ID_MAX_LENGTH
 from players.models import Activity, GameCategory
 from players.money import amount_validate, currency_get
-from wallet.events import REJECTED, EventInput, EventResult, Reason, events_ingest
+from wallet.event_records import REJECTED, EventInput, EventResult, Reason
+from wallet.events import events_ingest
 
 
 class EventSerializer(serializers.Serializer):

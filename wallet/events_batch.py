@@ -40,14 +40,14 @@ from config.errors import DomainError
 from players.fingerprints import fingerprints_record
 from players.models import Activity, EventReceipt, Player
 from players.money import currency_quantum, money_format
-from wallet.events import (
+from wallet.event_records import (
     APPLIED,
     REJECTED,
     EventInput,
     EventResult,
     Reason,
-    _activity,
-    _replay,
+    activity_for,
+    receipt_replay,
 )
 from wallet.ledger import house_account_id
 from wallet.models import Account, Entry, LedgerTransaction, RememberedRollback
@@ -136,7 +136,7 @@ def chunk_apply(
     for index, event in enumerate(events):
         receipt = receipts.get(event.receipt_key)
         if receipt is not None:
-            results[index] = _replay(receipt, event.payload_hash(), event.external_id)
+            results[index] = receipt_replay(receipt, event.payload_hash(), event.external_id)
 
     plain = _plain_wallets(events, results, keys) if connection.vendor == "postgresql" else {}
     if plain:
@@ -275,7 +275,7 @@ def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str,
             continue
         first = by_key.get(event.receipt_key)
         if first is not None:  # sent twice in the chunk: the first answer, replayed
-            results[index] = _replay(first, event.payload_hash(), event.external_id)
+            results[index] = receipt_replay(first, event.payload_hash(), event.external_id)
             continue
         fingerprints += [(wallet.player_id, kind, value) for kind, value in event.fingerprints()]
         receipt = EventReceipt(external_id=event.receipt_key, payload_hash=event.payload_hash())
@@ -290,7 +290,7 @@ def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str,
             receipt.balances = balances_view(wallet.totals)
             log.info("event_rejected", external_id=event.external_id, code=refusal.code)
             continue
-        decision.activity = _activity(event, event.amount)
+        decision.activity = activity_for(event, event.amount)
         decision.activity.player_id = wallet.player_id
         if kind is not None:  # a zero win moves nothing
             decision.posting = LedgerTransaction(

@@ -45,14 +45,8 @@ from wallet.aggregator.valkyrie_wire import (
     error_answer,
     transaction_parse,
 )
-from wallet.events import (
-    APPLIED,
-    DUPLICATE,
-    ROLLBACK_REMEMBERED,
-    EventInput,
-    EventResult,
-    events_ingest,
-)
+from wallet.event_records import APPLIED, DUPLICATE, EventInput, EventResult
+from wallet.events import ROLLBACK_REMEMBERED, events_ingest
 from wallet.models import Aggregator, GameRound
 from wallet.selectors import wallet_balances
 
