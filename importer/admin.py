@@ -29,7 +29,7 @@ from importer.models import (
     OnConflict,
     OnError,
 )
-from importer.resources import ImportTemplateResource
+from importer.resources import ImportLookupResource, ImportTemplateResource
 from importer.uploads import UploadTooLarge, upload_limit_install
 
 PREVIEW_DIR = "imports/preview"
@@ -143,29 +143,23 @@ class ImportLookupForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        upload = data.get("file")
-        if upload:
-            folder = os.path.join(settings.MEDIA_ROOT, PREVIEW_DIR)
-            os.makedirs(folder, exist_ok=True)
-            path = os.path.join(folder, f"lookup-{uuid.uuid4().hex}")
-            try:
-                with open(path, "wb") as out:
-                    for chunk in upload.chunks():
-                        out.write(chunk)
-                data["values"] = services.lookup_values(path=path)
-            except DomainError as exc:
-                raise forms.ValidationError(f"{exc.message} ({exc.code})") from exc
-            finally:
-                if os.path.exists(path):
-                    os.remove(path)
+        try:
+            if data.get("file"):
+                data["values"] = services.lookup_values_upload(data["file"])
+            elif "values" in data:
+                data["values"] = services.lookup_values_check(data["values"])
+        except DomainError as exc:
+            raise forms.ValidationError(f"{exc.message} ({exc.code})") from exc
         return data
 
 
 @admin.register(ImportLookup)
-class ImportLookupAdmin(admin.ModelAdmin):
-    """Saved value maps (a game type "SL" → "slots", a status "excl" → "self_excluded")."""
+class ImportLookupAdmin(ImportExportModelAdmin):
+    """Saved value maps (a game type "SL" → "slots", a status "excl" → "self_excluded"),
+    exported and imported with the templates that name them."""
 
     form = ImportLookupForm
+    resource_classes = [ImportLookupResource]
     list_display = ["name", "description", "entries", "updated_at"]
     search_fields = ["name", "description"]
 

@@ -9,7 +9,14 @@ from rest_framework.response import Response
 
 from config.errors import DomainError
 from importer import services
-from importer.models import READING_OPTIONS, ImportJob, ImportTemplate, Kind, OnError
+from importer.models import (
+    READING_OPTIONS,
+    ImportJob,
+    ImportLookup,
+    ImportTemplate,
+    Kind,
+    OnError,
+)
 from importer.uploads import upload_limit_install
 
 
@@ -80,6 +87,29 @@ class ImportTemplateSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class ImportLookupSerializer(serializers.ModelSerializer):
+    """A saved value map: `values` given as an object, or `file` (multipart) a two-column CSV
+    or XLSX with a header (value in the file, value stored) that replaces them."""
+
+    file = serializers.FileField(write_only=True, required=False)
+    values = serializers.JSONField(required=False)
+
+    class Meta:
+        model = ImportLookup
+        fields = ["name", "description", "values", "file", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def validate(self, attrs):
+        upload = attrs.pop("file", None)
+        if upload is not None:
+            attrs["values"] = services.lookup_values_upload(upload)
+        elif "values" in attrs:
+            attrs["values"] = services.lookup_values_check(attrs["values"])
+        elif self.instance is None:
+            raise serializers.ValidationError({"values": ["Give values or a file."]})
+        return attrs
+
+
 class ImportJobViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -145,3 +175,18 @@ class ImportTemplateViewSet(viewsets.ModelViewSet):
     write_roles = {"admin", "operator"}
     lookup_field = "name"
     lookup_value_regex = "[-a-zA-Z0-9_]{1,64}"  # a slug: a NUL or `/` is a 404, never a query
+
+
+class ImportLookupViewSet(viewsets.ModelViewSet):
+    """Saved value maps, named in a mapping field by `"lookup": "<name>"`."""
+
+    queryset = ImportLookup.objects.order_by("name")
+    serializer_class = ImportLookupSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    write_roles = {"admin", "operator"}
+    lookup_field = "name"
+    lookup_value_regex = "[-a-zA-Z0-9_]{1,64}"  # a slug: a NUL or `/` is a 404, never a query
+
+    def initialize_request(self, request, *args, **kwargs):
+        upload_limit_install(request)  # 413 while streaming (importer/uploads.py)
+        return super().initialize_request(request, *args, **kwargs)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -412,6 +413,50 @@ def lookup_values(*, path: str) -> dict[str, str]:
             details={"values": clashing[:100]},
         )
     return dict(zip(pairs.iloc[:, 0], pairs.iloc[:, 1], strict=True))
+
+
+def lookup_values_upload(upload) -> dict[str, str]:
+    """`lookup_values` of an uploaded file (a Django UploadedFile), stored only while it is
+    read. Raises invalid_lookup and the reader's refusals (a hostile or unreadable file)."""
+    folder = os.path.join(settings.MEDIA_ROOT, "imports", "lookups")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, uuid.uuid4().hex)
+    try:
+        with open(path, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        return lookup_values(path=path)
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+
+LOOKUP_MAX_ENTRIES = 100_000
+
+
+def lookup_values_check(values: object) -> dict[str, str]:
+    """A saved lookup's values as given by hand or through the API: an object of text to text
+    (`{"SL": "slots"}`), at most LOOKUP_MAX_ENTRIES entries, stripped. Raises invalid_lookup
+    naming the first bad entry."""
+    if not isinstance(values, dict):
+        raise DomainError(
+            "invalid_lookup", 'A lookup is an object: {"value in the file": "stored"}.'
+        )
+    if len(values) > LOOKUP_MAX_ENTRIES:
+        raise DomainError(
+            "invalid_lookup", f"A lookup holds at most {LOOKUP_MAX_ENTRIES:,} values."
+        )
+    checked = {}
+    for key, value in values.items():
+        if not isinstance(value, str) or not key.strip() or not value.strip():
+            raise DomainError(
+                "invalid_lookup",
+                f"Lookup entry {key!r}: both the value in the file and the value stored are "
+                "non-empty text.",
+                details={"value": str(key)[:100]},
+            )
+        checked[key.strip()] = value.strip()
+    return checked
 
 
 def error_report_path(job: ImportJob) -> str:

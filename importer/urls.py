@@ -3,10 +3,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from importer.api import ImportJobViewSet, ImportTemplateViewSet
+from importer.api import ImportJobViewSet, ImportLookupViewSet, ImportTemplateViewSet
 
 router = SimpleRouter()
 router.register("imports/templates", ImportTemplateViewSet, basename="import-template")
+router.register("imports/lookups", ImportLookupViewSet, basename="import-lookup")
 router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [

@@ -293,17 +293,31 @@ def _dates(
     return result.where(~out_of_range), bad | out_of_range
 
 
-def _expression_frame(chunk: pd.DataFrame) -> pd.DataFrame:
-    """The chunk with missing cells as None and numeric columns as numbers, for expressions."""
+def _expression_frame(chunk: pd.DataFrame, names: frozenset[str], context: Context) -> pd.DataFrame:
+    """The columns an expression reads (`names`), missing cells as None, for expressions.
+
+    A column whose every value is a number becomes numbers, each read with its column's number
+    format like any amount (numbers.py: declared, proven by the column, else the file's), so
+    `1.000,50` is 1000.5 in a decimal-comma file; any other column stays text. Raises
+    Unsettled when a column's numbers read two ways with nothing to settle them.
+    """
     frame = {}
     chunk = visible(chunk)
-    for column in chunk.columns:
+    for column in [c for c in chunk.columns if c in names] or list(chunk.columns):
         text, missing = _text(chunk[column])
-        numeric = pd.to_numeric(text.where(~missing), errors="coerce")
-        if numeric.notna().sum() == (~missing).sum():
-            frame[column] = numeric
-        else:
-            frame[column] = text.where(~missing, None)
+        present = text[~missing]
+        bodies, signs, unreadable = number_bodies(present)
+        frame[column] = text.where(~missing, None)
+        if present.empty or unreadable.any() or present.str.endswith("%").any():
+            continue  # text (a percentage is no amount either)
+        evidence = context.number(column)
+        evidence.observe(bodies)
+        decimal = context.decimal_of(column)
+        if not decimal and evidence.ambiguous:
+            raise Unsettled(evidence.refusal(column))
+        fixed, misfit = canonical(bodies, decimal)
+        if not misfit.any():
+            frame[column] = pd.to_numeric(signs + fixed).reindex(text.index)
     return pd.DataFrame(frame, index=chunk.index)
 
 
@@ -319,8 +333,11 @@ def _expression_text(value: object) -> str:
     return str(value)
 
 
-def evaluate_expression(chunk: pd.DataFrame, text: str) -> pd.Series:
-    """Evaluate an import_field expression over the chunk (rewards.expressions)."""
+def evaluate_expression(
+    chunk: pd.DataFrame, text: str, context: Context | None = None
+) -> pd.Series:
+    """Evaluate an import_field expression over the chunk (rewards.expressions), its number
+    columns read with the file's number formats (`context`; none given: detected here)."""
     try:
         from rewards.expressions import compile_expression
     except ImportError as exc:
@@ -331,18 +348,19 @@ def evaluate_expression(chunk: pd.DataFrame, text: str) -> pd.Series:
     expression = compile_expression(
         text, context="import_field", columns=list(visible(chunk).columns)
     )
-    values = expression.evaluate_frame(_expression_frame(chunk))
+    context = context if context is not None else Context(minor_units={})
+    values = expression.evaluate_frame(_expression_frame(chunk, expression.names, context))
     if not isinstance(values, pd.Series):
         values = pd.Series(values, index=chunk.index)
     return values.map(_expression_text).reindex(chunk.index).fillna("")
 
 
-def _source_text(chunk: pd.DataFrame, source: Source) -> pd.Series:
+def _source_text(chunk: pd.DataFrame, source: Source, context: Context) -> pd.Series:
     if source.how == "value":
         value = "" if source.value is None else _expression_text(source.value)
         return pd.Series(value, index=chunk.index, dtype=object)
     if source.how == "expr":
-        return evaluate_expression(chunk, source.expr)
+        return evaluate_expression(chunk, source.expr, context)
     return chunk[source.columns[0]]
 
 
@@ -456,7 +474,7 @@ def _field(
         return _numeric(chunk, name, target, source, label, checker, context, currency)
     if target.type == DATETIME:
         return _datetime(chunk, name, target, source, label, checker, context)
-    text, missing = _text(_source_text(chunk, source))
+    text, missing = _text(_source_text(chunk, source, context))
     if source.how == "column":
         text = _translated(text, missing, name, source, label, checker, context)
         missing = missing | text.isin(MISSING)
@@ -512,7 +530,7 @@ def _field(
 
 def _numeric(chunk, name, target, source, label, checker, context, currency) -> pd.Series:
     columns = source.columns if source.how == "sum" else ()
-    texts = [chunk[c] for c in columns] or [_source_text(chunk, source)]
+    texts = [chunk[c] for c in columns] or [_source_text(chunk, source, context)]
     labels = list(columns) or [label]
     total = pd.Series(0, index=chunk.index, dtype="int64")
     any_missing = pd.Series(False, index=chunk.index)
@@ -564,7 +582,7 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
 
 def _datetime(chunk, name, target, source, label, checker, context) -> pd.Series:
     columns = source.columns if source.how in ("latest", "earliest") else ()
-    texts = [chunk[c] for c in columns] or [_source_text(chunk, source)]
+    texts = [chunk[c] for c in columns] or [_source_text(chunk, source, context)]
     labels = list(columns) or [label]
     found = []
     for raw, column in zip(texts, labels, strict=True):

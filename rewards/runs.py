@@ -28,6 +28,7 @@ from rewards import history, pipeline
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
 from rewards.serialize import reward_as_dict
 from wallet.batch import RewardPayment, rewards_pay_batch
+from wallet.models import Bonus
 
 log = structlog.get_logger(__name__)
 
@@ -322,7 +323,9 @@ def reward_payment(*, reward: Reward, event: dict | None = None) -> RewardPaymen
             base = "bonus"  # no qualifying deposit in a batch run: wager on the bonus alone
     weights = terms.get("contribution_weights") or None
     game_weights = None
+    kind = Bonus.Kind.BONUS
     if reward.reward_type == Rule.RewardType.FREE_SPINS:
+        kind = Bonus.Kind.FREE_SPINS
         game_id = (reward.rule.free_spins or {}).get("game_id")
         if game_id:  # free spins are played on one game: only it counts
             weights = dict.fromkeys(("slots", "table", "live", "sports", "poker", "other"), "0")
@@ -331,6 +334,7 @@ def reward_payment(*, reward: Reward, event: dict | None = None) -> RewardPaymen
     max_bet = terms.get("max_bet")
     max_conversion = terms.get("max_conversion")
     payment.bonus_terms = {
+        "kind": kind,
         "wagering_multiplier": Decimal(str(terms.get("wagering_multiplier") or 0)),
         "wagering_base": base,
         "deposit_amount": deposit,

@@ -39,7 +39,7 @@ from wallet.wagering import DEFAULT_CONTRIBUTION_WEIGHTS, wagering_required
 class RewardPayment:
     """One reward to pay: cash when `bonus_terms` is None, else a bonus grant with them.
 
-    `bonus_terms` keys are `bonus_grant`'s keyword arguments (wagering_multiplier,
+    `bonus_terms` keys are `bonus_grant`'s keyword arguments (kind, wagering_multiplier,
     wagering_base, deposit_amount, contribution_weights, game_weights, max_bet, expires_at,
     max_conversion)."""
 
@@ -225,6 +225,9 @@ def _bonus(payment: RewardPayment) -> Bonus:
     base = terms.get("wagering_base") or Bonus.WageringBase.BONUS
     if base not in Bonus.WageringBase.values:
         raise DomainError("invalid_terms", f"Unknown wagering base {base}.")
+    kind = terms.get("kind") or Bonus.Kind.BONUS
+    if kind not in Bonus.Kind.values:
+        raise DomainError("invalid_terms", f"Unknown bonus kind {kind}.")
     if base != Bonus.WageringBase.BONUS and not terms.get("deposit_amount"):
         raise DomainError("invalid_terms", f"Wagering base {base} needs a deposit amount above 0.")
     max_bet = terms.get("max_bet")
@@ -232,6 +235,7 @@ def _bonus(payment: RewardPayment) -> Bonus:
     return Bonus(
         player_id=payment.player_id,
         currency_id=currency,
+        kind=kind,
         amount=payment.amount,
         wagering_multiplier=multiplier,
         wagering_base=base,

@@ -14,6 +14,15 @@ REJECTED = "rejected"
 DUPLICATE = "duplicate"
 
 
+PROMO_SOURCE_SUFFIX = ":promo"
+
+
+def source_is_promo(source: str) -> bool:
+    """Whether events of `source` are free rounds: their bets are taken from the player's
+    free-spins grants alone, and their winnings without a stake are paid to them."""
+    return source.endswith(PROMO_SOURCE_SUFFIX)
+
+
 @dataclass(frozen=True)
 class EventInput:
     """A validated event (the API serializer has checked types, amount and currency)."""
@@ -34,7 +43,9 @@ class EventInput:
     ip: str = ""
     payment_instrument: str = ""
     # Where the event comes from: `api` (POST events/), or `agg:<slug>` for an aggregator
-    # (wallet/aggregator/); external ids, bets and rounds are looked up within one source.
+    # (wallet/aggregator/), `agg:<slug>:promo` for its promo transactions (free rounds, played
+    # with free-spins grants: PROMO_SOURCE_SUFFIX); external ids, bets and rounds are looked up
+    # within one source.
     source: str = "api"
     # The source reports round ends: keep the round's state (`GameRound`): a bet opens it, a
     # win with `round_over` closes it; a bet or win on a closed round is refused

@@ -47,6 +47,7 @@ from wallet.event_records import (
     activity_for,
     reason_or_none,
     receipt_replay,
+    source_is_promo,
 )
 from wallet.events_batch import chunk_apply
 from wallet.models import GameRound
@@ -419,6 +420,7 @@ def _money_move(activity: Activity) -> list[dict]:
                 amount=activity.amount,
                 game_category=activity.game_category,
                 game_id=activity.game_id,
+                promo=source_is_promo(activity.source),
                 **common,
             )
         else:
@@ -434,7 +436,13 @@ def _money_move(activity: Activity) -> list[dict]:
                 source=activity.source,
             )
         if activity.amount:
-            services.wallet_win_settle(amount=activity.amount, bets=bets, **common)
+            services.wallet_win_settle(
+                amount=activity.amount,
+                bets=bets,
+                promo=source_is_promo(activity.source),
+                game_id=activity.game_id,
+                **common,
+            )
     elif kind == Activity.Type.ROLLBACK:
         # an amount of 0 (aggregators may send one) cancels whatever the stake was
         if not services.wallet_bet_rollback(amount=activity.amount or None, **common):

@@ -9,8 +9,9 @@ a chunk inside one transaction (the caller's `atomic`) and the same way the one-
   its insert fails on the UNIQUE key;
 - the events of a *plain* player — known, `active`, every one of their events in the chunk a
   deposit, withdrawal, positive bet or a win naming its bet by `reference_id`, in the player's
-  own currency; no open bonus account in it, no remembered rollback, no named bet rolled back
-  or staked with bonus money, no receipt key shared with another player's event in the chunk —
+  own currency, not a free round; no open bonus account in it, no free-spins grant, no
+  remembered rollback, no named bet rolled back or staked with bonus money, no receipt key
+  shared with another player's event in the chunk —
   are decided in Python on the cash balance read under one lock statement for all such
   players (pk order, as every wallet lock), in their order, and written with one bulk INSERT
   each for activities, ledger transactions, entries, receipts and fingerprints. The decisions
@@ -48,9 +49,10 @@ from wallet.event_records import (
     Reason,
     activity_for,
     receipt_replay,
+    source_is_promo,
 )
 from wallet.ledger import house_account_id
-from wallet.models import Account, Entry, LedgerTransaction, RememberedRollback
+from wallet.models import Account, Bonus, Entry, LedgerTransaction, RememberedRollback
 from wallet.selectors import balances_view
 from wallet.wagering import win_split
 
@@ -62,8 +64,9 @@ PLAIN_TYPES = frozenset(
 Kind = LedgerTransaction.Kind
 
 LOCK_SQL = """
-SELECT id, player_id, currency_id, kind, balance, is_open
-  FROM wallet_account WHERE player_id = ANY(%s) ORDER BY id FOR UPDATE
+SELECT a.id, a.player_id, a.currency_id, a.kind, a.balance, a.is_open, b.kind
+  FROM wallet_account a LEFT JOIN wallet_bonus b ON b.id = a.bonus_id
+ WHERE a.player_id = ANY(%s) ORDER BY a.id FOR UPDATE OF a
 """
 
 
@@ -115,6 +118,7 @@ def _plain_candidate(event: EventInput) -> bool:
         sized = event.amount > 0
     return (
         event.type in PLAIN_TYPES
+        and not source_is_promo(event.source)  # free rounds draw on free-spins grants
         and sized
         and event.amount <= settings.PITBOSS["MAX_AMOUNT"]
         and not event.rounds
@@ -185,9 +189,11 @@ def _plain_wallets(
     with connection.cursor() as cursor:
         cursor.execute(LOCK_SQL, [list(by_pk)])
         rows = cursor.fetchall()
-    for _pk, player_id, currency, kind, balance, is_open in rows:
+    for _pk, player_id, currency, kind, balance, is_open, bonus_kind in rows:
         wallet = by_pk[player_id]
         wallet.totals[currency][kind] += balance or Decimal(0)
+        if bonus_kind == Bonus.Kind.FREE_SPINS:  # shown apart in the balances: one by one
+            wallet.plain = False
         if currency == wallet.currency:
             if kind == Account.Kind.CASH:
                 wallet.cash_account = _pk

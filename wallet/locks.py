@@ -19,7 +19,7 @@ LOCK_SQL = """
 WITH locked AS (
     SELECT a.id, a.kind, a.balance, a.bonus_id, b.amount, b.max_bet, b.max_conversion,
            b.contribution_weights, b.game_weights, b.wagering_required, b.wagering_done,
-           b.expires_at
+           b.expires_at, b.kind AS bonus_kind
       FROM wallet_account a LEFT JOIN wallet_bonus b ON b.id = a.bonus_id
      WHERE a.player_id = %s AND a.currency_id = %s AND a.is_open AND a.kind IN ('cash', 'bonus')
      ORDER BY a.id
@@ -27,7 +27,7 @@ WITH locked AS (
 )
 SELECT * FROM locked
 UNION ALL
-SELECT h.id, h.kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+SELECT h.id, h.kind, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM wallet_account h WHERE h.player_id IS NULL AND h.currency_id = %s
 """
 
@@ -60,7 +60,7 @@ def player_accounts_lock_with_house(
     rows = prepared.fetch(LOCK_SQL, [player_id, currency, currency])
     accounts, house = [], {}
     for (pk, kind, balance, bonus_id, amount, max_bet, max_conversion, weights, game_weights,
-         required, done, expires_at) in rows:  # fmt: skip
+         required, done, expires_at, bonus_kind) in rows:  # fmt: skip
         if kind not in (Account.Kind.CASH, Account.Kind.BONUS):
             house[kind] = pk
             continue
@@ -80,6 +80,7 @@ def player_accounts_lock_with_house(
                 player_id=player_id,
                 currency_id=currency,
                 status=Bonus.Status.ACTIVE,
+                kind=bonus_kind,
                 amount=amount,
                 max_bet=max_bet,
                 max_conversion=max_conversion,

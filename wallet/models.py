@@ -33,9 +33,17 @@ class Bonus(models.Model):
         DEPOSIT = "deposit"
         BONUS_PLUS_DEPOSIT = "bonus_plus_deposit"
 
+    class Kind(models.TextChoices):
+        """`free_spins`: a free-spins grant (count × spin value), the promo money an aggregator
+        plays with PROMO transactions (wallet/aggregator/); `bonus`: any other grant."""
+
+        BONUS = "bonus"
+        FREE_SPINS = "free_spins", "Free spins"
+
     player = models.ForeignKey(Player, on_delete=models.PROTECT, related_name="bonuses")
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BONUS)
     amount = models.DecimalField(**MONEY)
     wagering_multiplier = models.DecimalField(max_digits=10, decimal_places=4)
     wagering_base = models.CharField(

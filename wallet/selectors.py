@@ -12,27 +12,44 @@ from wallet.wagering import wagering_progress
 
 
 def wallet_balances(*, player: Player) -> dict:
-    """`{"EUR": {"cash": "70.00", "bonus": "0.00"}}` over every currency the player holds."""
+    """`{"EUR": {"cash": "70.00", "bonus": "0.00"}}` over every currency the player holds.
+
+    Where the player holds free-spins money, `"free_spins"` says how much of `bonus` it is
+    (`{"cash": "70.00", "bonus": "12.00", "free_spins": "2.00"}`).
+    """
     totals: dict[str, dict[str, Decimal]] = defaultdict(
         lambda: {"cash": Decimal(0), "bonus": Decimal(0)}
     )
     rows = (
         Account.objects.filter(player_id=player.pk)
-        .values_list("currency_id", "kind")
+        .values_list("currency_id", "kind", "bonus__kind")
         .annotate(total=Sum("balance"))
     )
-    for currency, kind, total in rows:
+    for currency, kind, bonus_kind, total in rows:
         totals[currency][kind] += total or Decimal(0)
+        if bonus_kind == Bonus.Kind.FREE_SPINS and total:
+            held = totals[currency]
+            held["free_spins"] = held.get("free_spins", Decimal(0)) + total
     return balances_view(totals)
 
 
 def balances_view(totals: dict[str, dict[str, Decimal]]) -> dict:
-    """Balances as the API shows them, from `{currency: {"cash": Decimal, "bonus": Decimal}}`:
-    minor-unit strings, currencies in code order (`wallet_balances`' shape)."""
+    """Balances as the API shows them, from `{currency: {"cash": Decimal, "bonus": Decimal}}`
+    (and `"free_spins"` where held): minor-unit strings, currencies in code order
+    (`wallet_balances`' shape)."""
     return {
         currency: {name: money_format(value, currency) for name, value in sums.items()}
         for currency, sums in sorted(totals.items())
     }
+
+
+def free_spins_held(*, player: Player, currency: str, game_id: str) -> bool:
+    """Whether the player holds an active free-spins grant in `currency` playable on `game_id`
+    (one naming no game is playable on any) — a promo bet would be taken from it."""
+    grants = Bonus.objects.filter(
+        player_id=player.pk, currency_id=currency, kind=Bonus.Kind.FREE_SPINS, status="active"
+    ).values_list("game_weights", flat=True)
+    return any(not games or game_id in games for games in grants)
 
 
 def bonus_view(bonus: Bonus, *, balance: Decimal | None = None) -> dict:

@@ -163,3 +163,55 @@ def test_evidence_of_a_column(values, decimal, ambiguous):
         ambiguous,
         bool(decimal) or not ambiguous,
     )
+
+
+def test_computed_amounts_read_their_columns_number_format(run_import):
+    """An expression's columns are numbers the way the file writes them: `1.000,00` and
+    `-250,50` in a decimal-comma file are 1000 and -250.5, not text and not 1.0."""
+    content = (
+        b"TxID;Player;Type;Stake;Bonus;Currency;Date\n"
+        b"t1;p1;bet;1.000,00;-250,50;EUR;2026-01-02\n"
+        b"t2;p1;bet;2.500,00;0,00;EUR;2026-01-02\n"
+        b"t3;p1;bet;25.000;1.000;EUR;2026-01-03\n"
+        b"t4;p2;bet;12,50;;EUR;2026-01-03\n"
+    )
+    mapping = {
+        "external_id": "TxID",
+        "player_id": "Player",
+        "type": "Type",
+        "currency": "Currency",
+        "occurred_at": "Date",
+        "amount": {"expr": "Stake + Bonus if Bonus is not None else Stake"},
+    }
+    job = run_import(content, kind="activity", mapping=mapping)
+    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
+    assert stored_amounts() == {
+        "t1": Decimal("749.5"),
+        "t2": Decimal("2500"),
+        "t3": Decimal("26000"),  # Bonus's 1.000 is settled by -250,50: one thousand
+        "t4": Decimal("12.5"),
+    }
+
+
+@pytest.mark.parametrize(
+    "options,expected",
+    [({}, None), ({"decimal_separator": ","}, "2000"), ({"decimal_separator": "."}, "2")],
+)
+def test_a_computed_amount_over_a_column_that_reads_two_ways(run_import, options, expected):
+    content = b"TxID,Player,Type,Stake,Currency,Date\nt1,p1,bet,1.000,EUR,2026-01-02\n"
+    mapping = {
+        "external_id": "TxID",
+        "player_id": "Player",
+        "type": "Type",
+        "currency": "Currency",
+        "occurred_at": "Date",
+        "amount": {"expr": "Stake * 2"},
+    }
+    job = run_import(content, kind="activity", mapping=mapping, **options)
+    if expected is None:
+        assert (job.status, job.error_code) == (ImportJob.Status.FAILED, "ambiguous_number")
+        assert "'Stake'" in job.message
+        assert not Activity.objects.exists()
+    else:
+        assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message)
+        assert stored_amounts() == {"t1": Decimal(expected)}

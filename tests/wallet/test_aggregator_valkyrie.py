@@ -9,7 +9,7 @@ from players.models import Activity, Player
 from tests.wallet.conftest import D, deposit, key, player_make
 from tests.wallet.valkyrie import PROVIDER, Valkyrie
 from wallet import services
-from wallet.models import Game, GameRound, LedgerTransaction
+from wallet.models import Bonus, Game, GameRound, LedgerTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -465,6 +465,106 @@ def test_a_promo_cancel_reverts_a_promo_withdraw(vk):
     )
 
 
+def free_spins_grant(player, amount="2.00", *, game="g-1", multiplier=10):
+    """A free-spins grant as a free-spins rule pays one: count × spin value on one game, its
+    wagering counted on that game alone (rewards/runs.py reward_payment)."""
+    return services.bonus_grant(
+        player=player,
+        currency="EUR",
+        amount=D(amount),
+        wagering_multiplier=D(multiplier),
+        contribution_weights=dict.fromkeys(("slots", "table", "live", "other"), "0"),
+        game_weights={game: "1"} if game else None,
+        kind=Bonus.Kind.FREE_SPINS,
+        idempotency_key=key(),
+    )
+
+
+def promo(balance) -> tuple[Decimal, Decimal, Decimal]:
+    return balance["cashAmount"], balance["bonusAmount"], balance["promoAmount"]
+
+
+def test_free_spins_are_the_promo_balance_and_a_free_round_is_staked_from_them(vk):
+    grant = free_spins_grant(vk.player)  # 10 spins of 0.20
+    services.bonus_grant(
+        player=vk.player,
+        currency="EUR",
+        amount=D("5.00"),
+        wagering_multiplier=D(10),
+        idempotency_key=key(),
+    )
+    assert promo(vk.balance()) == (D("100.00"), D("5.00"), D("2.00"))
+    # the spin's value comes out of the free spins: not cash, not the other bonus
+    assert promo(vk.ok("PROMOWITHDRAW", "p-1", "0", promo="0.20", round_id="fr-1")) == (
+        D("100.00"),
+        D("5.00"),
+        D("1.80"),
+    )
+    # its winnings go back where the stake came from: the free-spins grant
+    assert promo(
+        vk.ok("PROMODEPOSIT", "p-2", "0", promo="3.40", round_id="fr-1", game_over=True)
+    ) == (D("100.00"), D("5.00"), D("5.20"))
+    grant.refresh_from_db()
+    assert grant.wagering_done == D("0.20")  # the free round's stake, on its own game
+
+
+def test_a_free_round_over_the_free_spins_balance_is_promo_overdraft(vk):
+    free_spins_grant(vk.player, "0.20")
+    vk.ok("PROMOWITHDRAW", "p-1", "0", promo="0.20", round_id="fr-1")
+    balance = vk.refused("PAM_ERR_PROMO_OVERDRAFT", "PROMOWITHDRAW", "p-2", "0", promo="0.20")
+    assert promo(balance) == (D("100.00"), D("0.00"), D("0.00"))
+    # the refusal is remembered: the same transaction again answers the same
+    vk.refused("PAM_ERR_PROMO_OVERDRAFT", "PROMOWITHDRAW", "p-2", "0", promo="0.20")
+
+
+def test_free_round_winnings_without_a_stake_are_paid_to_the_free_spins(vk):
+    free_spins_grant(vk.player)
+    assert promo(vk.ok("PROMODEPOSIT", "p-1", "0", promo="1.50", round_id="fr-9")) == (
+        D("100.00"),
+        D("0.00"),
+        D("3.50"),
+    )
+    # another game's free-round winnings: no free spins for it, so cash
+    assert promo(vk.ok("PROMODEPOSIT", "p-2", "0", promo="1.00", game="g-2")) == (
+        D("101.00"),
+        D("0.00"),
+        D("3.50"),
+    )
+
+
+def test_a_retried_free_round_answers_as_first_even_after_the_free_spins_ended(vk):
+    grant = free_spins_grant(vk.player)
+    first = vk.ok("PROMOWITHDRAW", "p-1", "0", promo="0.20", round_id="fr-1")
+    services.bonus_forfeit(bonus=grant, reason="test")
+    assert vk.ok("PROMOWITHDRAW", "p-1", "0", promo="0.20", round_id="fr-1") == first
+
+
+def test_ordinary_bets_draw_on_free_spins_only_on_their_game(vk):
+    free_spins_grant(vk.player, "2.00")
+    vk.ok("WITHDRAW", "t-1", "100.00", round_id="r-1", game="g-2")
+    vk.refused("PAM_ERR_CASH_OVERDRAFT", "WITHDRAW", "t-2", "1.00", round_id="r-2", game="g-2")
+    assert promo(vk.ok("WITHDRAW", "t-3", "1.00", round_id="r-3", game="g-1")) == (
+        D("0.00"),
+        D("0.00"),
+        D("1.00"),
+    )
+
+
+def test_without_free_spins_a_free_round_is_the_aggregators_and_costs_nothing(vk):
+    assert promo(vk.ok("PROMOWITHDRAW", "p-1", "0", promo="0.20", round_id="fr-1")) == (
+        D("100.00"),
+        D("0.00"),
+        D("0.00"),
+    )
+    # free spins for another game are not this round's
+    free_spins_grant(vk.player, game="g-2")
+    assert promo(vk.ok("PROMOWITHDRAW", "p-2", "0", promo="0.20", round_id="fr-2")) == (
+        D("100.00"),
+        D("0.00"),
+        D("2.00"),
+    )
+
+
 # --- bonus rules on every spin, game catalogue -----------------------------------------------
 
 
@@ -551,3 +651,31 @@ def test_any_rfc3339_offset_is_read_and_stored_in_utc(vk):
     assert stored.isoformat() == "1999-12-31T08:00:00+00:00"
     status, body = vk.tx("WITHDRAW", "t-3", "1.00", round_id="r-3", at="0001-01-01T00:00:00+05:00")
     assert (status, body["error"]["code"]) == (400, "PAM_ERR_UNDEFINED")
+
+
+@pytest.mark.parametrize("field", ["providerTransactionId", "providerRoundId", "providerGameId"])
+@pytest.mark.parametrize("value", ["t\x00-1", "t-1\n", "\x1b[31m", "a\u200bb"])
+def test_an_id_that_is_not_printable_is_refused_before_any_query(vk, field, value):
+    """A NUL (PostgreSQL text cannot hold it), a control or an invisible character is no
+    aggregator's id: 400 with the spec's error, nothing applied — also for free rounds, whose
+    first answer is looked up by id."""
+    free_spins_grant(vk.player)
+    for kind in ("WITHDRAW", "PROMOWITHDRAW"):
+        ids = {"providerTransactionId": "t-1", "providerRoundId": "r-1", "providerGameId": "g-1"}
+        ids[field] = value
+        body = {
+            "currency": "EUR",
+            "provider": PROVIDER,
+            "transactionType": kind,
+            "cashAmount": "1.00",
+            "bonusAmount": "0",
+            "promoAmount": "0.20" if kind.startswith("PROMO") else "0",
+            "transactionDateTime": "2026-11-30T12:00:00Z",
+            **ids,
+        }
+        status, answer = vk.call(
+            "post", f"/players/{vk.player.external_id}/transactions", body=body
+        )
+        assert (status, answer["error"]["code"]) == (400, "PAM_ERR_UNDEFINED"), answer
+    assert not Activity.objects.exists()
+    assert promo(vk.balance()) == (D("100.00"), D("0.00"), D("2.00"))

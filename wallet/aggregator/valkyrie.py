@@ -45,14 +45,22 @@ from wallet.aggregator.valkyrie_wire import (
     error_answer,
     transaction_parse,
 )
-from wallet.event_records import APPLIED, DUPLICATE, EventInput, EventResult
+from wallet.event_records import (
+    APPLIED,
+    DUPLICATE,
+    PROMO_SOURCE_SUFFIX,
+    EventInput,
+    EventResult,
+    source_is_promo,
+)
 from wallet.events import ROLLBACK_REMEMBERED, events_ingest
 from wallet.models import Aggregator, GameRound
-from wallet.selectors import wallet_balances
+from wallet.selectors import free_spins_held, wallet_balances
 
 # The wallet's refusal codes (docs/api.md) as Valkyrie error codes.
 WALLET_CODES = {
     "insufficient_funds": "PAM_ERR_CASH_OVERDRAFT",
+    "insufficient_promo_funds": "PAM_ERR_PROMO_OVERDRAFT",
     "max_bet_exceeded": "PAM_ERR_BET_NOT_ALLOWED",
     "player_blocked": "PAM_ERR_BET_NOT_ALLOWED",
     "bet_rolled_back": "PAM_ERR_TRANS_ALREADY_CANCELLED",
@@ -70,11 +78,9 @@ UNKNOWN_REFERENCE = {
 
 
 def balance_of(player: Player, currency: str) -> dict:
-    """`{"cashAmount", "bonusAmount", "promoAmount"}` of the player in `currency` (Decimals).
-
-    Pitboss keeps no separate promo balance (free-spin rounds cost the player nothing), so
-    `promoAmount` is 0.
-    """
+    """`{"cashAmount", "bonusAmount", "promoAmount"}` of the player in `currency` (Decimals):
+    `promoAmount` is the balance of the player's free-spins grants, `bonusAmount` that of the
+    other bonus grants."""
     return balance_view(wallet_balances(player=player).get(currency, {}))
 
 
@@ -100,6 +106,10 @@ class ValkyrieView(View):
         if correlation and correlation.isprintable():
             response["X-Correlation-ID"] = correlation[:200]
         return response
+
+    def sources(self) -> list[str]:
+        """The aggregator's event sources: its transactions and its promo transactions."""
+        return [self.aggregator.source, self.aggregator.source + PROMO_SOURCE_SUFFIX]
 
     def provider(self, *, http_status: int = 200) -> str:
         provider = self.request.GET.get("provider", "").strip()
@@ -205,12 +215,9 @@ class TransactionsView(ValkyrieView):
             {"status": "OK", "transactions": [self.transaction_view(a, provider) for a in rows]}
         )
 
-    def sources(self) -> list[str]:
-        return [self.aggregator.source, f"{self.aggregator.source}:promo"]
-
     def transaction_view(self, activity: Activity, provider: str) -> dict:
         prefix = f"{provider}:"
-        promo = PROMO if activity.source.endswith(":promo") else ""
+        promo = PROMO if source_is_promo(activity.source) else ""
         view = {
             "currency": activity.currency_id,
             "provider": provider,
@@ -243,7 +250,8 @@ class TransactionsView(ValkyrieView):
                 f"The session's currency is {session.currency_id}.",
                 balance=balance,
             )
-        amount = amount_checked(tx, balance)
+        staked = self.promo_staked(tx, provider=provider, player=player)
+        amount = amount_checked(tx, balance, promo_staked=staked)
         event = self.event(tx, provider=provider, player=player, amount=amount)
         if kind == Activity.Type.ROLLBACK:
             self.refuse_cancel_of_non_withdraw(event, player, balance)
@@ -275,7 +283,7 @@ class TransactionsView(ValkyrieView):
 
     def event(self, tx: Transaction, *, provider: str, player: Player, amount: Decimal):
         kind = TYPES[tx.type]
-        source = self.aggregator.source + (":promo" if tx.promo_type else "")
+        source = self.aggregator.source + (PROMO_SOURCE_SUFFIX if tx.promo_type else "")
         round_id = f"{provider}:{tx.round_id}" if tx.round_id else ""
         reference_id = f"{provider}:{tx.bet_ref}" if tx.bet_ref else ""
         if kind == Activity.Type.WIN:
@@ -298,6 +306,24 @@ class TransactionsView(ValkyrieView):
             rounds=True,
             round_over=tx.game_over,
         )
+
+    def promo_staked(self, tx: Transaction, *, provider: str, player: Player) -> bool:
+        """Whether a PROMOWITHDRAW's promoAmount is staked from the player's free-spins grant:
+        as when first applied (a retry gets the first answer even if the grant has ended
+        since), else when the player holds a free-spins grant for the game."""
+        if tx.type != PROMO + "WITHDRAW" or not tx.promo:
+            return False
+        first = (
+            Activity.objects.filter(
+                source=self.aggregator.source + PROMO_SOURCE_SUFFIX,
+                external_id=f"{provider}:{tx.transaction_id}",
+            )
+            .values_list("amount", flat=True)
+            .first()
+        )
+        if first is not None:
+            return first == tx.cash + tx.bonus + tx.promo
+        return free_spins_held(player=player, currency=tx.currency, game_id=tx.game_id)
 
     @staticmethod
     def round_has_bets(player: Player, source: str, round_id: str) -> bool:
@@ -327,9 +353,10 @@ class GameRoundView(ValkyrieView):
     def get(self, request, player_id: str, round_id: str):
         provider = self.provider()
         player = self.player_session(player_id).session.player
-        sources = [self.aggregator.source, f"{self.aggregator.source}:promo"]
         found = GameRound.objects.filter(
-            player=player, source__in=sources, round_id=f"{provider}:{round_id}"
+            player=player,
+            source__in=self.sources(),
+            round_id=f"{provider}:{round_id}",
         ).first()
         if found is None:
             raise ValkyrieError("PAM_ERR_ROUND_NOT_FOUND", "No such game round.")

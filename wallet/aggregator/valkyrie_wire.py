@@ -71,11 +71,14 @@ def error_answer(error: ValkyrieError) -> HttpResponse:
 
 
 def balance_view(held: dict) -> dict:
-    """One currency of `wallet_balances` (`{"cash": "…", "bonus": "…"}`) as a Valkyrie Balance."""
+    """One currency of `wallet_balances` (`{"cash": "…", "bonus": "…", "free_spins": "…"}`)
+    as a Valkyrie Balance: free-spins money is the promo amount, the other bonus money the
+    bonus amount."""
+    promo = Decimal(held.get("free_spins", "0"))
     return {
         "cashAmount": Decimal(held.get("cash", "0")),
-        "bonusAmount": Decimal(held.get("bonus", "0")),
-        "promoAmount": Decimal(0),
+        "bonusAmount": Decimal(held.get("bonus", "0")) - promo,
+        "promoAmount": promo,
     }
 
 
@@ -109,8 +112,10 @@ def _string(body: dict, name: str, *, required: bool = False, max_length: int = 
     value = body.get(name)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or not 1 <= len(value) <= max_length:
-        raise bad(f"{name}: a string of 1 to {max_length} characters is required.")
+    # printable only: a NUL (which PostgreSQL text cannot hold) or another control character
+    # is no aggregator's id, and must never reach a query
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length or not value.isprintable():
+        raise bad(f"{name}: a string of 1 to {max_length} printable characters is required.")
     return value
 
 
@@ -177,10 +182,14 @@ def transaction_parse(raw: bytes) -> Transaction:
     )
 
 
-def amount_checked(tx: Transaction, balance: Callable[[], dict]) -> Decimal:
-    """The event amount: cash + bonus (+ promo for a PROMODEPOSIT: free-round winnings; the
-    promo value of a free round is not the player's money, so no stake), each a valid amount
-    of the currency (zero allowed: a lost round's DEPOSIT, a free round's WITHDRAW)."""
+def amount_checked(
+    tx: Transaction, balance: Callable[[], dict], *, promo_staked: bool = False
+) -> Decimal:
+    """The event amount: cash + bonus, + promo for a PROMODEPOSIT (free-round winnings) and for
+    a PROMOWITHDRAW that is `promo_staked` (a free round played with the player's free-spins
+    grant); otherwise the promo value of a free round is the aggregator's, not the player's
+    money, so no stake. Each part a valid amount of the currency (zero allowed: a lost round's
+    DEPOSIT, a free round's WITHDRAW)."""
     parts = {"cashAmount": tx.cash, "bonusAmount": tx.bonus, "promoAmount": tx.promo}
     if any(value < 0 for value in parts.values()):
         raise ValkyrieError(
@@ -195,7 +204,7 @@ def amount_checked(tx: Transaction, balance: Callable[[], dict]) -> Decimal:
         checked = {
             k: amount_validate(v, currency, field=k, allow_zero=True) for k, v in parts.items()
         }
-        if tx.type != "PROMODEPOSIT":
+        if tx.type != "PROMODEPOSIT" and not promo_staked:
             checked.pop("promoAmount")
         total = sum(checked.values(), Decimal(0))
         return amount_validate(total, currency, allow_zero=True)

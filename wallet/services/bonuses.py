@@ -96,6 +96,7 @@ def bonus_grant(
     reason: str = "",
     source: str = "manual",
     granted_by=None,
+    kind: str = Bonus.Kind.BONUS,
 ) -> Bonus:
     """Grant a bonus with its terms copied on; a replayed idempotency key returns the first.
 
@@ -114,6 +115,8 @@ def bonus_grant(
         raise DomainError("invalid_terms", "Wagering multiplier must be between 0 and 1000.")
     if wagering_base not in Bonus.WageringBase.values:
         raise DomainError("invalid_terms", f"Unknown wagering base {wagering_base}.")
+    if kind not in Bonus.Kind.values:
+        raise DomainError("invalid_terms", f"Unknown bonus kind {kind}.")
     if wagering_base != Bonus.WageringBase.BONUS and deposit_amount <= 0:
         # without it the requirement would be 0 and the grant would convert to cash at once
         raise DomainError(
@@ -138,6 +141,7 @@ def bonus_grant(
         bonus = Bonus.objects.create(
             player=player,
             currency_id=currency,
+            kind=kind,
             amount=amount,
             wagering_multiplier=multiplier,
             wagering_base=wagering_base,

@@ -3,6 +3,11 @@
 A bet takes real money first, then bonus money (oldest grant first); a win is split back in
 proportion to where its bets' stakes came from; a rollback returns each stake to where it came
 from. Wagering progress goes to the grant the bet drew on, else to the oldest active grant.
+
+Free-spins grants (`Bonus.Kind.FREE_SPINS`) are promo money for one game: a promo bet (an
+aggregator's free round, `promo=True`) draws on them alone, an ordinary bet draws on them only
+when it is on their game, and a promo win with no stake (free-round winnings) is paid to the
+player's free-spins grant for the game, or to cash when there is none.
 """
 
 from collections import defaultdict
@@ -44,6 +49,25 @@ def _wagering_add(*, bonus_id: int, amount: Decimal) -> tuple[Decimal, Decimal] 
     )
 
 
+def _free_spins_for(account: Account, game_id: str) -> bool:
+    """Whether a free-spins grant may be played on `game_id` (a grant naming no game: any)."""
+    games = account.bonus.game_weights or {}
+    return not games or game_id in games
+
+
+def _bonuses_drawable(*, locked: Locked, game_id: str, promo: bool) -> list[Account]:
+    """The bonus accounts a bet may draw on, oldest grant first: every grant but the
+    free-spins grants of other games; for a promo bet, the free-spins grants for its game
+    alone (empty when the player holds none)."""
+    free_spins = Bonus.Kind.FREE_SPINS
+    return [
+        account
+        for account in locked.bonuses
+        if (account.bonus.kind == free_spins and _free_spins_for(account, game_id))
+        or (not promo and account.bonus.kind != free_spins)
+    ]
+
+
 def wallet_bet_place(
     *,
     player: Player,
@@ -53,12 +77,16 @@ def wallet_bet_place(
     game_category: str = "",
     game_id: str = "",
     activity=None,
+    promo: bool = False,
 ) -> LedgerTransaction:
     """Take a stake from cash first, then bonus (oldest grant first), or bonus first under the
-    currency's `bonus_first` balance policy (wallet/policies.py); add wagering progress.
+    currency's `bonus_first` balance policy (wallet/policies.py); add wagering progress. A
+    `promo` bet (a free round) is taken from the player's free-spins grants for `game_id`
+    alone; without any, it is an ordinary bet (the aggregator's own free round).
 
     Raises player_blocked, invalid_amount, max_bet_exceeded (over a bonus's max bet),
-    insufficient_funds, bet_rolled_back (its rollback arrived first, `activity` given).
+    insufficient_funds, insufficient_promo_funds (a promo bet over the free-spins balance),
+    bet_rolled_back (its rollback arrived first, `activity` given).
     """
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="bet"
@@ -72,24 +100,31 @@ def wallet_bet_place(
                 "max_bet_exceeded",
                 f"Maximum bet while a bonus is active is {money_format(min(max_bets), currency)}.",
             )
-        available = locked.cash.balance + sum((a.balance for a in locked.bonuses), Decimal(0))
+        drawable = _bonuses_drawable(locked=locked, game_id=game_id, promo=promo)
+        # a promo bet of a player without free spins for the game: the aggregator's own free
+        # round, whose stake (cash and bonus amounts, usually 0) is an ordinary one
+        promo = promo and bool(drawable)
+        drawable = drawable or _bonuses_drawable(locked=locked, game_id=game_id, promo=False)
+        cash = Decimal(0) if promo else locked.cash.balance
+        available = cash + sum((a.balance for a in drawable), Decimal(0))
         if available < amount:
             raise DomainError(
-                "insufficient_funds",
-                f"Balance is {money_format(available, currency)}, "
-                f"stake {money_format(amount, currency)}.",
+                "insufficient_promo_funds" if promo else "insufficient_funds",
+                f"{'Free-spins balance' if promo else 'Balance'} is "
+                f"{money_format(available, currency)}, stake {money_format(amount, currency)}.",
             )
         from_cash, from_bonus = stake_split(
             amount=amount,
-            cash=locked.cash.balance,
-            bonuses=[(a.bonus_id, a.balance) for a in locked.bonuses],
+            cash=cash,
+            bonuses=[(a.bonus_id, a.balance) for a in drawable],
             # the order matters only with bonus money to draw on (no policy read otherwise)
-            bonus_first=bool(locked.bonuses)
+            bonus_first=bool(drawable)
+            and not promo
             and balance_policy(currency).bet_order == BalancePolicy.BetOrder.BONUS_FIRST,
         )
         # Wagering goes to the grant the bet drew on, else to the oldest active grant.
         target = locked.bonus_account(next(iter(from_bonus))) if from_bonus else None
-        target = target or (locked.bonuses[0] if locked.bonuses else None)
+        target = target or (drawable[0] if drawable else None)
         contribution = Decimal(0)
         if target is not None:
             weight = contribution_weight(
@@ -292,25 +327,29 @@ def _win_post(
     player: Player,
     live: list[LedgerTransaction],
     activity,
+    free_spins: Account | None = None,
 ) -> LedgerTransaction | None:
-    """Post a win split over the stakes of `live`; None (nothing written) if one of them has
-    been rolled back."""
+    """Post a win split over the stakes of `live` (no stakes: to cash, or all to the
+    `free_spins` grant if given); None (nothing written) if one of them has been rolled back."""
     cash_stake = sum((Decimal(b.details.get("cash", "0")) for b in live), Decimal(0))
     bonus_stakes: dict[int, Decimal] = defaultdict(Decimal)
     for bet in live:
         for bonus_id, part in bet.details.get("bonus", {}).items():
             bonus_stakes[int(bonus_id)] += Decimal(part)
     targets = [b.details["target"] for b in live if b.details.get("target") is not None]
-    cash_share, bonus_shares = win_split(
-        amount=amount,
-        cash_stake=cash_stake,
-        bonus_stakes=bonus_stakes,
-        quantum=currency_quantum(currency),
-        # the split matters only when a bonus was involved (no policy read otherwise)
-        cash_stake_first=bool(bonus_stakes or targets)
-        and balance_policy(currency).win_split == BalancePolicy.WinSplit.CASH_STAKE_FIRST,
-        target_bonus=targets[0] if targets else None,
-    )
+    if not live and free_spins is not None:  # free-round winnings: to the free spins
+        cash_share, bonus_shares = Decimal(0), {free_spins.bonus_id: amount}
+    else:
+        cash_share, bonus_shares = win_split(
+            amount=amount,
+            cash_stake=cash_stake,
+            bonus_stakes=bonus_stakes,
+            quantum=currency_quantum(currency),
+            # the split matters only when a bonus was involved (no policy read otherwise)
+            cash_stake_first=bool(bonus_stakes or targets)
+            and balance_policy(currency).win_split == BalancePolicy.WinSplit.CASH_STAKE_FIRST,
+            target_bonus=targets[0] if targets else None,
+        )
     bonus_legs, paid = _bonus_share_legs(
         locked=locked, currency=currency, shares=bonus_shares, win=True
     )
@@ -345,10 +384,14 @@ def wallet_win_settle(
     idempotency_key: str,
     bets: list[LedgerTransaction],
     activity=None,
+    promo: bool = False,
+    game_id: str = "",
 ) -> LedgerTransaction:
     """Pay a win back to cash and bonus by the currency's win-split balance policy
     (`proportional`: in proportion to where the stakes of `bets` came from; `cash_stake_first`:
     the cash stake back to cash first, the rest to the bonus; wallet/wagering.py `win_split`).
+    A `promo` win with no `bets` (free-round winnings) goes to the oldest active free-spins
+    grant for `game_id`, or to cash when the player has none.
 
     Bets rolled back are left out (all of them rolled back: `already_rolled_back`). The posting
     assumes none was and checks it in the same statement; only if one was does it look them up
@@ -361,6 +404,9 @@ def wallet_win_settle(
         locked, amount = operation.locked, operation.amount
         live = list(bets)
         common = {"locked": locked, "currency": currency, "amount": amount, "player": player}
+        if promo and not live:
+            drawable = _bonuses_drawable(locked=locked, game_id=game_id, promo=True)
+            common["free_spins"] = drawable[0] if drawable else None
         while True:
             posted = _win_post(
                 idempotency_key=idempotency_key, live=live, activity=activity, **common

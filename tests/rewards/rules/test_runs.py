@@ -94,6 +94,8 @@ def test_free_spins_are_a_bonus_on_the_game():
     bonus = Bonus.objects.get()
     assert bonus.amount == Decimal("4.00")
     assert bonus.game_weights == {"g-1": "1"}
+    # the aggregator's promo money: PROMO transactions play it (wallet/aggregator/)
+    assert bonus.kind == Bonus.Kind.FREE_SPINS
 
 
 def test_ineligible_players_are_rejected_with_reasons():
