@@ -47,6 +47,8 @@ from bench.generate import ANCHOR, generate
 RATE = float(os.environ.get("BENCH_API_RATE", "200"))  # requests per second (SPEC: 200)
 TARGET_P95_MS = 25.0
 TARGET_RATIO = 2.0
+TARGET_BATCH_RATE = 2000.0  # events/s for a 1,000-event batch (issue 12)
+BATCH_EVENTS = 1000
 CLIENT_THREADS = 32
 BACKLOG_SECONDS = 5.0  # a request not sent within this of its due time counts as an error (-1)
 OWN_DATABASE = True  # a scratch database of its own, loaded by COPY (bench/db.py)
@@ -86,10 +88,32 @@ def run(scale: float = 1.0) -> list[BenchResult]:
                 "create_service_account", "bench-api", role="service", stderr=io.StringIO()
             )
         token = out.getvalue().strip().splitlines()[-1]
+        from django.db import connection
+
+        from bench.urls import WRITE_TABLE_SQL
+
+        with connection.cursor() as cursor:
+            cursor.execute(WRITE_TABLE_SQL)
         with gunicorn(database) as base_url:
             host, port = urlparse(base_url).hostname, urlparse(base_url).port
             headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
             player_ids = casino.player_ids()
+            # batches first, on players no single event has touched yet
+            batch_size = BATCH_EVENTS if scale >= 0.1 else 200
+            # one by one is slow: below full scale only the first 200 are sent (and compared)
+            compared = batch_size if scale >= 1 else min(batch_size, 200)
+            batches = {
+                variant: batch_versus_one_by_one(
+                    host,
+                    port,
+                    headers,
+                    variant=variant,
+                    size=batch_size,
+                    compared=compared,
+                    offset=offset,
+                )
+                for offset, variant in enumerate(("plain", "mixed"))
+            }
             rng = np.random.default_rng(5)
             picks = rng.integers(0, casino.player_count, size=int(RATE * (seconds + 2)) + 10)
 
@@ -116,8 +140,13 @@ def run(scale: float = 1.0) -> list[BenchResult]:
                 }
                 return "POST", "/api/v1/events/", json.dumps(body).encode()
 
+            def write(i: int) -> Request:
+                method, _, body = event(i)
+                return "POST", "/bench/write/", body
+
             figures = {}
-            for name, make in (("baseline", ping), ("player", player), ("events", event)):
+            runs = (("baseline", ping), ("write", write), ("player", player), ("events", event))
+            for name, make in runs:
                 figures[name] = open_loop(host, port, headers, make, rate=RATE, seconds=seconds)
                 sample = figures[name]
                 print(
@@ -129,6 +158,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
         _purge_queue()
 
     baseline_p95 = figures["baseline"].percentile(95)
+    write_p95 = figures["write"].percentile(95)
     results = [
         BenchResult(
             name="api.baseline_ping_p95",
@@ -136,8 +166,39 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             unit="ms",
             target="(baseline: bare DRF token read)",
             notes=_notes(figures["baseline"], seconds),
-        )
+        ),
+        BenchResult(
+            name="api.baseline_write_p95",
+            measured=write_p95,
+            unit="ms",
+            baseline=baseline_p95,
+            baseline_name="bare DRF p95",
+            target="(baseline: bare DRF token write, one committed row)",
+            notes=_notes(figures["write"], seconds),
+        ),
+        BenchResult(
+            name="api.post_events_vs_write_p95",
+            measured=figures["events"].percentile(95),
+            unit="ms",
+            baseline=write_p95,
+            baseline_name="bare DRF write p95",
+            target="(ratio to a bare write; SPEC's 2x is to the read)",
+            notes="the part of an event beyond one committed insert",
+        ),
     ]
+    for variant, batch in batches.items():
+        results.append(
+            BenchResult(
+                name=f"api.post_events_batch_{variant}",
+                measured=batch.batch_rate,
+                unit="events/s",
+                baseline=batch.one_rate,
+                baseline_name="one by one",
+                target=f">= {TARGET_BATCH_RATE:g} events/s, same answers",
+                met=batch.same and batch.batch_rate >= TARGET_BATCH_RATE,
+                notes=batch.notes(),
+            )
+        )
     for key, name in (("events", "api.post_events_p95"), ("player", "api.get_player_p95")):
         sample = figures[key]
         p95 = sample.percentile(95)
@@ -158,6 +219,136 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             )
         )
     return results
+
+
+@dataclass
+class BatchFigures:
+    variant: str
+    size: int
+    compared: int  # the first events, also sent one by one
+    one_seconds: float
+    batch_seconds: float
+    same: bool
+    statuses: dict[str, int]
+    first_difference: str = ""
+
+    @property
+    def one_rate(self) -> float:
+        return self.compared / self.one_seconds
+
+    @property
+    def batch_rate(self) -> float:
+        return self.size / self.batch_seconds
+
+    def notes(self) -> str:
+        same = "same answers" if self.same else f"ANSWERS DIFFER: {self.first_difference}"
+        return (
+            f"{self.size} events in one request: {self.batch_seconds:.3f}s; the first "
+            f"{self.compared} one by one: {self.one_seconds:.2f}s; {same}; {self.statuses}"
+        )
+
+
+def batch_sequence(rng, players: int, size: int, *, wins: bool, tag: str) -> list[dict]:
+    """`size` events over `players` twin players (`{side}` placeholders): deposits, bets and
+    withdrawals; with `wins`, a third of the bets' players also send a win on their last bet
+    (those players then take the one-by-one path inside the batch)."""
+    sequence, last_bet = [], {}
+    for number in range(size):
+        who, roll = int(rng.integers(players)), rng.random()
+        fields = {"external_id": f"bench-{tag}-{{side}}-{number}", "player": who}
+        if roll < 0.3:
+            fields.update(type="deposit", amount="50.00")
+        elif roll < 0.35:
+            fields.update(type="withdrawal", amount="30.00")
+        elif wins and who % 3 == 0 and who in last_bet and roll < 0.6:
+            fields.update(type="win", amount="2.00", reference_id=last_bet.pop(who))
+        else:
+            amount = str(rng.choice(["1.00", "5.00", "20.00"]))
+            fields.update(type="bet", amount=amount, game_id="slots-1", game_category="slots")
+            last_bet[who] = fields["external_id"]
+        sequence.append(fields)
+    return sequence
+
+
+def batch_versus_one_by_one(
+    host, port, headers, *, variant: str, size: int, compared: int, offset: int
+) -> BatchFigures:
+    """The same event sequence for twin players: side `a` one request per event for its first
+    `compared` events (the baseline), side `b` one request of all `size` events; both timed end
+    to end (client side), the answers compared event by event (balances after each, statuses,
+    reasons) — an answer depends only on the events before it, so a prefix compares fully."""
+    players = max(10, size // 10)
+    twins = _twin_players(players, skip=offset * players)
+    sequence = batch_sequence(
+        np.random.default_rng(17 + offset), players, size, wins=variant == "mixed", tag=variant
+    )
+    now = datetime.now(UTC).isoformat()
+
+    def body(fields: dict, side: str) -> dict:
+        pair = twins[fields["player"]]
+        event = {
+            key: value.format(side=side) if isinstance(value, str) else value
+            for key, value in fields.items()
+            if key != "player"
+        }
+        player_id, currency = pair[0] if side == "a" else pair[1]
+        return {**event, "player_id": player_id, "currency": currency, "occurred_at": now}
+
+    connection = http.client.HTTPConnection(host, port, timeout=120)
+    one_by_one, started = [], time.perf_counter()
+    for fields in sequence[:compared]:
+        connection.request(
+            "POST", "/api/v1/events/", json.dumps(body(fields, "a")).encode(), headers
+        )
+        one_by_one += json.loads(connection.getresponse().read())["results"]
+    one_seconds = time.perf_counter() - started
+    payload = json.dumps({"events": [body(fields, "b") for fields in sequence]}).encode()
+    started = time.perf_counter()
+    connection.request("POST", "/api/v1/events/", payload, headers)
+    response = connection.getresponse()
+    batched = json.loads(response.read())["results"]
+    batch_seconds = time.perf_counter() - started
+    connection.close()
+
+    def answer(result: dict, side: str) -> dict:
+        return {**result, "external_id": result["external_id"].replace(f"-{side}-", "-")}
+
+    pairs = [
+        (answer(a, "a"), answer(b, "b"))
+        for a, b in zip(one_by_one, batched[:compared], strict=True)
+    ]
+    differ = next((f"{a} != {b}" for a, b in pairs if a != b), "")
+    statuses: dict[str, int] = {}
+    for result in batched:
+        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+    figures = BatchFigures(
+        variant, size, compared, one_seconds, batch_seconds, not differ, statuses, differ
+    )
+    print(
+        f"   batch {variant:<5} {size} events: one request {batch_seconds:.3f}s "
+        f"({figures.batch_rate:,.0f}/s), {compared} one by one {one_seconds:.2f}s "
+        f"({figures.one_rate:,.0f}/s); {'same answers' if figures.same else 'ANSWERS DIFFER'}"
+        f" {statuses}",
+        flush=True,
+    )
+    return figures
+
+
+def _twin_players(count: int, *, skip: int) -> list[tuple[tuple, tuple]]:
+    """`count` pairs of active players holding the same currency, from the newest (no wallet
+    activity yet: the load writes activity, never money; single events run afterwards)."""
+    from players.models import Player
+
+    by_currency: dict[str, list[str]] = {}
+    rows = Player.objects.filter(status=Player.Status.ACTIVE).order_by("-pk")
+    for external_id, currency in rows.values_list("external_id", "currency_id")[: 8 * count]:
+        by_currency.setdefault(currency, []).append(external_id)
+    pairs = [
+        ((group[i], currency), (group[i + 1], currency))
+        for currency, group in sorted(by_currency.items(), key=lambda kv: -len(kv[1]))
+        for i in range(0, len(group) - 1, 2)
+    ]
+    return pairs[skip : skip + count]
 
 
 def _notes(sample: Sample, seconds: float) -> str:

@@ -3,6 +3,8 @@
 The serializer checks each event's shape, amount and currency; `events_ingest` does the rest.
 """
 
+import threading
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -19,7 +21,8 @@ from players.fingerprints import payment_instrument_validate
 from players.identifiers import EVENT_ID_MAX_LENGTH, PLAYER_ID_MAX_LENGTH
 from players.models import Activity, GameCategory
 from players.money import amount_validate, currency_get
-from wallet.events import REJECTED, EventInput, EventResult, Reason, events_ingest
+from wallet.event_records import REJECTED, EventInput, EventResult, Reason
+from wallet.events import events_ingest
 
 
 class EventSerializer(serializers.Serializer):
@@ -67,8 +70,18 @@ class EventSerializer(serializers.Serializer):
         attrs["currency"] = currency
         return attrs
 
-    def to_event(self) -> EventInput:
-        return EventInput(**self.validated_data)
+
+_per_thread = threading.local()
+
+
+def _event_serializer() -> EventSerializer:
+    """One serializer per thread validates every item, as a ListSerializer's child does: its
+    fields are deep-copied once, not once per event (a third of a 1,000-event batch's time) nor
+    once per request. `run_validation` keeps no state on the instance."""
+    serializer = getattr(_per_thread, "serializer", None)
+    if serializer is None:
+        serializer = _per_thread.serializer = EventSerializer()
+    return serializer
 
 
 MISSING = frozenset({"required", "null", "blank"})
@@ -131,19 +144,23 @@ class EventsView(APIView):
 
         outcomes: list[EventResult | None] = []
         valid = []
+        serializer = _event_serializer()
         for item in items:
-            serializer = EventSerializer(data=item)
-            if serializer.is_valid():
-                outcomes.append(None)
-                valid.append(serializer.to_event())
-            elif single:
-                raise ValidationError(serializer.errors)
-            else:
+            try:
+                attrs = serializer.run_validation(item)
+            except ValidationError:
+                # the errors exactly as `is_valid` words them (rare: cost no matter)
+                invalid = EventSerializer(data=item)
+                invalid.is_valid()
+                if single:
+                    raise ValidationError(invalid.errors) from None
+                errors = invalid.errors
                 external_id = item.get("external_id") if isinstance(item, dict) else None
-                reason = Reason(
-                    event_error_code(serializer.errors), "The event is invalid.", serializer.errors
-                )
+                reason = Reason(event_error_code(errors), "The event is invalid.", errors)
                 outcomes.append(EventResult(str(external_id or ""), REJECTED, reason))
+            else:
+                outcomes.append(None)
+                valid.append(EventInput(**attrs))
         recorded = iter(events_ingest(events=valid))
         results = [outcome or next(recorded) for outcome in outcomes]
         conflict = single and results[0].reason and results[0].reason.code == "idempotency_conflict"

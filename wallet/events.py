@@ -4,8 +4,9 @@ Every live event — from `POST events/`, the admin, the demo and the game aggre
 adapters (wallet/aggregator/) — goes through `events_ingest`. Nothing else calls the wallet's
 event dispatcher (`_money_move`).
 
-Each event is one transaction (a savepoint when the caller already holds one), in as few round
-trips as possible because the API answers it while the caller waits (SPEC §12):
+Each event is one transaction (a savepoint when the caller already holds one, or inside its
+batch's chunk: wallet/events_batch.py), in as few round trips as possible because the API
+answers it while the caller waits (SPEC §12):
 1. the player (created on first sight), the `Activity` row, the wallet movement and the
    `EventReceipt` with its final outcome and the balances after it, all at once;
 2. a duplicate fails on a UNIQUE key (the activity's or the receipt's) — a concurrent one waits
@@ -22,10 +23,8 @@ fraud detectors and webhooks plug in the same way. A listener's failure is logge
 undoes the event or keeps the other listeners from running.
 """
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -36,12 +35,24 @@ from prometheus_client import Counter
 
 from config.errors import DomainError
 from players.fingerprints import fingerprints_record
-from players.models import Activity, Currency, EventReceipt, Fingerprint, Player
+from players.models import Activity, EventReceipt, Player
 from players.money import convert
 from players.services import player_get_or_create
 from wallet import services
+from wallet.event_records import (
+    APPLIED,
+    REJECTED,
+    EventInput,
+    EventResult,
+    activity_for,
+    reason_or_none,
+    receipt_replay,
+    source_is_promo,
+)
+from wallet.events_batch import chunk_apply
 from wallet.models import GameRound
 from wallet.selectors import event_warnings, wallet_balances
+from wallet.services.base import operations_in_callers_savepoint
 
 log = structlog.get_logger(__name__)
 EVENTS = Counter(
@@ -49,117 +60,6 @@ EVENTS = Counter(
     "Live events by type and outcome (applied, duplicate, rejected) and rejection reason.",
     ["type", "status", "reason"],
 )
-
-APPLIED = "applied"
-REJECTED = "rejected"
-DUPLICATE = "duplicate"
-
-
-@dataclass(frozen=True)
-class EventInput:
-    """A validated event (the API serializer has checked types, amount and currency)."""
-
-    external_id: str
-    player_id: str
-    type: str
-    amount: Decimal
-    currency: Currency
-    occurred_at: datetime
-    game_id: str = ""
-    game_category: str = ""
-    round_id: str = ""
-    reference_id: str = ""
-    # fingerprints (SPEC §10): stored once per player; not part of the payload hash, since a
-    # resend through another connection is still the same event
-    device_id: str = ""
-    ip: str = ""
-    payment_instrument: str = ""
-    # Where the event comes from: `api` (POST events/), or `agg:<slug>` for an aggregator
-    # (wallet/aggregator/), `agg:<slug>:promo` for its promo transactions (free rounds, played
-    # with free-spins grants: PROMO_SOURCE_SUFFIX); external ids, bets and rounds are looked up
-    # within one source.
-    source: str = "api"
-    # The source reports round ends: keep the round's state (`GameRound`): a bet opens it, a
-    # win with `round_over` closes it; a bet or win on a closed round is refused
-    # (`round_closed`), and so is a rollback of its bets (`bet_settled`).
-    rounds: bool = False
-    round_over: bool = False
-
-    def fingerprints(self) -> list[tuple[str, str]]:
-        """(kind, value) of the fingerprints the event carries."""
-        pairs = [
-            (Fingerprint.Kind.DEVICE, self.device_id),
-            (Fingerprint.Kind.IP, self.ip),
-            (Fingerprint.Kind.PAYMENT, self.payment_instrument),
-        ]
-        return [(kind, value) for kind, value in pairs if value]
-
-    @property
-    def receipt_key(self) -> str:
-        """The key of the event's receipt: its external id, within its source."""
-        return self.external_id if self.source == "api" else f"{self.source}:{self.external_id}"
-
-    def payload_hash(self) -> str:
-        canonical = {
-            "player_id": self.player_id,
-            "type": self.type,
-            "amount": format(self.amount.normalize(), "f"),
-            "currency": self.currency.code,
-            "occurred_at": self.occurred_at.isoformat(),
-            "game_id": self.game_id,
-            "game_category": self.game_category,
-            "round_id": self.round_id,
-            "reference_id": self.reference_id,
-        }
-        if self.round_over:  # only when set, so that earlier receipts keep their hashes
-            canonical["round_over"] = True
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why an event was rejected: a stable code (docs/api.md) and a message for people."""
-
-    code: str
-    message: str
-    details: dict | None = None
-
-    def as_json(self) -> dict:
-        body = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
-
-
-@dataclass(frozen=True)
-class EventResult:
-    """The outcome of one event, as `POST events/` answers it (SPEC §10).
-
-    `balances` is `{"EUR": {"cash": "70.00", "bonus": "0.00"}}` after the event (minor-unit
-    strings); `original_status` is set on a `duplicate` (the first answer's status);
-    `activity_id` and `player_id` (primary keys) are set when this call applied the event.
-    """
-
-    external_id: str
-    status: str
-    reason: Reason | None = None
-    balances: dict = field(default_factory=dict)
-    warnings: tuple[dict, ...] = ()
-    original_status: str | None = None
-    activity_id: int | None = None
-    player_id: int | None = None
-
-    def as_json(self) -> dict:
-        body = {
-            "external_id": self.external_id,
-            "status": self.status,
-            "reason": self.reason.as_json() if self.reason else None,
-            "balances": self.balances,
-            "warnings": list(self.warnings),
-        }
-        if self.original_status is not None:
-            body["original_status"] = self.original_status
-        return body
 
 
 @dataclass(frozen=True)
@@ -241,8 +141,16 @@ def _listeners_notify(applied: Sequence, listeners: Sequence | None = None) -> N
             )
 
 
+CHUNK_EVENTS = 1000  # events answered in one transaction (wallet/events_batch.py)
+
+
 def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
-    """Record events in order, each in its own transaction; notify listeners after commit.
+    """Record events in order and notify listeners after commit.
+
+    One event is its own transaction; several are answered in one transaction per chunk of
+    `CHUNK_EVENTS` (wallet/events_batch.py), with the same answers as one by one: if the chunk
+    fails as a whole (a deadlock with another batch, a concurrent duplicate, any error) it is
+    rolled back and its events run again one transaction each.
 
     Returns one `EventResult` per event, in order. Never raises for an event's own problem
     (insufficient funds, duplicates, conflicts): those are results. Rejection reason codes:
@@ -252,10 +160,10 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     the warning `rollback_before_bet`, and that bet is refused with `bet_rolled_back`.
     """
     results, applied, refused = [], [], []
-    for event in events:
-        # every log line about this event names its player (external id) and the event
-        with structlog.contextvars.bound_contextvars(player=event.player_id):
-            outcome = _event_ingest(event)
+    outcomes = []
+    for start in range(0, len(events), CHUNK_EVENTS):
+        outcomes += _chunk_ingest(events[start : start + CHUNK_EVENTS])
+    for event, outcome in zip(events, outcomes, strict=True):
         EVENTS.labels(
             event.type, outcome.status, outcome.reason.code if outcome.reason else ""
         ).inc()
@@ -269,6 +177,17 @@ def events_ingest(*, events: Sequence[EventInput]) -> list[EventResult]:
     if refused and _refusal_listeners:
         transaction.on_commit(lambda: _listeners_notify(refused, _refusal_listeners))
     return results
+
+
+def _chunk_ingest(chunk: Sequence[EventInput]) -> list[EventResult]:
+    if len(chunk) == 1:
+        return [_event_ingest(chunk[0])]
+    try:
+        with transaction.atomic():
+            return chunk_apply(chunk, _event_ingest)
+    except Exception as error:  # noqa: BLE001 - one by one answers (or raises) as before
+        log.warning("events_chunk_retried_one_by_one", events=len(chunk), error=repr(error))
+        return [_event_ingest(event) for event in chunk]
 
 
 def _notified(event: EventInput, outcome: EventResult) -> dict:
@@ -310,35 +229,18 @@ def _fingerprints_store(player: Player, event: EventInput) -> None:
         fingerprints_record(rows=[(player.pk, kind, value) for kind, value in pairs])
 
 
-def _reason(code: str, message: str) -> Reason | None:
-    return Reason(code, message) if code else None
-
-
-def _replay(receipt: EventReceipt, payload_hash: str, external_id: str) -> EventResult:
-    if receipt.payload_hash != payload_hash:
-        return EventResult(
-            external_id,
-            REJECTED,
-            Reason(
-                "idempotency_conflict", "This external_id was already used for a different event."
-            ),
-            receipt.balances,
-        )
-    return EventResult(
-        external_id,
-        DUPLICATE,
-        _reason(receipt.reason_code, receipt.reason_message),
-        receipt.balances,
-        tuple(receipt.warnings),
-        original_status=receipt.status,
-    )
-
-
 def _event_ingest(event: EventInput) -> EventResult:
+    # every log line about this event names its player (external id)
+    with structlog.contextvars.bound_contextvars(player=event.player_id):
+        return _event_record(event)
+
+
+def _event_record(event: EventInput) -> EventResult:
     payload_hash = event.payload_hash()
     receipt = EventReceipt(external_id=event.receipt_key, payload_hash=payload_hash)
     try:
-        with transaction.atomic():
+        # a refusal rolls this whole block back: the wallet operation needs no savepoint of its own
+        with transaction.atomic(), operations_in_callers_savepoint():
             player, activity = _player_and_activity(event)
             _fingerprints_store(player, event)
             game_round = _round_check(event, activity)
@@ -371,7 +273,7 @@ def _event_ingest(event: EventInput) -> EventResult:
         return EventResult(
             event.external_id,
             REJECTED,
-            _reason(receipt.reason_code, receipt.reason_message),
+            reason_or_none(receipt.reason_code, receipt.reason_message),
             receipt.balances,
             player_id=player.pk,
         )
@@ -423,27 +325,10 @@ SELECT p.*, (SELECT "id" FROM a) FROM p
 """
 
 
-def _activity(event: EventInput, player_amount: Decimal, player: Player | None = None):
-    return Activity(
-        source=event.source,
-        external_id=event.external_id,
-        player=player,
-        type=event.type,
-        amount=event.amount,
-        currency=event.currency,
-        player_amount=player_amount,
-        occurred_at=event.occurred_at,
-        game_id=event.game_id,
-        game_category=event.game_category,
-        round_id=event.round_id,
-        reference_id=event.reference_id,
-    )
-
-
 def _player_and_activity_sql(event: EventInput) -> tuple[Player, Activity] | None:
     """None when the player is unknown or keeps another currency (nothing was written)."""
     # the player's currency is the event's (checked in SQL), so no conversion
-    activity = _activity(event, event.amount)
+    activity = activity_for(event, event.amount)
     values = [
         f.get_db_prep_save(f.pre_save(activity, True), connection)
         for f in _ACTIVITY_FIELDS
@@ -465,7 +350,7 @@ def _replay_or_raise(event: EventInput, payload_hash: str, error: IntegrityError
     receipt = EventReceipt.objects.filter(external_id=event.receipt_key).first()
     if receipt is None:  # a conflict that is not a duplicate event: a real error
         raise error
-    return _replay(receipt, payload_hash, event.external_id)
+    return receipt_replay(receipt, payload_hash, event.external_id)
 
 
 def _activity_create(*, player: Player, event: EventInput) -> Activity:
@@ -477,7 +362,7 @@ def _activity_create(*, player: Player, event: EventInput) -> Activity:
             "invalid_amount",
             f"amount: {player_amount} {player.currency_id} is over the allowed maximum.",
         )
-    activity = _activity(event, player_amount, player)
+    activity = activity_for(event, player_amount, player)
     activity.save(force_insert=True)
     return activity
 
@@ -508,15 +393,6 @@ def _round_check(event: EventInput, activity: Activity) -> GameRound | None:
             "bet_settled", "The bet's round is over; it can no longer be rolled back."
         )
     raise DomainError("round_closed", "The round is over.")
-
-
-PROMO_SOURCE_SUFFIX = ":promo"
-
-
-def source_is_promo(source: str) -> bool:
-    """Whether events of `source` are free rounds: their bets are taken from the player's
-    free-spins grants alone, and their winnings without a stake are paid to them."""
-    return source.endswith(PROMO_SOURCE_SUFFIX)
 
 
 ROLLBACK_REMEMBERED = {

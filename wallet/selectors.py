@@ -30,6 +30,13 @@ def wallet_balances(*, player: Player) -> dict:
         if bonus_kind == Bonus.Kind.FREE_SPINS and total:
             held = totals[currency]
             held["free_spins"] = held.get("free_spins", Decimal(0)) + total
+    return balances_view(totals)
+
+
+def balances_view(totals: dict[str, dict[str, Decimal]]) -> dict:
+    """Balances as the API shows them, from `{currency: {"cash": Decimal, "bonus": Decimal}}`
+    (and `"free_spins"` where held): minor-unit strings, currencies in code order
+    (`wallet_balances`' shape)."""
     return {
         currency: {name: money_format(value, currency) for name, value in sums.items()}
         for currency, sums in sorted(totals.items())

@@ -45,16 +45,15 @@ from wallet.aggregator.valkyrie_wire import (
     error_answer,
     transaction_parse,
 )
-from wallet.events import (
+from wallet.event_records import (
     APPLIED,
     DUPLICATE,
     PROMO_SOURCE_SUFFIX,
-    ROLLBACK_REMEMBERED,
     EventInput,
     EventResult,
-    events_ingest,
     source_is_promo,
 )
+from wallet.events import ROLLBACK_REMEMBERED, events_ingest
 from wallet.models import Aggregator, GameRound
 from wallet.selectors import free_spins_held, wallet_balances
 

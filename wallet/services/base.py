@@ -12,6 +12,7 @@ withdrawals, chargebacks, forfeits and staff adjustments are always allowed.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -93,6 +94,25 @@ def player_refuse_unless_active(player: Player, operation: str) -> None:
         )
 
 
+# Whether an operation opens a savepoint of its own when its caller holds a transaction. The
+# ingestion path (wallet/events.py) runs each event in a transaction or savepoint of its own and
+# rolls all of it back on any refusal, so there the operation's savepoint is two round trips
+# (SAVEPOINT, RELEASE) for nothing; every other caller keeps it, since it may catch a refusal
+# and go on in the same transaction.
+_own_savepoint: ContextVar[bool] = ContextVar("wallet_own_savepoint", default=True)
+
+
+@contextmanager
+def operations_in_callers_savepoint() -> Iterator[None]:
+    """Inside this block wallet operations open no savepoint: the caller rolls back its own
+    transaction or savepoint whenever an operation raises (a refusal included)."""
+    token = _own_savepoint.set(False)
+    try:
+        yield
+    finally:
+        _own_savepoint.reset(token)
+
+
 @dataclass
 class Operation:
     locked: Locked
@@ -117,5 +137,5 @@ def wallet_operation(
         player_refuse_unless_active(player, active_only)
     if amount is not None:
         amount = amount_validate(amount, currency, allow_zero=allow_zero)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=_own_savepoint.get()):
         yield Operation(locked=accounts_lock(player_id=player.pk, currency=currency), amount=amount)
