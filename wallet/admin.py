@@ -1,6 +1,6 @@
 """Back office for the wallet: the ledger and balances read-only; grants, forfeits and manual
-adjustments only through forms that call the services, each audited (staff user and reason on
-the ledger transaction, plus an admin log entry)."""
+adjustments only through forms that call the services, each audited by its service (staff
+user and reason on the ledger transaction, and an entry in the audit log, config/audit.py)."""
 
 import uuid
 from datetime import timedelta
@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.db.models import Model
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -33,16 +32,6 @@ from wallet.models import (
 from wallet.wagering import wagering_progress
 
 TEMPLATE = "admin/wallet/service_form.html"
-
-
-def _audit(request, obj, flag: int, message: str) -> None:
-    LogEntry.objects.log_actions(
-        user_id=request.user.pk,
-        queryset=[obj],
-        action_flag=flag,
-        change_message=message,
-        single_object=True,
-    )
 
 
 class MoneyFormField(forms.DecimalField):
@@ -95,16 +84,15 @@ class EntryInline(admin.TabularInline):
 
 
 class Posted(NamedTuple):
-    """What a money form wrote: the row, its audit line, the staff message, where to go next."""
+    """What a money form wrote: the row, the staff message, where to go next."""
 
     written: Model
-    audit: str
     message: str
     route: str
 
 
 def _service_form_view(model_admin, request, form, title: str, submit_label: str, perform):
-    """Show a money form; on a valid POST call `perform(player, data)` and audit what it wrote."""
+    """Show a money form; on a valid POST call `perform(player, data)` (its service audits)."""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -114,7 +102,6 @@ def _service_form_view(model_admin, request, form, title: str, submit_label: str
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            _audit(request, posted.written, ADDITION, posted.audit)
             messages.success(request, posted.message)
             return redirect(posted.route, posted.written.pk)
     context = {
@@ -162,7 +149,6 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
             )
             return Posted(
                 posted,
-                f"Adjustment {data['amount']}: {data['reason']}",
                 f"Adjusted {player}: {data['amount']}.",
                 "admin:wallet_ledgertransaction_change",
             )
@@ -256,7 +242,6 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
             )
             return Posted(
                 bonus,
-                f"Granted {bonus.amount}: {data['reason']}",
                 f"Granted {bonus}.",
                 "admin:wallet_bonus_change",
             )
@@ -276,7 +261,6 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
                 except DomainError as exc:
                     messages.error(request, f"{bonus}: {exc.message}")
                     continue
-                _audit(request, bonus, CHANGE, f"Forfeited: {form.cleaned_data['reason']}")
                 done += 1
             messages.success(request, f"Forfeited {done} bonus(es).")
             return None
