@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from config.admin import ReadOnlyAdminMixin
+from config.admin import ExportAdminMixin, ReadOnlyAdminMixin
 from config.errors import DomainError
 from players.models import Player
 from rewards import selectors, services
@@ -214,7 +214,8 @@ def _trace_html(steps: list) -> str:
     )
 
 
-class _RewardAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
+class _RewardAdminBase(ExportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    export_name = "rewards"
     list_display = [
         "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount",
         "currency", "requested_amount", "expected_cost", "created_at",
@@ -307,9 +308,10 @@ class JurisdictionLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DecisionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every decision, "not matched" included: search a player to see why they got nothing."""
 
+    export_name = "decisions"
     list_display = [
         "id",
         "player",

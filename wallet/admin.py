@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from config.admin import MinorUnitsMixin
+from config.admin import ExportAdminMixin, MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
 from players.money import currency_quantum, decimal_text_parse, money_format
@@ -123,7 +123,9 @@ class AdjustmentForm(forms.Form):
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(ReadOnlyAdmin):
+class LedgerTransactionAdmin(ExportAdminMixin, ReadOnlyAdmin):
+    export_name = "ledger"
+    export_link = "transaction"  # the entries of the listed transactions
     list_display = ["id", "kind", "player", "bonus", "reason", "created_by", "created_at"]
     list_filter = ["kind"]
     search_fields = ["player__external_id", "idempotency_key"]

@@ -163,6 +163,7 @@ AXES_FAILURE_LIMIT = int(env("PITBOSS_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(env("PITBOSS_LOGIN_COOLOFF_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 # the client as the API sees it: REMOTE_ADDR, or behind PITBOSS_NUM_PROXIES their X-Forwarded-For
