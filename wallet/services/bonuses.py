@@ -181,9 +181,9 @@ def bonus_grant(
                 reason=reason,
                 changes={
                     "status": [None, bonus.status],
-                    "amount": [None, amount],
+                    "amount": [None, money_format(amount, currency)],
                     "currency": [None, currency],
-                    "wagering_required": [None, required],
+                    "wagering_required": [None, money_format(required, currency)],
                     "source": [None, source],
                 },
             )

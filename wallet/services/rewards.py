@@ -53,7 +53,7 @@ def wallet_adjust(
             changes={
                 "kind": [None, Kind.ADJUSTMENT],
                 "player": [None, player.external_id],
-                "amount": [None, amount],
+                "amount": [None, money_format(amount, currency)],
                 "currency": [None, currency],
             },
         )
