@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -92,7 +93,10 @@ class Posted(NamedTuple):
 
 
 def _service_form_view(model_admin, request, form, title: str, submit_label: str, perform):
-    """Show a money form; on a valid POST call `perform(player, data)` (its service audits)."""
+    """Show a money form; on a valid POST call `perform(player, data)` (its service audits).
+    Only for users with the model's add permission (a grant, an adjustment): 403 otherwise."""
+    if not model_admin.has_add_permission(request):
+        raise PermissionDenied
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
