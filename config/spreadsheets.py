@@ -13,7 +13,7 @@ import re
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # the start of the text, or of a part after a separator (spaces before the sign allowed)
-_FORMULA_START = re.compile(r"(^|[,;])( *)(?=[=+\-@\t\r])")
+_FORMULA_START = re.compile(r"(^|[,;\r\n])( *)(?=[=+\-@\t\r])")
 
 
 def formula_safe(value: object) -> object:

@@ -121,6 +121,9 @@ class PlayerForm(forms.ModelForm):
 class PlayerAdmin(ImportMixin, ExportAdminMixin, admin.ModelAdmin):
     form = PlayerForm
     export_name = "players"
+    # our template has the import and export links; import-export's would hide them (and the
+    # other tools) from users who may not add players
+    import_export_change_list_template = None
     resource_classes = (PlayerResource,)
     list_display = (
         "external_id",

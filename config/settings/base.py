@@ -174,6 +174,10 @@ SESSION_COOKIE_AGE = int(env("PITBOSS_SESSION_IDLE_MINUTES", "30")) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# django-import-export's admin import needs the model's add permission (operators and admins).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
 # --- Audit (django-auditlog, ADR 0022, docs/back-office-security.md) ----------------------
 # Every change to these configuration models is logged with the staff user, time and the
 # fields' before/after; staff money actions are logged by their services (config/audit.py).
