@@ -15,14 +15,19 @@ from rewards.models import Decision, Reward
 MONEY_COLUMNS = ("amount", "requested_amount", "expected_cost")
 
 
-class RewardResource(FormulaSafeResource):
-    """One row per reward; amounts as numbers in the reward's currency units."""
+class _RuleOutcomeResource(FormulaSafeResource):
+    """The columns a reward and a decision share: which rule (and version), run and player."""
 
     rule = fields.Field(attribute="rule_id", column_name="rule")
-    run = fields.Field(attribute="run_id", column_name="run")
-    bonus = fields.Field(attribute="bonus_id", column_name="bonus")
-    player = fields.Field(attribute="player__external_id", column_name="player")
     rule_name = fields.Field(attribute="rule__name", column_name="rule_name")
+    run = fields.Field(attribute="run_id", column_name="run")
+    player = fields.Field(attribute="player__external_id", column_name="player")
+
+
+class RewardResource(_RuleOutcomeResource):
+    """One row per reward; amounts as numbers in the reward's currency units."""
+
+    bonus = fields.Field(attribute="bonus_id", column_name="bonus")
     currency = fields.Field(attribute="currency_id", column_name="currency")
     decided_by = fields.Field(attribute="decided_by__username", column_name="decided_by")
 
@@ -42,13 +47,9 @@ class RewardResource(FormulaSafeResource):
         return value
 
 
-class DecisionResource(FormulaSafeResource):
+class DecisionResource(_RuleOutcomeResource):
     """One row per decision (not matched included), its steps as JSON text."""
 
-    rule = fields.Field(attribute="rule_id", column_name="rule")
-    run = fields.Field(attribute="run_id", column_name="run")
-    player = fields.Field(attribute="player__external_id", column_name="player")
-    rule_name = fields.Field(attribute="rule__name", column_name="rule_name")
     steps = fields.Field(attribute="steps", column_name="steps")
 
     class Meta:
@@ -63,30 +64,30 @@ class DecisionResource(FormulaSafeResource):
         return json.dumps(decision.steps, ensure_ascii=False)
 
 
-class RewardExportFilter(django_filters.FilterSet):
-    """`GET rewards/`'s filters (status, rule, run, player external id), and a time range."""
+class _RuleOutcomeFilter(django_filters.FilterSet):
+    """Filters a reward and a decision share: rule, run, player (external id), time range."""
 
-    status = django_filters.ChoiceFilter(choices=Reward.Status.choices)
     rule = django_filters.NumberFilter(field_name="rule_id")
     run = django_filters.NumberFilter(field_name="run_id")
     player = django_filters.CharFilter(field_name="player__external_id")
     created_after = AwareIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = AwareIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+
+class RewardExportFilter(_RuleOutcomeFilter):
+    """`GET rewards/`'s filters (status, rule, run, player) and a time range."""
+
+    status = django_filters.ChoiceFilter(choices=Reward.Status.choices)
 
     class Meta:
         model = Reward
         fields: list[str] = []
 
 
-class DecisionExportFilter(django_filters.FilterSet):
-    """`GET players/{id}/decisions/`'s filter (rule), with run, outcome, player and a time range."""
+class DecisionExportFilter(_RuleOutcomeFilter):
+    """`GET players/{id}/decisions/`'s filter (rule), with run, outcome, player, time range."""
 
-    rule = django_filters.NumberFilter(field_name="rule_id")
-    run = django_filters.NumberFilter(field_name="run_id")
     outcome = django_filters.ChoiceFilter(choices=Decision.Outcome.choices)
-    player = django_filters.CharFilter(field_name="player__external_id")
-    created_after = AwareIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = AwareIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Decision
