@@ -12,7 +12,9 @@ from typing import Any
 
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
+from django.utils.module_loading import import_string
 
 ACTIONS = {"create": LogEntry.Action.CREATE, "update": LogEntry.Action.UPDATE}
 
@@ -25,6 +27,12 @@ class AuditActorMiddleware(AuditlogMiddleware):
     @staticmethod
     def _get_actor(request):
         return SimpleLazyObject(lambda: getattr(request, "user", None))
+
+    @staticmethod
+    def _get_remote_addr(request):
+        # the client as the API and the sign-in lockout see it (only trusted proxies' hops),
+        # not the first X-Forwarded-For hop, which any client can write
+        return import_string(settings.AXES_CLIENT_IP_CALLABLE)(request) or None
 
 
 def audit_record(

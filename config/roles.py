@@ -69,9 +69,14 @@ def roles_sync(app_config=None, **_kwargs) -> None:
     when every app's permissions have been created."""
     if app_config is not None and app_config is not list(apps.get_app_configs())[-1]:
         return
-    for name, permissions in role_permissions().items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(permissions)
+    from auditlog.context import disable_auditlog
+
+    # The matrix is code (reviewed in git): its sync is not audited; a change made to a group in
+    # the admin is.
+    with disable_auditlog():
+        for name, permissions in role_permissions().items():
+            group, _ = Group.objects.get_or_create(name=name)
+            group.permissions.set(permissions)
 
 
 def user_roles(user) -> set[str]:

@@ -199,3 +199,14 @@ def test_bonus_grant_by_a_rule_run_is_not_a_staff_action(player):
         idempotency_key=key(), source="rule",
     )  # fmt: skip
     assert not LogEntry.objects.filter(content_type__model="bonus").exists()
+
+
+def test_the_logged_address_is_not_a_forged_forwarded_for(admin_client):
+    rule = rule_make()
+    admin_client.post(
+        f"/admin/rewards/rule/{rule.pk}/change/",
+        {**FORM, "name": rule.name, "priority": "5"},
+        REMOTE_ADDR="10.1.2.3",
+        HTTP_X_FORWARDED_FOR="6.6.6.6",
+    )
+    assert entries_for(rule)[-1].remote_addr == "10.1.2.3"
