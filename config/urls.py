@@ -6,6 +6,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
 
+from config.api.exports import ExportView
 from config.health import healthz, readyz
 from config.internal import metrics
 from players.identifiers import PlayerIdConverter
@@ -23,6 +24,7 @@ api_v1 = [
     path("", include("safety.urls")),
     path("", include("importer.urls")),
     path("", include("webhooks.urls")),
+    path("exports/<str:kind>/", ExportView.as_view(), name="exports"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=DOCS_PERMISSIONS), name="schema"),
     path(
         "docs/",

@@ -12,9 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from import_export.admin import ImportExportMixin
+from import_export.admin import ImportMixin
 
-from config.admin import MinorUnitsMixin, ReadOnlyAdminMixin
+from config.admin import ExportAdminMixin, MinorUnitsMixin, ReadOnlyAdminMixin
 from config.errors import DomainError
 from config.roles import may_see_pii
 from players import services
@@ -133,8 +133,12 @@ class PlayerForm(forms.ModelForm):
 
 
 @admin.register(Player)
-class PlayerAdmin(ImportExportMixin, admin.ModelAdmin):
+class PlayerAdmin(ImportMixin, ExportAdminMixin, admin.ModelAdmin):
     form = PlayerForm
+    export_name = "players"
+    # our template has the import and export links; import-export's would hide them (and the
+    # other tools) from users who may not add players
+    import_export_change_list_template = None
     resource_classes = (PlayerResource,)
     list_display = (
         "external_id",

@@ -15,7 +15,8 @@ class PlayersConfig(AppConfig):
         from config.roles import roles_sync
         from players.money import currencies_forget
 
-        post_migrate.connect(roles_sync, sender=self, dispatch_uid="pitboss_roles_sync")
+        # after the last app's permissions exist (roles_sync skips the other apps' signals)
+        post_migrate.connect(roles_sync, dispatch_uid="pitboss_roles_sync")
         post_migrate.connect(currencies_forget, dispatch_uid="players_currencies_forget_migrate")
         for signal in (post_save, post_delete):
             signal.connect(

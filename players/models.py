@@ -48,7 +48,9 @@ class ExchangeRate(models.Model):
         indexes = [models.Index(fields=["currency", "-valid_from"])]
 
     def __str__(self) -> str:
-        return f"1 {self.currency_id} = {self.rate} from {self.valid_from:%Y-%m-%d}"
+        # str(), not a date format: a rate may be shown (audited) while valid_from is still
+        # the text it was assigned from
+        return f"1 {self.currency_id} = {self.rate} from {str(self.valid_from)[:10]}"
 
 
 class Segment(models.TextChoices):

@@ -1,5 +1,7 @@
-"""django-import-export resource of players: exported PII-masked and formula-safe."""
+"""django-import-export resource of players: exported formula-safe, PII masked unless the
+exporting role may read it."""
 
+from django.db.models import QuerySet
 from import_export import fields
 
 from config.resources import FormulaSafeResource
@@ -8,7 +10,7 @@ from players.models import Player
 
 
 class PlayerResource(FormulaSafeResource):
-    """Players for export (PII masked) and import by external id."""
+    """Players for export (PII masked unless `show_pii`) and import by external id."""
 
     currency = fields.Field(attribute="currency_id", column_name="currency")
     # Exported masked (PII), never imported: a masked export read back must not overwrite.
@@ -36,7 +38,12 @@ class PlayerResource(FormulaSafeResource):
         super().validate_instance(instance, errors, validate_unique)
 
     def dehydrate_username(self, player: Player) -> str:
-        return player.masked_username
+        return player.username if self.show_pii else player.masked_username
 
     def dehydrate_email(self, player: Player) -> str:
-        return player.masked_email
+        return player.email if self.show_pii else player.masked_email
+
+
+def players_for_export() -> QuerySet[Player]:
+    """Every player, oldest first (the rows of the players export, config/exports.py)."""
+    return Player.objects.order_by("pk")

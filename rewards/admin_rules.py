@@ -17,7 +17,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from config.admin import MinorUnitsMixin, PageOnlyInline, ReadOnlyAdminMixin, inlines_add
+from config.admin import (
+    ExportAdminMixin,
+    MinorUnitsMixin,
+    PageOnlyInline,
+    ReadOnlyAdminMixin,
+    inlines_add,
+)
 from config.errors import DomainError
 from players.models import Player
 from players.money import money_format
@@ -36,6 +42,8 @@ JSON_WIDGET = forms.Textarea(attrs={"rows": 4, "cols": 80, "style": "font-family
 EXPRESSION_WIDGET = forms.Textarea(attrs={"rows": 2, "cols": 80, "style": "font-family: monospace"})
 NOTE_TEMPLATE = "admin/rewards/note_form.html"
 SIMULATION_TEMPLATE = "admin/rewards/rule/simulation_table.html"
+# A rule's budget and thresholds: changed only with `rewards.change_rulebudget` (admins).
+BUDGET_FIELDS = ["limits", "approval_threshold", "max_cost_share"]
 
 
 class RuleForm(forms.ModelForm):
@@ -64,8 +72,15 @@ class RuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        shape = {name: data.get(name) for name in FIELDS}
-        shape["currency"] = data["currency"].pk if data.get("currency") else None
+        # a field the user may not change (read-only for their role) keeps the rule's value
+        shape = {
+            name: data.get(name) if name in self.fields else getattr(self.instance, name)
+            for name in FIELDS
+        }
+        if "currency" in self.fields:
+            shape["currency"] = data["currency"].pk if data.get("currency") else None
+        else:
+            shape["currency"] = self.instance.currency_id
         try:
             self.rule_data = rule_validate(shape)
         except DomainError as error:
@@ -91,6 +106,12 @@ class RuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "description", "condition"]
     readonly_fields = ["version", "periodic_task"]
     actions = ["run_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Budgets and thresholds are admins' (config/roles.py): an operator edits the rule's
+        # expressions and terms and sees these fields, unchanged on save.
+        locked = [] if request.user.has_perm("rewards.change_rulebudget") else BUDGET_FIELDS
+        return [*super().get_readonly_fields(request, obj), *locked]
 
     def get_queryset(self, request):
         return selectors.rules_with_totals(super().get_queryset(request))
@@ -156,7 +177,8 @@ class RuleAdmin(admin.ModelAdmin):
         if request.method == "POST":
             if not self.has_view_permission(request, rule):
                 raise PermissionDenied
-            form = RuleForm(request.POST, instance=rule)
+            # the editor's fields for this user: read-only ones keep the rule's values
+            form = self.get_form(request, rule)(request.POST, instance=rule)
             if form.is_valid():
                 draft = Rule(pk=rule.pk if rule else None, version=rule.version if rule else 0)
                 for name, value in form.rule_data.items():
@@ -244,7 +266,8 @@ def _trace_html(steps: list) -> str:
     )
 
 
-class _RewardAdminBase(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class _RewardAdminBase(ExportAdminMixin, MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    export_name = "rewards"
     money_fields = ("amount", "requested_amount", "expected_cost")
     list_display = [
         "id", "player", "rule", "rule_version", "run", "reward_type", "status", "amount_shown",
@@ -258,7 +281,7 @@ class _RewardAdminBase(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["approve", "reject"]
 
     def has_review_permission(self, request) -> bool:
-        return request.user.has_perm("rewards.view_reward")
+        return request.user.has_perm("rewards.change_reward")  # admins and operators
 
     @admin.display(description="decision trace")
     def trace(self, reward) -> str:
@@ -293,11 +316,10 @@ class _RewardAdminBase(MinorUnitsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         pending = queryset.filter(status=Reward.Status.PENDING_REVIEW)
         for reward_id in pending.values_list("pk", flat=True):
             try:
-                reward = decide(reward_id=reward_id, note=note, by=request.user)
+                decide(reward_id=reward_id, note=note, by=request.user)
             except DomainError as error:
                 messages.error(request, f"reward {reward_id}: {error.message}")
                 continue
-            self.log_change(request, reward, past + (f": {note}" if note else ""))
             done += 1
         messages.success(request, f"{past} {done} reward(s).")
         return None
@@ -374,9 +396,10 @@ class JurisdictionLimitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DecisionAdmin(ExportAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every decision, "not matched" included: search a player to see why they got nothing."""
 
+    export_name = "decisions"
     list_display = [
         "id",
         "player",

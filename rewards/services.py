@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.audit import audit_record
 from config.errors import DomainError
 from players.models import Player
 from rewards import queueing
@@ -247,6 +248,16 @@ def _pending(reward_id: int) -> Reward:
     return reward
 
 
+def _review_audit(reward: Reward, *, by, note: str) -> None:
+    audit_record(
+        instance=reward,
+        action="update",
+        by=by,
+        reason=note,
+        changes={"status": [OUT.PENDING_REVIEW, reward.status], "amount": [None, reward.amount]},
+    )
+
+
 @transaction.atomic
 def reward_approve(*, reward_id: int, note: str = "", by=None) -> Reward:
     """Issue a reward that waits for review, exactly once (a row lock and the status check;
@@ -263,6 +274,7 @@ def reward_approve(*, reward_id: int, note: str = "", by=None) -> Reward:
     reward.save(
         update_fields=["status", "note", "decided_by", "decided_at", "bonus", "transaction"]
     )
+    _review_audit(reward, by=by, note=note)
     rewards_announce([reward])
     return reward
 
@@ -279,6 +291,7 @@ def reward_reject(*, reward_id: int, note: str, by=None) -> Reward:
     reward.decided_by = by if by is not None and by.is_authenticated else None
     reward.decided_at = timezone.now()
     reward.save(update_fields=["status", "reason", "note", "decided_by", "decided_at"])
+    _review_audit(reward, by=by, note=note)
     rewards_announce([reward])
     if reward.budget_id:
         RuleBudget.objects.filter(pk=reward.budget_id).update(

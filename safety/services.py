@@ -13,6 +13,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from config.audit import audit_record
 from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import Player
@@ -123,6 +124,13 @@ def flag_resolve(*, flag: FraudFlag, resolution: str, note: str, by=None) -> Fra
         )
         if not updated:
             raise DomainError("flag_resolved", f"Flag {flag.pk} is not open.", status=409)
+        audit_record(  # the compare-and-set .update() above sends no signal
+            instance=flag,
+            action="update",
+            by=by,
+            reason=note,
+            changes={"status": [FraudFlag.Status.OPEN, resolution]},
+        )
         risk_scores_refresh(player_ids=[flag.player_id], by=by)
     flag.refresh_from_db()
     log.info("fraud_flag_resolved", flag=flag.pk, resolution=resolution)

@@ -1,6 +1,6 @@
 """Back office for the wallet: the ledger and balances read-only; grants, forfeits and manual
-adjustments only through forms that call the services, each audited (staff user and reason on
-the ledger transaction, plus an admin log entry)."""
+adjustments only through forms that call the services, each audited by its service (staff
+user and reason on the ledger transaction, and an entry in the audit log, config/audit.py)."""
 
 import uuid
 from datetime import timedelta
@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.shortcuts import get_object_or_404, redirect
@@ -17,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from config.admin import MinorUnitsMixin
+from config.admin import ExportAdminMixin, MinorUnitsMixin
 from config.errors import DomainError
 from players.models import Currency, Player
 from players.money import decimal_text_parse, money_format
@@ -35,16 +34,6 @@ from wallet.models import (
 )
 
 TEMPLATE = "admin/wallet/service_form.html"
-
-
-def _audit(request, obj, flag: int, message: str) -> None:
-    LogEntry.objects.log_actions(
-        user_id=request.user.pk,
-        queryset=[obj],
-        action_flag=flag,
-        change_message=message,
-        single_object=True,
-    )
 
 
 class MoneyFormField(forms.DecimalField):
@@ -97,10 +86,9 @@ class EntryInline(admin.TabularInline):
 
 
 class Posted(NamedTuple):
-    """What a money form wrote: the row, its audit line, the staff message, where to go next."""
+    """What a money form wrote: the row, the staff message, where to go next."""
 
     written: Model
-    audit: str
     message: str
     route: str
 
@@ -115,7 +103,10 @@ def _filled(request) -> dict:
 
 
 def _service_form_view(model_admin, request, form, title: str, submit_label: str, perform):
-    """Show a money form; on a valid POST call `perform(player, data)` and audit what it wrote."""
+    """Show a money form; on a valid POST call `perform(player, data)` (its service audits).
+    Only for users with the model's add permission (a grant, an adjustment): 403 otherwise."""
+    if not model_admin.has_add_permission(request):
+        raise PermissionDenied
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -125,7 +116,6 @@ def _service_form_view(model_admin, request, form, title: str, submit_label: str
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            _audit(request, posted.written, ADDITION, posted.audit)
             messages.success(request, posted.message)
             return redirect(posted.route, posted.written.pk)
     context = {
@@ -147,7 +137,9 @@ class AdjustmentForm(forms.Form):
 
 
 @admin.register(LedgerTransaction)
-class LedgerTransactionAdmin(ReadOnlyAdmin):
+class LedgerTransactionAdmin(ExportAdminMixin, ReadOnlyAdmin):
+    export_name = "ledger"
+    export_link = "transaction"  # the entries of the listed transactions
     list_display = ["id", "kind", "player", "bonus", "reason", "created_by", "created_at"]
     list_filter = ["kind"]
     search_fields = ["player__external_id", "idempotency_key"]
@@ -173,7 +165,6 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
             )
             return Posted(
                 posted,
-                f"Adjustment {data['amount']}: {data['reason']}",
                 f"Adjusted {player}: {data['amount']}.",
                 "admin:wallet_ledgertransaction_change",
             )
@@ -263,7 +254,6 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
             )
             return Posted(
                 bonus,
-                f"Granted {bonus.amount}: {data['reason']}",
                 f"Granted {bonus}.",
                 "admin:wallet_bonus_change",
             )
@@ -278,15 +268,14 @@ class BonusAdmin(MinorUnitsMixin, admin.ModelAdmin):
         ]
 
     def _forfeit(self, request, bonus: Bonus, reason: str) -> bool:
-        """Forfeit one bonus through the service and audit it; False (with a message) if the
+        """Forfeit one bonus through the service (which audits it); False (with a message) if the
         wallet refuses."""
         try:
             services.bonus_forfeit(bonus=bonus, reason=reason, by=request.user)
         except DomainError as exc:
             messages.error(request, f"{bonus}: {exc.message}")
             return False
-        _audit(request, bonus, CHANGE, f"Forfeited: {reason}")
-        return True
+        return True  # the service records it in the audit log
 
     def _forfeit_form(self, request, form, bonuses, action: str = ""):
         context = {

@@ -109,7 +109,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Rotate the signing secret (the old one signs for 24 h more)")
+    @admin.action(
+        description="Rotate the signing secret (the old one signs for 24 h more)",
+        permissions=["change"],
+    )
     def rotate_secret(self, request, queryset):
         for endpoint in queryset:
             secret = services.endpoint_secret_rotate(endpoint=endpoint)
@@ -151,7 +154,10 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         body["data"] = masked(body["data"])
         return format_html("<pre>{}</pre>", json.dumps(body, indent=2, sort_keys=True))
 
-    @admin.action(description="Send again (same delivery ids)")
+    def has_resend_permission(self, request) -> bool:
+        return request.user.has_perm("webhooks.change_webhookdelivery")
+
+    @admin.action(description="Send again (same delivery ids)", permissions=["resend"])
     def resend(self, request, queryset):
         count = services.deliveries_resend(delivery_ids=queryset.values_list("pk", flat=True))
         messages.success(request, f"{count} deliveries queued again.")

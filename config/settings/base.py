@@ -9,6 +9,7 @@ setup. Every variable is listed in docs/configuration.md.
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
     "import_export",
     "django_prometheus",
     "csp",
+    "auditlog",
+    "axes",
     "accounts",
     "players",
     "rewards",
@@ -86,10 +89,20 @@ MIDDLEWARE = [
     "config.api.middleware.JsonBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # last, as django-axes asks: it turns a locked-out login attempt into the lockout page
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes checks every login against its lockout before the password is (docs/back-office-
+# security.md); the API's token authentication never calls authenticate() and is not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +155,61 @@ if env("DATABASE_REPLICA_URL"):
         "TEST": {"MIRROR": "default"},
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Staff sign-in and sessions (docs/back-office-security.md) ------------------------------
+# Lockout after AXES_FAILURE_LIMIT failed logins for the same username from the same address,
+# for AXES_COOLOFF_TIME; attempts are kept in the database (visible in the admin, read-only),
+# so every process sees them and a restart forgets nothing.
+AXES_FAILURE_LIMIT = int(env("PITBOSS_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("PITBOSS_LOGIN_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# the client as the API sees it: REMOTE_ADDR, or behind PITBOSS_NUM_PROXIES their X-Forwarded-For
+AXES_CLIENT_IP_CALLABLE = "accounts.authentication.client_address"
+# Idle staff are signed out: the session lasts PITBOSS_SESSION_IDLE_MINUTES after the last
+# request (every request renews it), and ends with the browser.
+SESSION_COOKIE_AGE = int(env("PITBOSS_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# django-import-export's admin import needs the model's add permission (operators and admins).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# --- Audit (django-auditlog, ADR 0022, docs/back-office-security.md) ----------------------
+# Every change to these configuration models is logged with the staff user, time and the
+# fields' before/after; staff money actions are logged by their services (config/audit.py).
+# Hot, append-only tables (activity, ledger, accounts, metrics) are not tracked.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "rewards.Rule",
+    "rewards.JurisdictionLimit",
+    "rewards.CustomSegment",
+    "players.SegmentPolicy",
+    "players.VipThreshold",
+    "players.Currency",
+    "players.ExchangeRate",
+    "safety.SafetyPolicy",
+    "safety.SignalWeight",
+    "safety.HouseEdge",
+    "wallet.BalancePolicy",
+    {"model": "wallet.Aggregator", "exclude_fields": ["token_hash"]},
+    {"model": "webhooks.WebhookEndpoint", "exclude_fields": ["secret", "previous_secret"]},
+    "importer.ImportTemplate",
+    "importer.ImportLookup",
+    "django_celery_beat.PeriodicTask",
+    "django_celery_beat.CrontabSchedule",
+    {"model": "auth.Group", "m2m_fields": {"permissions"}},
+    {
+        "model": "auth.User",
+        "m2m_fields": {"groups", "user_permissions"},
+        "exclude_fields": ["last_login"],
+        "mask_fields": ["password"],
+    },
+)
+AUDITLOG_STORE_JSON_CHANGES = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,4 +1,5 @@
-"""Data for the dashboard tests: a few players in two currencies with rates and one without,
+"""Back office fixtures: a signed-in staff client per role (admin, operator, analyst), and
+data for the dashboard tests: a few players in two currencies with rates and one without,
 their 30-day metrics, activity, bonus activity, rewards, flags, import jobs and endpoints —
 small enough to compute every figure by hand."""
 
@@ -6,42 +7,68 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group, User
 
+from config.roles import roles_sync
 from importer.models import ImportJob
 from players.models import BonusActivity, Currency, PlayerMetrics
 from rewards.models import Reward, Rule, RuleRun
 from safety.models import FraudFlag
 from tests.factories import ActivityFactory, PlayerFactory, currency
+from tests.rewards.rules.conftest import _jurisdictions_seed  # noqa: F401  (autouse)
+from tests.wallet.conftest import ledger_conserved, player  # noqa: F401  (fixtures)
 from webhooks.models import WebhookEndpoint
+
+PASSWORD = "back-office-password"
+
+
+def staff_user(role: str) -> User:
+    """A staff user (not a superuser) whose only role is `role`."""
+    roles_sync()
+    user = User.objects.create_user(f"{role}-staff", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def staff_client_for(db, client):
+    """`staff_client_for("analyst")`: the Django test client signed in as that role."""
+
+    def make(role: str):
+        client.force_login(staff_user(role))
+        return client
+
+    return make
+
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def metrics(player, **values) -> PlayerMetrics:
+def metrics(someone, **values) -> PlayerMetrics:
     return PlayerMetrics.objects.create(
-        player=player, window="30d", as_of=NOW, **{k: Decimal(v) for k, v in values.items()}
+        player=someone, window="30d", as_of=NOW, **{k: Decimal(v) for k, v in values.items()}
     )
 
 
-def reward(rule, player, *, status="issued", cost="0", at=NOW) -> Reward:
+def reward(rule, someone, *, status="issued", cost="0", at=NOW) -> Reward:
     return Reward.objects.create(
         rule=rule,
         rule_version=1,
-        player=player,
+        player=someone,
         run=RuleRun.objects.create(),
         reward_type="bonus",
         status=status,
         amount=Decimal(cost),
-        currency=player.currency,
+        currency=someone.currency,
         requested_amount=Decimal(cost),
         reporting_amount=Decimal(cost),
         created_at=at,
     )
 
 
-def flag(player, signal: str, key: str, *, status="open") -> FraudFlag:
+def flag(someone, signal: str, key: str, *, status="open") -> FraudFlag:
     return FraudFlag.objects.create(
-        player=player,
+        player=someone,
         signal=signal,
         key=key,
         score=10,
@@ -75,7 +102,7 @@ def filled(casino):
     metrics(usd, turnover="1000", ggr="200", ngr="150", bonus_cost="50")
     metrics(xts, turnover="500", ggr="100", ngr="100", bonus_cost="0")
     yesterday = NOW - timedelta(days=1)
-    for player, kind, amount, at in (
+    for someone, kind, amount, at in (
         (eur, "bet", "100", yesterday),
         (eur, "win", "60", yesterday),
         (eur, "rollback", "10", yesterday),
@@ -85,14 +112,14 @@ def filled(casino):
         (eur, "win", "100", NOW),  # today the house loses 20
         (eur, "bet", "1000", NOW - timedelta(days=10)),  # before the 3-day range
     ):
-        ActivityFactory(player=player, type=kind, amount=Decimal(amount), occurred_at=at)
-    for player, kind, amount in (
+        ActivityFactory(player=someone, type=kind, amount=Decimal(amount), occurred_at=at)
+    for someone, kind, amount in (
         (usd, BonusActivity.Kind.CONVERTED, "7.60"),
         (eur, BonusActivity.Kind.CASH_PAID, "1.00"),
         (eur, BonusActivity.Kind.GRANTED, "500"),  # granted is not a cost
     ):
         BonusActivity.objects.create(
-            player=player, kind=kind, player_amount=Decimal(amount), occurred_at=yesterday
+            player=someone, kind=kind, player_amount=Decimal(amount), occurred_at=yesterday
         )
     weekly = Rule.objects.create(name="weekly-cashback", reward_type="cashback")
     welcome = Rule.objects.create(name="welcome", reward_type="bonus")

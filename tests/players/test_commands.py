@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from rest_framework.test import APIClient
 
 from players.models import Activity, Player, PlayerMetrics, SegmentChange
@@ -145,7 +146,7 @@ def test_pitboss_demo_loads_data_and_prints_a_working_admin_login(client):
     last = out.strip().splitlines()[-1]
     assert last.startswith("Admin login (new admin user): admin / ")
     password = last.rsplit(" ", 1)[-1]
-    assert client.login(username="admin", password=password)
+    assert client.login(request=HttpRequest(), username="admin", password=password)
     assert client.get("/admin/players/player/").status_code == 200
 
     rows = Activity.objects.count()
@@ -153,12 +154,13 @@ def test_pitboss_demo_loads_data_and_prints_a_working_admin_login(client):
     assert Activity.objects.count() == rows  # idempotent: no second load
     # a second run keeps the password, and says so (issue 11 case 8)
     assert "password unchanged" in out_again.strip().splitlines()[-1]
-    assert client.login(username="admin", password=password)
+    assert client.login(request=HttpRequest(), username="admin", password=password)
 
     out_reset, _ = run("pitboss_demo", "--players", "20", "--per-player", "5", "--reset-password")
     assert out_reset.strip().splitlines()[-1].startswith("Admin login (password reset): admin / ")
-    assert not client.login(username="admin", password=password)
-    assert client.login(username="admin", password=out_reset.strip().rsplit(" ", 1)[-1])
+    assert not client.login(request=HttpRequest(), username="admin", password=password)
+    new_password = out_reset.strip().rsplit(" ", 1)[-1]
+    assert client.login(request=HttpRequest(), username="admin", password=new_password)
 
 
 def test_demo_activity_is_in_the_past():

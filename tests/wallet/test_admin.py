@@ -1,7 +1,7 @@
 """Admin: ledger read-only; grant, forfeit and adjust through service-backed forms, audited."""
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from auditlog.models import LogEntry
 
 from tests.wallet.conftest import D
 from wallet import services
@@ -52,8 +52,11 @@ def test_grant_and_forfeit_through_forms_are_audited(staff_client, player, admin
     assert bonus.status == "forfeited"
     ended = LedgerTransaction.objects.get(kind="bonus_forfeit")
     assert (ended.created_by, ended.reason) == (admin_user, "abuse")
-    messages = list(LogEntry.objects.values_list("change_message", flat=True))
-    assert any("vip goodwill" in m for m in messages) and any("abuse" in m for m in messages)
+    entries = LogEntry.objects.get_for_object(bonus).order_by("timestamp")
+    assert [(e.action, e.actor, e.additional_data, e.changes["status"]) for e in entries] == [
+        (LogEntry.Action.CREATE, admin_user, {"reason": "vip goodwill"}, [None, "active"]),
+        (LogEntry.Action.UPDATE, admin_user, {"reason": "abuse"}, ["active", "forfeited"]),
+    ]
 
 
 def test_forfeit_without_reason_shows_the_form_again(staff_client, player):
@@ -78,3 +81,7 @@ def test_adjustment_form_refuses_overdraft_and_audits(staff_client, player, admi
     assert done.status_code == 302
     posted = LedgerTransaction.objects.get(kind="adjustment")
     assert (posted.created_by, posted.reason) == (admin_user, "fix")
+    entry = LogEntry.objects.get_for_object(posted).get()
+    assert (entry.actor, entry.changes["amount"], entry.additional_data) == (
+        admin_user, [None, "3.00"], {"reason": "fix"}
+    )  # fmt: skip

@@ -26,7 +26,9 @@ class AggregatorAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         messages.warning(request, f"API token of {obj.name} (shown once, store it now): {token}")
 
-    @admin.action(description="Rotate the API token (the old one stops working)")
+    @admin.action(
+        description="Rotate the API token (the old one stops working)", permissions=["change"]
+    )
     def rotate_token(self, request, queryset) -> None:
         for aggregator in queryset:
             token = aggregator_token_rotate(aggregator=aggregator)

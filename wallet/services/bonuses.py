@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from config.audit import audit_record
 from config.domain_events import domain_events_emit
 from config.errors import DomainError
 from players.models import BonusActivity, Player
@@ -77,6 +78,10 @@ def _weights_clean(weights: dict | None, *, default: dict | None = None) -> dict
             raise DomainError("invalid_terms", f"Weight of {name} must be between 0 and 10.")
         clean[str(name)] = str(value)
     return clean
+
+
+# Grants staff make by hand (the admin's form, the API); a rule's grants are its decisions.
+STAFF_SOURCES = frozenset({"admin", "api"})
 
 
 def bonus_grant(
@@ -172,6 +177,20 @@ def bonus_grant(
         bonus_activity_record(
             player=player, kind=BonusActivity.Kind.GRANTED, amount=amount, currency=currency
         )
+        if granted_by is not None or source in STAFF_SOURCES:
+            audit_record(
+                instance=bonus,
+                action="create",
+                by=granted_by,
+                reason=reason,
+                changes={
+                    "status": [None, bonus.status],
+                    "amount": [None, money_format(amount, currency)],
+                    "currency": [None, currency],
+                    "wagering_required": [None, money_format(required, currency)],
+                    "source": [None, source],
+                },
+            )
         domain_events_emit(
             "bonus.granted", lambda: [_bonus_event(bonus, player, source=source, reason=reason)]
         )
@@ -283,6 +302,14 @@ def bonus_forfeit(*, bonus: Bonus, reason: str, by=None) -> Bonus:
             reason=reason.strip(),
             by=by,
         )
+        if ended:
+            audit_record(
+                instance=ended[0],
+                action="update",
+                by=by,
+                reason=reason.strip(),
+                changes={"status": [Bonus.Status.ACTIVE, ended[0].status]},
+            )
     if not ended:
         raise DomainError("bonus_not_active", f"Bonus {bonus.pk} is not active.", status=409)
     return ended[0]

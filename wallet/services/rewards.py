@@ -6,6 +6,7 @@ Bonus grants live in wallet/services/bonuses.py; here are the real-money ones: a
 
 from decimal import Decimal
 
+from config.audit import audit_record
 from config.errors import DomainError
 from players.models import BonusActivity, Player
 from players.money import money_format
@@ -36,7 +37,7 @@ def wallet_adjust(
                 "insufficient_funds",
                 f"Cash balance is {money_format(locked.cash.balance, currency)}.",
             )
-        return locked.cash_post(
+        posted = locked.cash_post(
             house=Account.Kind.HOUSE_ADJUSTMENT,
             amount=amount,
             kind=Kind.ADJUSTMENT,
@@ -44,6 +45,19 @@ def wallet_adjust(
             reason=reason.strip()[:255],
             created_by=by,
         )
+        audit_record(
+            instance=posted,
+            action="create",
+            by=by,
+            reason=reason.strip(),
+            changes={
+                "kind": [None, Kind.ADJUSTMENT],
+                "player": [None, player.external_id],
+                "amount": [None, money_format(amount, currency)],
+                "currency": [None, currency],
+            },
+        )
+        return posted
 
 
 def wallet_cash_reward_pay(
