@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # The fixed order of the suite (cheap and self-contained first).
-MODULES = ("metrics", "api", "wallet", "importer", "expressions", "rules", "safety")
+MODULES = ("metrics", "api", "wallet", "importer", "expressions", "rules", "safety", "scaleout")
 ALIASES = {"import": "importer", "imports": "importer", "expr": "expressions", "rule": "rules"}
 DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "results.json"
 

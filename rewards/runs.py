@@ -162,14 +162,16 @@ def chunk_evaluate(
     return ChunkResult(outcomes=outcomes, frame=frame)
 
 
-def chunk_range_run(*, run_id: int, index: int, first_id: int, last_id: int) -> str:
+def chunk_range_run(
+    *, run_id: int, index: int, first_id: int, last_id: int, worker: str = ""
+) -> str:
     """One chunk of a run given by its id range (what the chunk task carries)."""
     run = RuleRun.objects.get(pk=run_id)
     ids = chunk_player_ids(run=run, chunk=IdRange(first_id, last_id, 0))
-    return chunk_run(run_id=run_id, index=index, player_ids=ids)
+    return chunk_run(run_id=run_id, index=index, player_ids=ids, worker=worker)
 
 
-def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
+def chunk_run(*, run_id: int, index: int, player_ids: list[int], worker: str = "") -> str:
     """Evaluate, store and issue one chunk of a run, exactly once. → a short note.
 
     Budgets are optimistic: the chunk reads what is left, decides, and at the end spends with
@@ -180,21 +182,22 @@ def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
     now = timezone.now()
     rules = rules_for_run(rule_ids=run.rule_ids, trigger=run.trigger, now=now)
     budgets_ensure(rules, now)
+    chunk = {"run": run, "index": index, "player_ids": player_ids, "worker": worker}
     try:
-        return _chunk_run(run=run, index=index, player_ids=player_ids, rules=rules, now=now,
-                          lock=False)  # fmt: skip
+        return _chunk_run(**chunk, rules=rules, now=now, lock=False)
     except BudgetContention:
-        return _chunk_run(run=run, index=index, player_ids=player_ids, rules=rules, now=now,
-                          lock=True)  # fmt: skip
+        return _chunk_run(**chunk, rules=rules, now=now, lock=True)
 
 
-def _chunk_run(*, run, index, player_ids, rules, now, lock: bool) -> str:
+def _chunk_run(*, run, index, player_ids, worker, rules, now, lock: bool) -> str:
     run_id = run.pk
     try:
         with transaction.atomic():
             if RuleRunChunk.objects.filter(run_id=run_id, index=index).exists():
                 return "already done"
-            RuleRunChunk.objects.create(run_id=run_id, index=index, players=len(player_ids))
+            RuleRunChunk.objects.create(
+                run_id=run_id, index=index, players=len(player_ids), worker=worker[:255]
+            )
             counts = dict.fromkeys(RuleRun.COUNTS, 0)
             if rules and player_ids:
                 result = chunk_evaluate(

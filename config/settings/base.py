@@ -177,8 +177,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis hands a task a worker took but never acknowledged (the worker was killed: acks_late)
 # to another worker after this many seconds. It must exceed the longest task, or a slow chunk
 # is delivered twice (harmless - chunks claim themselves - but wasted). docs/operations.md
+_VISIBILITY_TIMEOUT = int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # Workers look for such abandoned tasks every `interval` seconds (kombu's default sweeps
+    # every 10 × 10 s, which would add up to 100 s to a killed worker's chunk).
+    "unacked_restore_interval": max(1, min(10, _VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
