@@ -70,18 +70,10 @@ def _workers_start(count: int, database: str, queue: str) -> list[subprocess.Pop
             cwd=REPO,
             env=env,
             start_new_session=True,
+            stdout=subprocess.DEVNULL,
         )  # fmt: skip
         for i in range(count)
     ]
-
-
-def _wait_ready(app, names: list[str], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        answered = app.control.inspect(timeout=1, destination=names).ping() or {}
-        if set(answered) == set(names):
-            return
-    raise RuntimeError(f"the workers {names} did not start within {seconds:.0f} s")
 
 
 def _workers_stop(workers: list[subprocess.Popen]) -> None:
@@ -121,7 +113,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     from bench.db import _admin, drop_database
     from bench.expressions import _generate
     from bench.rules import _rules, _setup_django
-    from config.celery import app
+    from config.celery import app, workers_ready_wait
     from players.money import currencies_forget
 
     _setup_django()
@@ -152,7 +144,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             started = _workers_start(workers, database, queue)
             try:
                 host = socket.gethostname()
-                _wait_ready(app, [f"{queue}-{i}@{host}" for i in range(workers)])
+                workers_ready_wait([f"{queue}-{i}@{host}" for i in range(workers)], seconds=120)
                 figures[workers] = _timed_run(app, rule_ids, count, queue)
                 print(f"   {workers} worker(s): {figures[workers][0]:.1f} s", flush=True)
             finally:

@@ -19,7 +19,7 @@ import redis
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from config.celery import app as celery_app
+from config.celery import workers_ready_wait
 from players.models import Player, PlayerMetrics
 from rewards.models import Decision, Reward, RuleBudget, RuleRunChunk
 from rewards.services import run_create
@@ -68,15 +68,6 @@ def _players(count: int) -> None:
     )
 
 
-def _wait_ready(names: list[str], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        answered = celery_app.control.inspect(timeout=1, destination=names).ping() or {}
-        if set(answered) == set(names):
-            return
-    raise AssertionError(f"workers {names} did not come up in {seconds} s")
-
-
 def _in_flight(broker: redis.Redis) -> set[int]:
     """The chunk indexes of the messages workers hold unacknowledged (being worked on)."""
     indexes = set()
@@ -102,7 +93,7 @@ def test_a_killed_worker_chunk_is_redone_by_the_other_and_nobody_is_paid_twice(c
     }
     doomed, survivor = celery_workers("doomed", **env), celery_workers("survivor", **env)
     names = [f"{n}@{socket.gethostname()}" for n in ("doomed", "survivor")]
-    _wait_ready(names)
+    workers_ready_wait(names)
     broker = redis.Redis.from_url(BROKER)
 
     started = time.monotonic()
