@@ -153,3 +153,13 @@ def test_command_runs_the_job_in_chunks():
     assert PlayerMetrics.objects.count() == 9
     with pytest.raises(CommandError, match="at least 1"):
         call_command("metrics_refresh", "--chunk-size", "0")
+
+
+def test_admin_shows_progress_and_the_chunks(admin_client):
+    _players(3)
+    job = batch.batch_job_create(kind="metrics_refresh", chunk_size=2, start=False)
+    batch.batch_job_execute(job_id=job.pk, fan_out=False)
+    listing = admin_client.get("/admin/players/batchjob/").content.decode()
+    assert "2 / 2" in listing and "metrics_refresh" in listing
+    page = admin_client.get(f"/admin/players/batchjob/{job.pk}/change/").content.decode()
+    assert page.count('class="field-first_id"') == 2  # one row per chunk
