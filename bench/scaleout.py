@@ -29,10 +29,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _chunk_size(count: int) -> int:
     """The production default (5,000: 20 chunks at full scale), smaller for a smoke run so
-    that every worker still gets chunks."""
+    that each of 4 workers still gets two chunks."""
     from players.batch import chunk_size_default
 
-    return min(chunk_size_default(), max(50, count // 20))
+    return min(chunk_size_default(), max(50, count // 8))
 
 
 def _workers_start(count: int, database: str, queue: str) -> list[subprocess.Popen]:
