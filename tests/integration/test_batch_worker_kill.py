@@ -98,15 +98,13 @@ def test_a_killed_worker_chunk_is_redone_by_the_other_and_nobody_is_paid_twice(c
 
     started = time.monotonic()
     run = run_create(rule_ids=[cashback.pk, budgeted.pk])  # queued at once (autocommit)
-    # Kill the worker at a moment when both hold a chunk, a few chunks into the run.
+    # Kill the worker at a moment when both hold a chunk, after it has finished one.
     deadline = time.monotonic() + 120
     while True:
         assert time.monotonic() < deadline, "the run never got going on both workers"
-        done = RuleRunChunk.objects.filter(run=run).count()
-        held = _in_flight(broker) - set(
-            RuleRunChunk.objects.filter(run=run).values_list("index", flat=True)
-        )
-        if done >= 3 and len(held) == 2:
+        done = dict(RuleRunChunk.objects.filter(run=run).values_list("index", "worker"))
+        held = _in_flight(broker) - set(done)
+        if any(w.startswith("doomed@") for w in done.values()) and len(held) == 2:
             doomed.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
