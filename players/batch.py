@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.errors import DomainError
-from players.models import BatchChunk, BatchJob
+from players.models import BatchChunk, BatchJob, Player
 
 log = structlog.get_logger(__name__)
 
@@ -112,8 +112,6 @@ def range_player_ids(*, first_id: int, last_id: int, within: Sequence[int] | Non
     """The ids of a chunk: the players in [first_id, last_id] (of `within` when given)."""
     if within is not None:
         return sorted({i for i in within if first_id <= i <= last_id})
-    from players.models import Player
-
     return list(
         Player.objects.filter(pk__gte=first_id, pk__lte=last_id)
         .order_by("pk")

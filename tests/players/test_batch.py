@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from config.errors import DomainError
 from players import batch
 from players.models import BatchChunk, BatchJob, Player, PlayerMetrics
-from players.tasks import batch_chunk
+from players.tasks import batch_chunk, players_refresh_all
 from tests.factories import ActivityFactory, PlayerFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +163,12 @@ def test_admin_shows_progress_and_the_chunks(admin_client):
     assert "2 / 2" in listing and "metrics_refresh" in listing
     page = admin_client.get(f"/admin/players/batchjob/{job.pk}/change/").content.decode()
     assert page.count('class="field-first_id"') == 2  # one row per chunk
+
+
+def test_the_nightly_task_is_a_shared_batch_job(django_capture_on_commit_callbacks):
+    _players(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        players_refresh_all.delay()
+    job = BatchJob.objects.get()
+    assert (job.kind, job.status, job.players_done) == ("players_refresh", "succeeded", 2)
+    assert PlayerMetrics.objects.count() == 6
