@@ -28,7 +28,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # The fixed order of the suite (cheap and self-contained first).
-MODULES = ("metrics", "api", "wallet", "importer", "expressions", "rules", "safety", "backoffice")
+MODULES = (
+    "metrics",
+    "api",
+    "wallet",
+    "importer",
+    "expressions",
+    "rules",
+    "safety",
+    "backoffice",
+    "scaleout",
+)
 ALIASES = {
     "import": "importer",
     "imports": "importer",

@@ -211,11 +211,11 @@ def _naive(rules, player_ids: list[int]) -> float:
     return (time.perf_counter() - started) / len(player_ids)
 
 
-def _chunk(args: tuple[int, int, list[int]]) -> str:
-    from rewards.runs import chunk_run
+def _chunk(args: tuple[int, int, int, int]) -> str:
+    from rewards.runs import chunk_range_run
 
-    run_id, index, player_ids = args
-    return chunk_run(run_id=run_id, index=index, player_ids=player_ids)
+    run_id, index, first_id, last_id = args
+    return chunk_range_run(run_id=run_id, index=index, first_id=first_id, last_id=last_id)
 
 
 def _run_in_workers(run_id: int) -> None:
@@ -230,7 +230,8 @@ def _run_in_workers(run_id: int) -> None:
     chunks = run_prepare(run=RuleRun.objects.get(pk=run_id))
     connections.close_all()  # each forked worker opens its own connection
     with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
-        pool.map(_chunk, [(run_id, i, ids) for i, ids in enumerate(chunks)], chunksize=1)
+        jobs = [(run_id, i, c.first_id, c.last_id) for i, c in enumerate(chunks)]
+        pool.map(_chunk, jobs, chunksize=1)
 
 
 def run(scale: float = 1.0) -> list[BenchResult]:

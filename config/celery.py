@@ -38,3 +38,16 @@ def tracing_start(**_kwargs) -> None:
     from config.tracing import tracing_configure
 
     tracing_configure(service="pitboss-worker")
+
+
+def workers_ready_wait(names: list[str], *, seconds: float = 60) -> None:
+    """Until every named worker (`name@host`) answers a ping on the broker; RuntimeError after
+    `seconds` (scripts and tests that start workers and must not race their start-up)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        answered = app.control.inspect(timeout=1, destination=names).ping() or {}
+        if set(answered) >= set(names):
+            return
+    raise RuntimeError(f"the workers {names} did not answer within {seconds:.0f} s")

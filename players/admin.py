@@ -490,3 +490,6 @@ class SegmentChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="metric values")
     def evidence(self, change: SegmentChange) -> str:
         return evidence_display(change)
+
+
+from players import admin_batch  # noqa: E402, F401  (batch jobs: a module of their own)

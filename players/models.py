@@ -377,3 +377,60 @@ class ActivityDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m-%d} {self.currency_id}"
+
+
+class BatchJob(models.Model):
+    """One batch job over many players (metrics refresh, segmentation, fraud scan), split into
+    id-range chunks that any number of Celery workers share (players/batch.py, ADR 0024).
+
+    The counters are the job's progress: each chunk adds to them, set-based, in its own
+    transaction; the chunk that brings `chunks_done` to `chunks_total` finishes the job.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=32, help_text="a registered kind: players/batch.py")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    player_ids = models.JSONField(null=True, blank=True, help_text="null: all players")
+    params = models.JSONField(default=dict, blank=True, help_text="e.g. as_of (ISO timestamp)")
+    chunk_size = models.PositiveIntegerField(default=5000)
+    players_total = models.IntegerField(default=0)
+    players_done = models.IntegerField(default=0)
+    chunks_total = models.IntegerField(default=0)
+    chunks_done = models.IntegerField(default=0)
+    result = models.BigIntegerField(
+        default=0, help_text="what the chunks counted: metric rows, segment changes, flags"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.status})"
+
+
+class BatchChunk(models.Model):
+    """A chunk that finished (the players with ids in [first_id, last_id] of its job): written
+    in the chunk's own transaction, so a re-delivered chunk finds it and does nothing."""
+
+    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.IntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    players = models.IntegerField(default=0)
+    result = models.BigIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, help_text="the Celery worker's name")
+    finished_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="batch_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job} chunk {self.index}"

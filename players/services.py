@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from config.domain_events import domain_events_emit
 from players.analytics import metrics_refresh_execute
-from players.models import ActivityDay, Currency, Player, SegmentChange
+from players.batch import job_as_of
+from players.models import ActivityDay, BatchJob, Currency, Player, SegmentChange
 from players.segmentation import segments_refresh_execute
 from players.selectors import daily_money, day_start, days_back
 
@@ -133,13 +134,41 @@ def _players_lock(ids: list[int] | None) -> None:
 @transaction.atomic
 def players_refresh(
     *, player_ids: Iterable[int] | None = None, as_of: datetime | None = None
-) -> None:
-    """Metrics, then lifecycle and custom segments: what new activity needs. The full refresh
-    (all players, the nightly schedule) also rebuilds the dashboard's daily roll-up."""
+) -> int:
+    """Metrics, then lifecycle and custom segments: what new activity needs. → segment changes.
+    The full refresh (all players) also rebuilds the dashboard's daily roll-up; the nightly
+    batch job does so when it finishes (`players_refresh_finish`)."""
     ids = _ids(player_ids)
     metrics_refresh(player_ids=ids, as_of=as_of)
-    segments_refresh(player_ids=ids)
+    changes = segments_refresh(player_ids=ids)
     if ids is None:
+        activity_days_refresh()
+    return changes
+
+
+# The chunks of the batch jobs (players/batch.py): each runs in its chunk's transaction over
+# one id range of players and returns what the job adds up.
+
+
+def metrics_refresh_chunk(*, job: BatchJob, player_ids: list[int]) -> int:
+    """`metrics_refresh` job chunk: the players' metrics as of the job's instant. → rows."""
+    return metrics_refresh(player_ids=player_ids, as_of=job_as_of(job))
+
+
+def segments_refresh_chunk(*, job: BatchJob, player_ids: list[int]) -> int:
+    """`segments_refresh` job chunk: re-segment the players. → segment changes."""
+    return segments_refresh(player_ids=player_ids)
+
+
+def players_refresh_chunk(*, job: BatchJob, player_ids: list[int]) -> int:
+    """`players_refresh` job chunk (the nightly job): metrics, then segments. → changes."""
+    return players_refresh(player_ids=player_ids, as_of=job_as_of(job))
+
+
+def players_refresh_finish(*, job: BatchJob) -> None:
+    """The end of a `players_refresh` job over everyone (the nightly one): rebuild the back
+    office's daily roll-up once, like the single-process full refresh."""
+    if job.player_ids is None:
         activity_days_refresh()
 
 

@@ -197,6 +197,7 @@ class RuleRunChunk(models.Model):
     run = models.ForeignKey(RuleRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.IntegerField()
     players = models.IntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True, help_text="the Celery worker's name")
     finished_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,12 +17,18 @@ def run_enqueue(run_id: int) -> None:
     signature(RUN_TASK, kwargs={"run_id": run_id}).delay()
 
 
-def chunks_enqueue(run_id: int, chunks: list[list[int]]) -> None:
-    """The run's chunks as one Celery group that several workers share."""
+def chunks_enqueue(run_id: int, chunks: list, *, queue: str | None = None) -> None:
+    """The run's chunks (id ranges) as one Celery group that several workers share (on
+    `queue`, default Celery's); a message carries the range, not the ids, so it stays a few
+    bytes whatever the chunk size."""
+    options = {"queue": queue} if queue else {}
     group(
-        signature(CHUNK_TASK, kwargs={"run_id": run_id, "index": i, "player_ids": ids})
-        for i, ids in enumerate(chunks)
-    ).apply_async()
+        signature(
+            CHUNK_TASK,
+            kwargs={"run_id": run_id, "index": i, "first_id": c.first_id, "last_id": c.last_id},
+        )
+        for i, c in enumerate(chunks)
+    ).apply_async(**options)
 
 
 def event_enqueue(player_id: int, event: dict) -> None:

@@ -1,6 +1,7 @@
 """Rule runs: chunks of players evaluated set-based, decided, stored in bulk and issued.
 
-A run is split into chunks of player ids (`CHUNK_SIZE`); each chunk is one transaction that
+A run is split into chunks by player-id range (`PITBOSS_BATCH_CHUNK_SIZE` players each,
+players/batch.py), queued as one Celery group that every worker shares; each chunk is one transaction that
 first claims `RuleRunChunk(run, index)` (unique), evaluates the pipeline (rewards/pipeline.py), writes every decision (COPY on
 PostgreSQL) and every reward, issues the rewards through the wallet services with the key
 `reward:<run>:<rule>:<player>`, spends from the budgets with a conditional UPDATE (see
@@ -23,7 +24,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.domain_events import domain_events_emit
-from players.models import Player, Segment
+from players.batch import IdRange, chunk_size_default, id_ranges, range_player_ids
+from players.models import Segment
 from rewards import history, pipeline
 from rewards.metrics import rewards_count
 from rewards.models import Decision, Reward, Rule, RuleBudget, RuleRun, RuleRunChunk
@@ -33,7 +35,6 @@ from wallet.models import Bonus
 
 log = structlog.get_logger(__name__)
 
-CHUNK_SIZE = 5000
 OUT = Decision.Outcome
 COUNTED = {
     OUT.ISSUED: "issued",
@@ -56,23 +57,17 @@ def rules_for_run(*, rule_ids: list[int] | None, trigger: str, now: datetime) ->
     ]
 
 
-def run_player_ids(run: RuleRun) -> list[int]:
-    if run.player_ids is not None:
-        return sorted(set(run.player_ids))
-    return list(Player.objects.order_by("pk").values_list("pk", flat=True))
+def run_chunks(run: RuleRun) -> list[IdRange]:
+    """The run's players (its list, or everyone) cut into id ranges of the chunk size."""
+    return id_ranges(player_ids=run.player_ids, size=chunk_size_default())
 
 
-def run_chunks(run: RuleRun) -> list[list[int]]:
-    ids = run_player_ids(run)
-    return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
-
-
-def run_prepare(*, run: RuleRun) -> list[list[int]]:
-    """Fix the run's player list into chunks and mark it running; → the chunks."""
+def run_prepare(*, run: RuleRun) -> list[IdRange]:
+    """Fix the run's chunks (id ranges) and mark it running; → the ranges."""
     chunks = run_chunks(run)
     RuleRun.objects.filter(pk=run.pk, status=RuleRun.Status.QUEUED).update(
         status=RuleRun.Status.RUNNING,
-        players_total=sum(len(c) for c in chunks),
+        players_total=sum(c.players for c in chunks),
         chunks_total=len(chunks),
     )
     if not chunks:
@@ -81,6 +76,11 @@ def run_prepare(*, run: RuleRun) -> list[list[int]]:
         )
     run.refresh_from_db()
     return chunks
+
+
+def chunk_player_ids(*, run: RuleRun, chunk: IdRange) -> list[int]:
+    """The players of one chunk of the run (the run's own list when it has one)."""
+    return range_player_ids(first_id=chunk.first_id, last_id=chunk.last_id, within=run.player_ids)
 
 
 @dataclass
@@ -163,7 +163,16 @@ def chunk_evaluate(
     return ChunkResult(outcomes=outcomes, frame=frame)
 
 
-def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
+def chunk_range_run(
+    *, run_id: int, index: int, first_id: int, last_id: int, worker: str = ""
+) -> str:
+    """One chunk of a run given by its id range (what the chunk task carries)."""
+    run = RuleRun.objects.get(pk=run_id)
+    ids = chunk_player_ids(run=run, chunk=IdRange(first_id, last_id, 0))
+    return chunk_run(run_id=run_id, index=index, player_ids=ids, worker=worker)
+
+
+def chunk_run(*, run_id: int, index: int, player_ids: list[int], worker: str = "") -> str:
     """Evaluate, store and issue one chunk of a run, exactly once. → a short note.
 
     Budgets are optimistic: the chunk reads what is left, decides, and at the end spends with
@@ -174,21 +183,22 @@ def chunk_run(*, run_id: int, index: int, player_ids: list[int]) -> str:
     now = timezone.now()
     rules = rules_for_run(rule_ids=run.rule_ids, trigger=run.trigger, now=now)
     budgets_ensure(rules, now)
+    chunk = {"run": run, "index": index, "player_ids": player_ids, "worker": worker}
     try:
-        return _chunk_run(run=run, index=index, player_ids=player_ids, rules=rules, now=now,
-                          lock=False)  # fmt: skip
+        return _chunk_run(**chunk, rules=rules, now=now, lock=False)
     except BudgetContention:
-        return _chunk_run(run=run, index=index, player_ids=player_ids, rules=rules, now=now,
-                          lock=True)  # fmt: skip
+        return _chunk_run(**chunk, rules=rules, now=now, lock=True)
 
 
-def _chunk_run(*, run, index, player_ids, rules, now, lock: bool) -> str:
+def _chunk_run(*, run, index, player_ids, worker, rules, now, lock: bool) -> str:
     run_id = run.pk
     try:
         with transaction.atomic():
             if RuleRunChunk.objects.filter(run_id=run_id, index=index).exists():
                 return "already done"
-            RuleRunChunk.objects.create(run_id=run_id, index=index, players=len(player_ids))
+            RuleRunChunk.objects.create(
+                run_id=run_id, index=index, players=len(player_ids), worker=worker[:255]
+            )
             counts = dict.fromkeys(RuleRun.COUNTS, 0)
             if rules and player_ids:
                 result = chunk_evaluate(

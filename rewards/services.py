@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from config.audit import audit_record
 from config.errors import DomainError
+from players.batch import chunk_size_default
 from players.models import Player
 from rewards import queueing
 from rewards.models import Reward, Rule, RuleBudget, RuleRun
 from rewards.money import money_str, reporting_currency
 from rewards.runs import (
-    CHUNK_SIZE,
     chunk_evaluate,
+    chunk_player_ids,
     chunk_run,
     rewards_announce,
     rewards_pay,
@@ -89,8 +90,8 @@ def run_execute(*, run_id: int, fan_out: bool = True) -> None:
     if fan_out:
         queueing.chunks_enqueue(run.pk, chunks)
         return
-    for index, ids in enumerate(chunks):
-        chunk_run(run_id=run.pk, index=index, player_ids=ids)
+    for index, chunk in enumerate(chunks):
+        chunk_run(run_id=run.pk, index=index, player_ids=chunk_player_ids(run=run, chunk=chunk))
 
 
 def run_fail(*, run_id: int, error: str) -> None:
@@ -191,9 +192,10 @@ def rule_simulate(*, rule: Rule, players: Sequence[str] | None = None) -> dict:
         lambda: {"players": 0, "amount": Decimal(0), "expected_cost": Decimal(0)}
     )
     rejected_by_reason: dict[str, int] = defaultdict(int)
-    for start in range(0, len(ids), CHUNK_SIZE):
+    size = chunk_size_default()
+    for start in range(0, len(ids), size):
         result = chunk_evaluate(
-            rules=[rule], player_ids=ids[start : start + CHUNK_SIZE], now=now, event=None,
+            rules=[rule], player_ids=ids[start : start + size], now=now, event=None,
             lock=False,
         )  # fmt: skip
         outcome = result.outcomes[0]

@@ -3,10 +3,10 @@
 from celery import shared_task
 
 from rewards import queueing, services
-from rewards.runs import chunk_run
+from rewards.runs import chunk_range_run
 
 
-@shared_task(name=queueing.RUN_TASK, acks_late=True)
+@shared_task(name=queueing.RUN_TASK, acks_late=True, task_reject_on_worker_lost=True)
 def rules_run(*, run_id: int) -> None:
     """Fan a queued run out into chunk tasks (a Celery group)."""
     try:
@@ -16,11 +16,14 @@ def rules_run(*, run_id: int) -> None:
         raise
 
 
-@shared_task(name=queueing.CHUNK_TASK, acks_late=True)
-def rules_run_chunk(*, run_id: int, index: int, player_ids: list[int]) -> str:
-    """One chunk of a run; a re-delivered chunk finds its claim and does nothing."""
+@shared_task(name=queueing.CHUNK_TASK, bind=True, acks_late=True, task_reject_on_worker_lost=True)
+def rules_run_chunk(self, *, run_id: int, index: int, first_id: int, last_id: int) -> str:
+    """One chunk of a run (an id range); a re-delivered chunk finds its claim and does nothing."""
     try:
-        return chunk_run(run_id=run_id, index=index, player_ids=player_ids)
+        return chunk_range_run(
+            run_id=run_id, index=index, first_id=first_id, last_id=last_id,
+            worker=self.request.hostname or "",
+        )  # fmt: skip
     except Exception as error:
         services.run_fail(run_id=run_id, error=f"chunk {index}: {error!r}")
         raise

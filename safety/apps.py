@@ -8,6 +8,8 @@ class SafetyConfig(AppConfig):
     post_import_steps = {"safety": "safety.services.fraud_scan_after_import"}
 
     def ready(self) -> None:
+        from players.batch import BatchKind, batch_kind_register
+        from safety import services
         from safety.eligibility import reward_guard
         from wallet.events import event_listener_register, event_refusal_listener_register
         from wallet.guards import reward_guard_register
@@ -20,3 +22,12 @@ class SafetyConfig(AppConfig):
 
         event_listener_register(events_applied)
         event_refusal_listener_register(events_refused)
+        # the fraud scan as a batch job that many workers share (players/batch.py)
+        batch_kind_register(
+            "fraud_scan",
+            BatchKind(
+                chunk=services.fraud_scan_job_chunk,
+                prepare=services.fraud_scan_prepare,
+                finish=services.fraud_scan_finish,
+            ),
+        )

@@ -16,7 +16,7 @@ from django.utils import timezone
 from config.audit import audit_record
 from config.domain_events import domain_events_emit
 from config.errors import DomainError
-from players.models import Player
+from players.models import BatchJob, Player
 from safety import fraud
 from safety.clusters import fingerprint_clusters
 from safety.fraud import FlagDraft
@@ -235,6 +235,29 @@ def fraud_scan(*, player_ids: Iterable[int] | None = None, chunk_size: int = CHU
     result = ScanResult(sum(map(len, chunks)), len(chunks), flags, len(clustered))
     log.info("fraud_scanned", result=str(result))
     return result
+
+
+# The fraud scan as a batch job shared by many workers (players/batch.py, ADR 0024): the
+# cluster detector once before the fan-out, the per-player detectors per id-range chunk, the
+# cluster members' risk scores once after the last chunk.
+
+
+def fraud_scan_prepare(*, job: BatchJob) -> None:
+    """`fraud_scan` job, before its chunks: clusters over the whole fingerprint graph."""
+    clusters_refresh()
+
+
+def fraud_scan_job_chunk(*, job: BatchJob, player_ids: list[int]) -> int:
+    """`fraud_scan` job chunk: the per-player detectors and risk scores. → flags raised."""
+    return fraud_scan_chunk(player_ids=player_ids)
+
+
+def fraud_scan_finish(*, job: BatchJob) -> None:
+    """`fraud_scan` job, in the last chunk's transaction: every cluster member's risk score
+    (members outside the job's players included)."""
+    risk_scores_refresh(
+        player_ids=set(FraudClusterMember.objects.values_list("player_id", flat=True))
+    )
 
 
 def fraud_scan_after_import(*, player_ids: list[int] | None, job_id: int) -> str:

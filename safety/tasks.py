@@ -3,30 +3,20 @@
 from decimal import Decimal
 from types import SimpleNamespace
 
-from celery import chord, shared_task
+from celery import shared_task
 
+from players.batch import batch_job_create, batch_job_execute
 from safety import services
 
 
-@shared_task(name="safety.tasks.fraud_scan")
-def fraud_scan(player_ids: list[int] | None = None) -> str:
-    """Clusters first, then the per-player detectors fanned out as one task per chunk."""
-    services.clusters_refresh()
-    chunks = services.player_chunks(player_ids=player_ids)
-    if not chunks:
-        return "no players"
-    chord(fraud_scan_chunk.s(chunk) for chunk in chunks)(fraud_scan_done.s())
-    return f"{len(chunks)} chunks queued"
-
-
-@shared_task(name="safety.tasks.fraud_scan_chunk")
-def fraud_scan_chunk(player_ids: list[int]) -> int:
-    return services.fraud_scan_chunk(player_ids=player_ids)
-
-
-@shared_task(name="safety.tasks.fraud_scan_done")
-def fraud_scan_done(flags: list[int]) -> int:
-    return sum(flags)
+@shared_task(name="safety.tasks.fraud_scan", acks_late=True)
+def fraud_scan(player_ids: list[int] | None = None, chunk_size: int | None = None) -> str:
+    """Beat's fraud scan: a `fraud_scan` batch job whose chunks every worker shares."""
+    job = batch_job_create(
+        kind="fraud_scan", player_ids=player_ids, chunk_size=chunk_size, start=False
+    )
+    job = batch_job_execute(job_id=job.pk)
+    return f"fraud scan job {job.pk}: {job.chunks_total} chunks"
 
 
 @shared_task(name="safety.tasks.fraud_activities_check")

@@ -243,6 +243,17 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands a task a worker took but never acknowledged (the worker was killed: acks_late)
+# to another worker after this many seconds. It must exceed the longest task, or a slow chunk
+# is delivered twice (harmless - chunks claim themselves - but wasted). docs/operations.md
+_VISIBILITY_TIMEOUT = int(env("CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # Workers look for such abandoned tasks every `interval` seconds (kombu's default sweeps
+    # every 10 × 10 s, which would add up to 100 s to a killed worker's chunk).
+    "unacked_restore_interval": max(1, min(10, _VISIBILITY_TIMEOUT // 4)),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -353,6 +364,8 @@ PITBOSS = {
     # Imports: how long an upload waits for a Celery worker to read a workbook's sheet (the
     # web process never parses one); past it the upload is answered 503. docs/importing.md
     "IMPORT_SHEET_TIMEOUT_SECONDS": int(env("PITBOSS_IMPORT_SHEET_TIMEOUT_SECONDS", "120")),
+    # Batch jobs and rule runs: players per chunk (one task, one transaction). ADR 0024
+    "BATCH_CHUNK_SIZE": int(env("PITBOSS_BATCH_CHUNK_SIZE", "5000")),
 }
 
 # --- Logging (structlog renders JSON lines in production, readable lines in development) ---

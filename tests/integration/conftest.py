@@ -42,36 +42,34 @@ def broker_flush() -> None:
 
 
 @contextlib.contextmanager
-def _celery_worker(*, result_backend: str | None):
-    """A real `celery worker` process on BROKER (results stored in `result_backend`, if any),
-    and this process's Celery app pointed at it; both put back afterwards."""
+def _celery_workers(*, result_backend: str | None):
+    """Start real `celery worker` processes on BROKER (solo pool; results stored in
+    `result_backend`, if any) against the test database: yields `start(name, **env)` → the
+    process. This process's Celery app points at the broker meanwhile; both put back after,
+    and workers still running are stopped."""
     broker_flush()
     db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.development",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER,
-        "CELERY_RESULT_BACKEND": result_backend or "",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # uploads are shared, as between real hosts
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "-l",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-    )
+    started: list[subprocess.Popen] = []
+
+    def start(name: str = "worker", **extra_env: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.development",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": BROKER,
+            "CELERY_RESULT_BACKEND": result_backend or "",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),  # uploads are shared, as between real hosts
+            **extra_env,
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+             "-n", f"{name}@%h", "-l", "warning"],
+            cwd=REPO, env=env,
+        )  # fmt: skip
+        started.append(worker)
+        return worker
+
     # only the keys put back below: listing all of them fails while Django's settings are
     # overridden (a live server's ALLOWED_HOSTS), which Celery's conf reads through
     restored = ("task_always_eager", "broker_url", "result_backend")
@@ -81,10 +79,13 @@ def _celery_worker(*, result_backend: str | None):
         task_always_eager=False, broker_url=BROKER, result_backend=result_backend
     )
     try:
-        yield worker
+        yield start
     finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        for worker in started:
+            if worker.poll() is None:
+                worker.terminate()
+        for worker in started:
+            worker.wait(timeout=20)
         _drop_broker_pools()
         celery_app.conf.update(
             task_always_eager=previous["task_always_eager"],
@@ -94,16 +95,23 @@ def _celery_worker(*, result_backend: str | None):
 
 
 @pytest.fixture
+def celery_workers():
+    """Start as many real workers as a test needs: `celery_workers("a", **env)`."""
+    with _celery_workers(result_backend=None) as start:
+        yield start
+
+
+@pytest.fixture
 def celery_worker_process():
-    with _celery_worker(result_backend=None) as worker:
-        yield worker
+    with _celery_workers(result_backend=None) as start:
+        yield start()
 
 
 @pytest.fixture
 def celery_worker_with_results():
     """A worker whose task results this process can wait for (the broker's Redis database)."""
-    with _celery_worker(result_backend=BROKER) as worker:
-        yield worker
+    with _celery_workers(result_backend=BROKER) as start:
+        yield start()
 
 
 def free_port() -> int:

@@ -9,6 +9,7 @@ from importer import services as imports
 from importer.models import ImportJob
 from importer.pipeline import post_import_services
 from players.fingerprints import fingerprints_record
+from players.models import BatchJob
 from safety import services, tasks
 from safety.models import FraudFlag
 from tests.factories import PlayerFactory
@@ -43,7 +44,6 @@ def test_command_fails_loudly(monkeypatch):
 
 def test_celery_job_fans_out_chunks(monkeypatch):
     ring = _ring(4)
-    monkeypatch.setattr(services, "CHUNK", 1)
     seen = []
     real = services.fraud_scan_chunk
 
@@ -52,9 +52,10 @@ def test_celery_job_fans_out_chunks(monkeypatch):
         return real(**kwargs)
 
     monkeypatch.setattr(services, "fraud_scan_chunk", chunk)
-    monkeypatch.setattr(services, "player_chunks", lambda player_ids: [[p.pk] for p in ring])
-    tasks.fraud_scan.delay()
-    assert len(seen) == 4
+    tasks.fraud_scan.delay(chunk_size=1)
+    assert seen == [[p.pk] for p in ring]  # one chunk per player, each once
+    job = BatchJob.objects.get(kind="fraud_scan")
+    assert (job.status, job.chunks_done, job.players_done) == ("succeeded", 4, 4)
     assert all(p.__class__.objects.get(pk=p.pk).risk_score == 60 for p in ring)  # 40 × 1.5
 
 

@@ -1,4 +1,8 @@
-"""`manage.py metrics_refresh`: recompute every player's metrics and segments (the batch job)."""
+"""`manage.py metrics_refresh`: recompute players' metrics and segments (the batch job).
+
+It runs as a `players_refresh` batch job (players/batch.py): chunk by chunk in this process, or
+with `--queue` fanned out to the Celery workers, which share its chunks.
+"""
 
 from datetime import UTC
 
@@ -6,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from players.services import players_refresh
+from players.batch import batch_job_create, batch_job_execute, chunk_size_default
 
 
 class Command(BaseCommand):
@@ -15,8 +19,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--as-of", help="ISO timestamp for a backfill (default: now).")
         parser.add_argument("--player", action="append", default=[], help="external id; repeat")
+        parser.add_argument(
+            "--chunk-size", type=int, default=None,
+            help=f"players per chunk (default PITBOSS_BATCH_CHUNK_SIZE, {chunk_size_default()})",
+        )  # fmt: skip
+        parser.add_argument(
+            "--queue", action="store_true",
+            help="queue the job for the Celery workers (they share its chunks) and return",
+        )  # fmt: skip
 
-    def handle(self, *args, as_of: str | None, player: list[str], **options) -> None:
+    def handle(self, *args, as_of: str | None, player: list[str], chunk_size: int | None,
+               queue: bool, **options) -> None:  # fmt: skip
         from players.models import Player
 
         when = None
@@ -29,10 +42,24 @@ class Command(BaseCommand):
                 raise CommandError(f"--as-of: '{as_of}' is not an ISO timestamp.")
             if timezone.is_naive(when):
                 when = timezone.make_aware(when, UTC)
+        if chunk_size is not None and chunk_size < 1:
+            raise CommandError("--chunk-size must be at least 1.")
         ids = (
             list(Player.objects.filter(external_id__in=player).values_list("pk", flat=True))
             if player
             else None
         )
-        players_refresh(player_ids=ids, as_of=when)
-        self.stdout.write(self.style.SUCCESS("Metrics and segments refreshed."))
+        job = batch_job_create(
+            kind="players_refresh", player_ids=ids, as_of=when, chunk_size=chunk_size,
+            start=queue,
+        )  # fmt: skip
+        if queue:
+            self.stdout.write(f"Queued batch job {job.pk} (admin: Players › Batch jobs).")
+            return
+        job = batch_job_execute(job_id=job.pk, fan_out=False)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Metrics and segments refreshed: {job.players_done} players in "
+                f"{job.chunks_done} chunks, {job.result} segment changes (batch job {job.pk})."
+            )
+        )

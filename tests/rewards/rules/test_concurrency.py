@@ -5,7 +5,7 @@ import pytest
 from django.db.models import Sum
 
 from rewards.models import Reward, RuleBudget, RuleRunChunk
-from rewards.runs import chunk_run, run_prepare
+from rewards.runs import chunk_player_ids, chunk_run, run_prepare
 from rewards.services import run_create
 from tests.rewards.rules.conftest import player_make, rule_make
 from tests.wallet.test_concurrency import in_threads
@@ -22,7 +22,8 @@ def test_two_concurrent_runs_never_spend_past_the_budget():
     chunks = [run_prepare(run=run) for run in runs]
 
     def work(index):
-        return chunk_run(run_id=runs[index].pk, index=0, player_ids=chunks[index][0])
+        ids = chunk_player_ids(run=runs[index], chunk=chunks[index][0])
+        return chunk_run(run_id=runs[index].pk, index=0, player_ids=ids)
 
     in_threads(2, work)
     paid = Reward.objects.filter(status="issued").aggregate(s=Sum("amount"))["s"]
@@ -36,7 +37,7 @@ def test_a_chunk_delivered_twice_at_once_pays_once():
     rule = rule_make()
     players = [player_make(metrics=LOSS) for _ in range(5)]
     run = run_create(rule_ids=[rule.pk], start=False)
-    ids = run_prepare(run=run)[0]
+    ids = chunk_player_ids(run=run, chunk=run_prepare(run=run)[0])
 
     outcomes = in_threads(4, lambda _: chunk_run(run_id=run.pk, index=0, player_ids=ids))
     assert outcomes.count("already done") == 3

@@ -122,12 +122,12 @@ def test_a_failing_chunk_marks_the_run_failed(monkeypatch):
 
     monkeypatch.setattr(runs, "decisions_store", broken)
     with pytest.raises(RuntimeError):
-        rules_run_chunk(run_id=run.pk, index=0, player_ids=[player.pk])
+        rules_run_chunk(run_id=run.pk, index=0, first_id=player.pk, last_id=player.pk)
     run.refresh_from_db()
     assert run.status == "failed" and "worker lost" in run.error
     assert not Reward.objects.exists() and not Decision.objects.exists()
     monkeypatch.undo()  # the retry of the same chunk succeeds and pays once
-    rules_run_chunk(run_id=run.pk, index=0, player_ids=[player.pk])
+    rules_run_chunk(run_id=run.pk, index=0, first_id=player.pk, last_id=player.pk)
     assert Reward.objects.get().status == "issued"
     run.refresh_from_db()
     assert (run.status, run.issued, run.players_done) == ("succeeded", 1, 1)
