@@ -363,5 +363,6 @@ class JurisdictionLimit(models.Model):
         ]
 
     def __str__(self) -> str:
-        value = "" if self.value is None else format(self.value.normalize(), "f")
+        # Decimal(str()): before a save the value may still be the text it was given
+        value = "" if self.value is None else format(Decimal(str(self.value)).normalize(), "f")
         return f"{self.country}: {self.kind} {value}".rstrip()

@@ -157,10 +157,12 @@ def test_operator_works_the_review_queue_and_analyst_cannot(staff_client_for):
     run_execute(run_id=run_create(rule_ids=[rule.pk], start=False).pk, fan_out=False)
     first, second = Reward.objects.order_by("pk")
     queue = "/admin/rewards/reviewqueueitem/"
-    staff_client_for("analyst").post(queue, {"action": "approve", "_selected_action": [first.pk]})
+    # approving goes through the note page: "apply" is its submit
+    approve = {"action": "approve", "_selected_action": [first.pk], "apply": "1", "note": ""}
+    staff_client_for("analyst").post(queue, approve)
     first.refresh_from_db()
     assert first.status == "pending_review"
-    staff_client_for("operator").post(queue, {"action": "approve", "_selected_action": [first.pk]})
+    staff_client_for("operator").post(queue, approve)
     first.refresh_from_db()
     assert first.status == "issued" and Rule.objects.count() == 1 and second.pk
 
