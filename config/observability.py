@@ -33,7 +33,13 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 DEFAULT_QUEUES = ("celery",)
 QUEUE_READ_TIMEOUT_SECONDS = 0.5
 # Arguments that name the job a task works for, and the prefix of its job id.
-JOB_ARGUMENTS = {"job_id": "import", "run_id": "rule_run"}
+# (task name prefix, argument, job kind): the job a task's argument names. An importer task's
+# `job_id` is an import, a players batch task's `job_id` a batch job (players/batch.py).
+JOB_ARGUMENTS = (
+    ("importer.", "job_id", "import"),
+    ("players.batch_", "job_id", "batch"),
+    ("", "run_id", "rule_run"),
+)
 
 TASK_DURATION = Histogram(
     "pitboss_task_duration_seconds",
@@ -62,16 +68,18 @@ class RequestContextMiddleware:
 
 
 def task_job_id(task, args, kwargs) -> str:
-    """The job a task works for: `import:<id>` / `rule_run:<id>` from its arguments, else the
-    id of the root task of its tree (shared by every chunk of a fan-out), else its own id."""
+    """The job a task works for: `import:<id>` / `batch:<id>` / `rule_run:<id>` from its
+    arguments, else the id of the root task of its tree (shared by every chunk of a fan-out),
+    else its own id."""
     try:
         bound = inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {}))
         arguments = bound.arguments
     except (TypeError, ValueError):
         arguments = kwargs or {}
-    for name, prefix in JOB_ARGUMENTS.items():
-        if arguments.get(name) is not None:
-            return f"{prefix}:{arguments[name]}"
+    task_name = getattr(task, "name", "") or ""
+    for task_prefix, name, kind in JOB_ARGUMENTS:
+        if task_name.startswith(task_prefix) and arguments.get(name) is not None:
+            return f"{kind}:{arguments[name]}"
     request = getattr(task, "request", None)
     return str(getattr(request, "root_id", None) or getattr(request, "id", None) or "")
 

@@ -9,7 +9,8 @@ import redis
 import structlog
 
 from config import observability
-from players.tasks import players_refresh_all
+from players.models import BatchJob
+from players.tasks import batch_chunk, players_refresh_all
 from tests.metrics import sample, scrape
 from tests.rewards.rules.conftest import RULE, player_make
 
@@ -84,22 +85,29 @@ def test_rewards_are_counted_by_status_and_reason(
     )
 
 
-def test_tasks_log_their_job_id_and_their_duration_is_observed():
+def test_tasks_log_their_job_id_and_their_duration_is_observed(
+    django_capture_on_commit_callbacks,
+):
     name = "pitboss_task_duration_seconds_count"
     task = "players.tasks.players_refresh_all"
     before = scrape()
     with structlog.testing.capture_logs(
         processors=[structlog.contextvars.merge_contextvars]
     ) as logs:
-        result = players_refresh_all.delay()  # eager here: the signals run as in a worker
+        # eager here: the signals run as in a worker; the job's tasks are queued on commit
+        with django_capture_on_commit_callbacks(execute=True):
+            result = players_refresh_all.delay()
         structlog.get_logger("test").info("inside")  # outside the task: no job id
     after = scrape()
     assert sample(after, name, task=task, state="SUCCESS") == (
         sample(before, name, task=task, state="SUCCESS") + 1
     )
-    lines = [line for line in logs if line.get("task") == task]
-    assert lines, logs
-    assert {line["job_id"] for line in lines} == {result.id}
+    # the nightly refresh is a batch job: the lines of its execution and chunks name it
+    job = BatchJob.objects.get()
+    lines = [line for line in logs if line.get("task")]
+    assert any(line["event"] == "batch.finished" for line in lines), logs
+    assert {line["job_id"] for line in lines} == {f"batch:{job.pk}"}
+    assert result.successful()
     assert "job_id" not in logs[-1]
 
 
@@ -107,11 +115,19 @@ def test_a_task_working_for_a_job_logs_that_job():
     from importer.tasks import import_stage
 
     class Task:
+        name = import_stage.name
         run = import_stage.run
+        request = None
+
+    class Chunk:
+        name = batch_chunk.name
+        run = batch_chunk.run
         request = None
 
     assert observability.task_job_id(Task, (7, "check"), {}) == "import:7"
     assert observability.task_job_id(Task, (), {"job_id": 8, "stage": "x"}) == "import:8"
+    chunk = {"job_id": 9, "index": 0, "first_id": 1, "last_id": 5}
+    assert observability.task_job_id(Chunk, (), chunk) == "batch:9"  # not an import
 
 
 def test_celery_queue_depth_is_read_from_the_broker(monkeypatch):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -83,8 +83,13 @@ def test_forfeit_from_the_player_page_with_a_reason(staff_client, player, admin_
     assert answer.status_code == 302 and answer.url.endswith(f"/player/{player.pk}/change/")
     bonus.refresh_from_db()
     assert bonus.status == Bonus.Status.FORFEITED
-    entry = LogEntry.objects.get(object_id=str(bonus.pk), change_message="Forfeited: bonus abuse")
-    assert entry.user_id == admin_user.pk
+    # the audit log (django-auditlog, ADR 0022): who, what and why
+    entry = LogEntry.objects.get_for_object(bonus).get(action=LogEntry.Action.UPDATE)
+    assert (entry.actor_id, entry.changes["status"], entry.additional_data) == (
+        admin_user.pk,
+        ["active", "forfeited"],
+        {"reason": "bonus abuse"},
+    )
 
 
 def test_an_analyst_cannot_forfeit(client, player):

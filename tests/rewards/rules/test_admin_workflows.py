@@ -5,7 +5,7 @@ note, and the latest decision of every rule on the player's page."""
 import re
 
 import pytest
-from django.contrib.admin.models import LogEntry
+from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
@@ -110,8 +110,12 @@ def test_bulk_approve_and_reject_keep_one_note_on_each_reward(admin_client):
         follow=True,
     )  # fmt: skip
     assert "Rejected 2 reward(s)." in rejected.content.decode()
-    history = LogEntry.objects.filter(object_id=str(third.pk)).get()
-    assert (history.change_message, history.user.username) == ("Rejected: abuse", "admin")
+    history = LogEntry.objects.get_for_object(third).get()  # the audit log (ADR 0022)
+    assert (history.changes["status"], history.additional_data, history.actor.username) == (
+        ["pending_review", "rejected"],
+        {"reason": "abuse"},
+        "admin",
+    )
     rows = dict(Reward.objects.values_list("pk", "status"))
     assert rows == {first.pk: "issued", second.pk: "issued", third.pk: "rejected",
                     fourth.pk: "rejected"}  # fmt: skip
