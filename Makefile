@@ -11,7 +11,7 @@ PORT ?= 8000
 .PHONY: install demo run test test-sqlite lint format bench bench-smoke lock lock-check
 
 # Installs are reproducible: exact versions with their PyPI hashes from the lock files
-# (requirements/*.lock, ADR 0025), then the project itself without resolving anything.
+# (requirements/*.lock, ADR 0019), then the project itself without resolving anything.
 $(VENV)/.installed: pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip

@@ -1,4 +1,4 @@
-"""The audit trail (django-auditlog, ADR 0022): who changed what, when, before and after.
+"""The audit trail (django-auditlog, ADR 0016): who changed what, when, before and after.
 
 Configuration models are tracked by auditlog's signals (`AUDITLOG_INCLUDE_TRACKING_MODELS` in
 settings). Staff money actions (grant, forfeit, adjustment, approval, rejection, fraud flag

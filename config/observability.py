@@ -15,7 +15,7 @@ Celery queue depth on /metrics.
 - `metrics_registry`: what /metrics and a worker's exporter serve. With
   `PROMETHEUS_MULTIPROC_DIR` set (gunicorn with several workers, a prefork Celery worker) the
   processes' values are summed from that directory (prometheus_client's multiprocess mode);
-  otherwise the process's own registry. ADR 0025.
+  otherwise the process's own registry. ADR 0019.
 """
 
 import inspect

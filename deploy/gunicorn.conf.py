@@ -20,7 +20,7 @@ max_requests_jitter = 1_000
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = None
 
-# Prometheus metrics summed over the workers (prometheus_client's multiprocess mode, ADR 0025):
+# Prometheus metrics summed over the workers (prometheus_client's multiprocess mode, ADR 0019):
 # each worker writes its values to files in this directory and /metrics reads them all. Set
 # before the workers import the application; a directory of our own unless one is given.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="pitboss-metrics-"))

@@ -1,4 +1,4 @@
-"""Batch jobs over many players, shared by any number of Celery workers (ADR 0024).
+"""Batch jobs over many players, shared by any number of Celery workers (ADR 0018).
 
 A job (`BatchJob`) is split into chunks by player-id range: `id_ranges` numbers the players in
 id order in one statement and cuts every `chunk_size` of them. The job's execute task marks it

@@ -361,7 +361,7 @@ class ActivityDay(models.Model):
 
     A roll-up for the back office's daily charts, rebuilt for the last days by
     `players.services.activity_days_refresh` (the full refresh, after each import): the days
-    before `covered_until` are read from here, later ones from the activity itself (ADR 0021).
+    before `covered_until` are read from here, later ones from the activity itself (ADR 0015).
     """
 
     day = models.DateField()
@@ -381,7 +381,7 @@ class ActivityDay(models.Model):
 
 class BatchJob(models.Model):
     """One batch job over many players (metrics refresh, segmentation, fraud scan), split into
-    id-range chunks that any number of Celery workers share (players/batch.py, ADR 0024).
+    id-range chunks that any number of Celery workers share (players/batch.py, ADR 0018).
 
     The counters are the job's progress: each chunk adds to them, set-based, in its own
     transaction; the chunk that brings `chunks_done` to `chunks_total` finishes the job.

@@ -237,7 +237,7 @@ def fraud_scan(*, player_ids: Iterable[int] | None = None, chunk_size: int = CHU
     return result
 
 
-# The fraud scan as a batch job shared by many workers (players/batch.py, ADR 0024): the
+# The fraud scan as a batch job shared by many workers (players/batch.py, ADR 0018): the
 # cluster detector once before the fan-out, the per-player detectors per id-range chunk, the
 # cluster members' risk scores once after the last chunk.
 

@@ -1,4 +1,4 @@
-"""The lock files (requirements/*.lock, ADR 0025) agree with pyproject.toml: every declared
+"""The lock files (requirements/*.lock, ADR 0019) agree with pyproject.toml: every declared
 dependency is pinned, at a version its bounds allow, with hashes. Offline: `make lock-check`
 (the weekly job) compares them with a fresh resolution from PyPI."""
 

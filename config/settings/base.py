@@ -179,7 +179,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
-# --- Audit (django-auditlog, ADR 0022, docs/back-office-security.md) ----------------------
+# --- Audit (django-auditlog, ADR 0016, docs/back-office-security.md) ----------------------
 # Every change to these configuration models is logged with the staff user, time and the
 # fields' before/after; staff money actions are logged by their services (config/audit.py).
 # Hot, append-only tables (activity, ledger, accounts, metrics) are not tracked.
@@ -364,7 +364,7 @@ PITBOSS = {
     # Imports: how long an upload waits for a Celery worker to read a workbook's sheet (the
     # web process never parses one); past it the upload is answered 503. docs/importing.md
     "IMPORT_SHEET_TIMEOUT_SECONDS": int(env("PITBOSS_IMPORT_SHEET_TIMEOUT_SECONDS", "120")),
-    # Batch jobs and rule runs: players per chunk (one task, one transaction). ADR 0024
+    # Batch jobs and rule runs: players per chunk (one task, one transaction). ADR 0018
     "BATCH_CHUNK_SIZE": int(env("PITBOSS_BATCH_CHUNK_SIZE", "5000")),
 }
 

@@ -1,4 +1,4 @@
-"""The audit trail (django-auditlog, ADR 0022): configuration changes and staff money actions
+"""The audit trail (django-auditlog, ADR 0016): configuration changes and staff money actions
 with the user, time and before/after — from the admin and the API, `.update()` paths included —
 shown per object and as one list, never editable or deletable, and nothing on hot tables."""
 

@@ -1,4 +1,4 @@
-"""A rule run shared by two real Celery workers, one SIGKILLed mid-job (ADR 0024).
+"""A rule run shared by two real Celery workers, one SIGKILLed mid-job (ADR 0018).
 
 The run's chunks are one Celery group on Redis; both workers take chunks. When one is killed
 while it holds a chunk, that chunk's transaction dies with its connection and its message stays

@@ -83,7 +83,7 @@ def test_forfeit_from_the_player_page_with_a_reason(staff_client, player, admin_
     assert answer.status_code == 302 and answer.url.endswith(f"/player/{player.pk}/change/")
     bonus.refresh_from_db()
     assert bonus.status == Bonus.Status.FORFEITED
-    # the audit log (django-auditlog, ADR 0022): who, what and why
+    # the audit log (django-auditlog, ADR 0016): who, what and why
     entry = LogEntry.objects.get_for_object(bonus).get(action=LogEntry.Action.UPDATE)
     assert (entry.actor_id, entry.changes["status"], entry.additional_data) == (
         admin_user.pk,

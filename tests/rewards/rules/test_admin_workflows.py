@@ -110,7 +110,7 @@ def test_bulk_approve_and_reject_keep_one_note_on_each_reward(admin_client):
         follow=True,
     )  # fmt: skip
     assert "Rejected 2 reward(s)." in rejected.content.decode()
-    history = LogEntry.objects.get_for_object(third).get()  # the audit log (ADR 0022)
+    history = LogEntry.objects.get_for_object(third).get()  # the audit log (ADR 0016)
     assert (history.changes["status"], history.additional_data, history.actor.username) == (
         ["pending_review", "rejected"],
         {"reason": "abuse"},
