@@ -52,6 +52,7 @@ from wallet.event_records import (
     source_is_promo,
 )
 from wallet.ledger import house_account_id
+from wallet.metrics import operations_count
 from wallet.models import Account, Bonus, Entry, LedgerTransaction, RememberedRollback
 from wallet.selectors import balances_view
 from wallet.wagering import win_split
@@ -389,6 +390,9 @@ def _plain_write(decided: list[_Decision]) -> None:
     for decision in postings:
         decision.posting.activity_id = decision.activity.pk
     LedgerTransaction.objects.bulk_create([d.posting for d in postings])
+    # counted at commit as `ledger_post` counts each posting (pitboss_wallet_operations_total)
+    for kind, count in Counter(d.posting.kind for d in postings).items():
+        operations_count(kind, count)
     Entry.objects.bulk_create(
         [
             Entry(

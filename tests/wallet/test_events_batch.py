@@ -195,20 +195,61 @@ def test_plain_players_take_the_set_based_path():
     assert results[3].reason.message == "Cash balance is 100.00."
 
 
+def _operations_counted(callbacks) -> dict:
+    """What the committed callbacks add to `pitboss_wallet_operations_total`, by kind."""
+    from prometheus_client import REGISTRY
+
+    kinds = ("deposit", "withdrawal", "bet", "win", "rollback")
+
+    def sample(kind):
+        value = REGISTRY.get_sample_value("pitboss_wallet_operations_total", {"kind": kind})
+        return value or 0.0
+
+    before = {kind: sample(kind) for kind in kinds}
+    for callback in callbacks:
+        callback()
+    return {kind: sample(kind) - before[kind] for kind in kinds}
+
+
+def test_batch_counts_the_same_wallet_operations(django_capture_on_commit_callbacks):
+    """The ledger transactions a batch books are counted (pitboss_wallet_operations_total) as
+    one by one counts them."""
+    sequence = _sequence(5, 60)
+    _twins("a")
+    _twins("b")
+    with django_capture_on_commit_callbacks() as one_by_one:
+        for event in _inputs(sequence, "a"):
+            events_ingest(events=[event])
+    with django_capture_on_commit_callbacks() as batched:
+        events_ingest(events=_inputs(sequence, "b"))
+    expected = _operations_counted(one_by_one)
+    assert sum(expected.values()) > 0
+    assert _operations_counted(batched) == expected
+
+
 def test_a_failing_chunk_runs_again_one_by_one():
     """Whatever breaks a chunk (a deadlock with another batch, a concurrent duplicate), its
-    events are answered one transaction each, with the same answers."""
+    events are answered one transaction each, with the same answers. The chunk is broken where
+    events.py calls it (the name it imported: patching `events_batch.chunk_apply` broke
+    nothing)."""
     sequence = _sequence(7, 40)
     _twins("a")
     _twins("b")
     expected = [_answer(r, "a") for r in events_ingest(events=_inputs(sequence, "a"))]
 
     real = events_batch.chunk_apply
+    calls = []
 
     def breaks_after_writing(chunk, one):
+        calls.append(len(chunk))
         real(chunk, one)
         raise RuntimeError("deadlock detected")
 
-    with mock.patch.object(events_batch, "chunk_apply", breaks_after_writing):
+    with mock.patch.object(events, "chunk_apply", breaks_after_writing):
         retried = events_ingest(events=_inputs(sequence, "b"))
+    assert calls == [40]
     assert [_answer(r, "b") for r in retried] == expected
+    for name in PLAYERS:
+        a, b = (Player.objects.filter(external_id=f"{side}-{name}").first() for side in "ab")
+        if a is not None:
+            assert wallet_balances(player=b) == wallet_balances(player=a), name
