@@ -36,9 +36,7 @@ def _event(external_id: str, player, **fields) -> EventInput:
 
 def _waiting_on_a_lock(pid: int) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
-        )
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
         row = cursor.fetchone()
     return row is not None and row[0] == "Lock"
 
@@ -74,17 +72,19 @@ def _race(batch: list[EventInput], single: EventInput):
         finally:
             connections.close_all()
 
-    with mock.patch.object(events_batch, "_plain_apply", paused):
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            batch_future = pool.submit(run_batch)
-            assert locked.wait(10)
-            single_future = pool.submit(run_single)
-            deadline = time.monotonic() + 10
-            while not (single_pid and _waiting_on_a_lock(single_pid[0])):
-                assert time.monotonic() < deadline, "the single event never waited"
-                time.sleep(0.02)
-            go.set()
-            return batch_future.result(30), single_future.result(30)
+    with (
+        mock.patch.object(events_batch, "_plain_apply", paused),
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        batch_future = pool.submit(run_batch)
+        assert locked.wait(10)
+        single_future = pool.submit(run_single)
+        deadline = time.monotonic() + 10
+        while not (single_pid and _waiting_on_a_lock(single_pid[0])):
+            assert time.monotonic() < deadline, "the single event never waited"
+            time.sleep(0.02)
+        go.set()
+        return batch_future.result(30), single_future.result(30)
 
 
 def test_a_single_event_sharing_a_fingerprint_with_a_batch_gets_its_answer():
