@@ -295,7 +295,12 @@ def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str,
             receipt.status, receipt.reason_code = REJECTED, refusal.code
             receipt.reason_message, receipt.warnings = refusal.message[:255], []
             receipt.balances = balances_view(wallet.totals)
-            log.info("event_rejected", external_id=event.external_id, code=refusal.code)
+            log.info(  # named as `events._event_ingest` binds it: the player's external id
+                "event_rejected",
+                player=event.player_id,
+                external_id=event.external_id,
+                code=refusal.code,
+            )
             continue
         decision.activity = activity_for(event, event.amount)
         decision.activity.player_id = wallet.player_id

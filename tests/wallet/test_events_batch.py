@@ -253,3 +253,23 @@ def test_a_failing_chunk_runs_again_one_by_one():
         a, b = (Player.objects.filter(external_id=f"{side}-{name}").first() for side in "ab")
         if a is not None:
             assert wallet_balances(player=b) == wallet_balances(player=a), name
+
+
+def test_a_batch_logs_each_refusal_with_its_player():
+    """Every log line about a live event names its player's external id (docs/operations.md),
+    the set-based path's refusals too."""
+    import structlog
+
+    _twins("b")
+    sequence = [
+        {"external_id": "{side}-d", "player_id": "{side}-plain-1", "type": "deposit"},
+        {"external_id": "{side}-w", "player_id": "{side}-poor", "type": "withdrawal"},
+    ]
+    events = _inputs([{**e, "amount": "5.00", "currency": "EUR"} for e in sequence], "b")
+    with structlog.testing.capture_logs(
+        processors=[structlog.contextvars.merge_contextvars]
+    ) as logs:
+        results = events_ingest(events=events)
+    assert [r.status for r in results] == ["applied", "rejected"]
+    rejected = [line for line in logs if line["event"] == "event_rejected"]
+    assert [line.get("player") for line in rejected] == ["b-poor"]
