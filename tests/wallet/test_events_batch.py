@@ -147,6 +147,75 @@ def test_batch_answers_as_one_by_one(seed):
             assert wallet_balances(player=b) == wallet_balances(player=a), name
     statuses = {r.status for r in batched}
     assert {"applied", "rejected", "duplicate"} <= statuses  # the sequence covers every outcome
+    # and the same rows stored: activities, ledger postings and entries, receipts, fingerprints
+    assert _stored("b") == _stored("a")
+
+
+def _stored(side: str) -> dict:
+    """What the events left in the database on one side, ids taken out: activities, ledger
+    transactions with their entries, receipts and fingerprints."""
+    from players.models import Activity, EventReceipt, Fingerprint
+    from wallet.models import Entry, LedgerTransaction
+
+    def name(text: str) -> str:
+        return text.replace(f"{side}-", "")
+
+    activities = {
+        a.pk: (name(a.external_id), name(a.player.external_id), a.type, a.amount)
+        for a in Activity.objects.filter(player__external_id__startswith=f"{side}-")
+    }
+    names = {pk: row[0] for pk, row in activities.items()}
+    postings = LedgerTransaction.objects.filter(activity_id__in=list(activities)).order_by("pk")
+    ledger = []
+    for posting in postings:
+        details = dict(posting.details)
+        # bonus ids differ between the twins: counts and amounts only
+        if "forfeited_bonuses" in details:
+            details["forfeited_bonuses"] = len(details["forfeited_bonuses"])
+        if isinstance(details.get("bonus"), dict):
+            details["bonus"] = sorted(details["bonus"].values())
+        if isinstance(details.get("converted"), dict):
+            details["converted"] = sorted(details["converted"].values())
+        if details.get("wagering"):
+            details["wagering"] = details["wagering"]["amount"]
+        if "target" in details:
+            details["target"] = details["target"] is not None
+        if "bets" in details:  # bet ids as the bets' activities
+            bets = LedgerTransaction.objects.filter(pk__in=details["bets"])
+            details["bets"] = sorted(names[b.activity_id] for b in bets)
+        entries = sorted(
+            (e.account.kind, e.amount)
+            for e in Entry.objects.filter(transaction=posting).select_related("account")
+        )
+        ledger.append(
+            (names[posting.activity_id], posting.kind, name(posting.idempotency_key), details,
+             entries)
+        )  # fmt: skip
+    receipts = sorted(
+        (
+            name(r.external_id),
+            r.status,
+            r.reason_code,
+            r.reason_message,
+            r.balances,
+            [
+                {**w, "bonus_ids": len(w["bonus_ids"])} if "bonus_ids" in w else w
+                for w in r.warnings
+            ],
+            r.activity_id is not None,
+        )
+        for r in EventReceipt.objects.filter(external_id__startswith=f"{side}-")
+    )
+    fingerprints = sorted(
+        (name(f.player.external_id), f.kind, f.value)
+        for f in Fingerprint.objects.filter(player__external_id__startswith=f"{side}-")
+    )
+    return {
+        "activities": sorted(activities.values()),
+        "ledger": sorted(ledger, key=repr),
+        "receipts": receipts,
+        "fingerprints": fingerprints,
+    }
 
 
 def test_plain_players_take_the_set_based_path():
