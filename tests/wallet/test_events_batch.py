@@ -342,3 +342,55 @@ def test_a_batch_logs_each_refusal_with_its_player():
     assert [r.status for r in results] == ["applied", "rejected"]
     rejected = [line for line in logs if line["event"] == "event_rejected"]
     assert [line.get("player") for line in rejected] == ["b-poor"]
+
+
+def test_players_without_accounts_or_with_two_currencies_answer_as_one_by_one():
+    """A known player whose first money this is (no cash account yet), and one holding another
+    currency too: the same answers, rows and balances as one by one."""
+    for side in "ab":
+        empty = player_make()
+        Player.objects.filter(pk=empty.pk).update(external_id=f"{side}-empty")
+        two = player_make()
+        for currency in ("EUR", "USD"):
+            services.wallet_deposit(
+                player=two,
+                currency=currency,
+                amount=Decimal(40),
+                idempotency_key=f"{side}-two-{currency}",
+            )
+        Player.objects.filter(pk=two.pk).update(external_id=f"{side}-two")
+    rows = [
+        ("empty", "bet", "5.00", ""),
+        ("empty", "withdrawal", "1.00", ""),
+        ("empty", "win", "0", "{side}-x1"),
+        ("empty", "deposit", "10.00", ""),
+        ("empty", "bet", "5.00", ""),
+        ("empty", "win", "3.00", "{side}-x4"),
+        ("empty", "win", "0", "{side}-x4"),
+        ("empty", "withdrawal", "20.00", ""),
+        ("two", "bet", "40.00", ""),
+        ("two", "win", "12.50", "{side}-x8"),
+        ("two", "withdrawal", "52.50", ""),
+        ("two", "bet", "0.01", ""),
+    ]
+    sequence = [
+        {
+            "external_id": f"{{side}}-x{number}",
+            "player_id": f"{{side}}-{player}",
+            "type": kind,
+            "amount": amount,
+            "currency": "EUR",
+            **({"reference_id": reference} if reference else {}),
+            "device_id": "dev-shared",
+        }
+        for number, (player, kind, amount, reference) in enumerate(rows)
+    ]
+    one_by_one = [events_ingest(events=[event])[0] for event in _inputs(sequence, "a")]
+    one = mock.Mock(side_effect=AssertionError("went one by one"))
+    with mock.patch("wallet.events._event_ingest", one):
+        batched = events_ingest(events=_inputs(sequence, "b"))
+    assert [_answer(r, "b") for r in batched] == [_answer(r, "a") for r in one_by_one]
+    assert _stored("b") == _stored("a")
+    for name in ("empty", "two"):
+        a, b = (Player.objects.get(external_id=f"{side}-{name}") for side in "ab")
+        assert wallet_balances(player=b) == wallet_balances(player=a)
