@@ -15,7 +15,7 @@ from django.utils import timezone
 from players.models import Fingerprint
 from players.money import currency_get
 from tests.wallet.conftest import player_make
-from wallet import events_batch, services
+from wallet import events, events_batch, services
 from wallet.events import EventInput, events_ingest
 from wallet.selectors import wallet_balances
 
@@ -123,3 +123,75 @@ def test_a_single_resend_of_a_batched_event_gets_its_answer():
     assert (answer.status, answer.original_status) == ("duplicate", "applied")
     assert answer.balances == answers[0].balances
     assert wallet_balances(player=player)["EUR"]["cash"] == "130.00"
+
+
+@pytest.mark.parametrize("high_first", ["withdrawal", "rollback"])
+def test_a_reward_batch_locking_in_pk_order_never_deadlocks_with_an_event_batch(high_first):
+    """Reward payouts lock many players' cash accounts at once, in pk order (wallet/batch.py).
+    An event batch must not hold one player's lock while it waits for a lower one: it would
+    deadlock with them, and a rules-run chunk that loses has no one to retry it."""
+    from django.db import transaction
+
+    from wallet.batch import RewardPayment, rewards_pay_batch
+
+    low, high = player_make(), player_make()  # cash accounts in this pk order
+    for player in (low, high):
+        services.wallet_deposit(
+            player=player, currency="EUR", amount=Decimal(100), idempotency_key=f"s{player.pk}"
+        )
+    # `high` first, its row locked but not updated: set-based (a refused withdrawal) or one by
+    # one (a rollback before its bet, remembered); then `low` one by one (a chargeback)
+    batch = [
+        _event("w1", high, type=high_first, amount="1000.00", reference_id="nothing"),
+        _event("c1", low, type="chargeback", amount="1.00"),
+    ]
+    written, go = threading.Event(), threading.Event()
+    real = events._event_ingest
+    reward_pid: list[int] = []
+
+    def paused(event):
+        if event.external_id == "c1" and not written.is_set():
+            written.set()  # the chunk holds `high`'s lock: let the payout lock `low` first
+            assert go.wait(10)
+        return real(event)
+
+    def run_batch():
+        close_old_connections()
+        try:
+            return events_ingest(events=batch)
+        finally:
+            connections.close_all()
+
+    def pay():
+        close_old_connections()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                reward_pid.append(cursor.fetchone()[0])
+            with transaction.atomic():
+                paid = rewards_pay_batch(
+                    [RewardPayment(p.pk, "EUR", Decimal(5), f"reward-{p.pk}") for p in (low, high)]
+                )
+            return [p.error for p in paid]
+        except Exception as error:  # noqa: BLE001 - the payout that would be lost
+            return error
+        finally:
+            connections.close_all()
+
+    with (
+        mock.patch.object(events, "_event_ingest", paused),
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        answered = pool.submit(run_batch)
+        assert written.wait(10)
+        paying = pool.submit(pay)
+        deadline = time.monotonic() + 10
+        while not (reward_pid and _waiting_on_a_lock(reward_pid[0])):
+            assert time.monotonic() < deadline, "the payout never waited"
+            time.sleep(0.02)
+        go.set()
+        answers, outcome = answered.result(30), paying.result(30)
+
+    assert outcome == [None, None], outcome
+    assert [a.status for a in answers][1] == "applied"
+    assert wallet_balances(player=low)["EUR"]["cash"] == "104.00"
