@@ -30,7 +30,7 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from prometheus_client import Counter
 
 from config.errors import DomainError
@@ -229,10 +229,36 @@ def _fingerprints_store(player: Player, event: EventInput) -> None:
         fingerprints_record(rows=[(player.pk, kind, value) for kind, value in pairs])
 
 
+DEADLOCK_RETRIES = 3  # attempts of an event in a transaction of its own
+
+
+def _deadlock(error: OperationalError) -> bool:
+    from psycopg.errors import DeadlockDetected
+
+    return isinstance(error.__cause__, DeadlockDetected)
+
+
 def _event_ingest(event: EventInput) -> EventResult:
+    """One event in a transaction of its own (a savepoint inside a chunk or a caller's).
+
+    An event in its own transaction that loses a deadlock is run again: a batch holds its
+    players' locks before it inserts their activities, receipts and fingerprints, while an
+    event inserts its activity before it locks, so a resend of a batched event still in flight
+    can deadlock with it (ADR 0027). Nothing of the lost attempt stayed; inside a chunk or a
+    caller's transaction the error goes up (the chunk runs again one by one).
+    """
     # every log line about this event names its player (external id)
     with structlog.contextvars.bound_contextvars(player=event.player_id):
-        return _event_record(event)
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                return _event_record(event)
+            except OperationalError as error:
+                if connection.in_atomic_block or attempt == DEADLOCK_RETRIES:
+                    raise
+                if not _deadlock(error):
+                    raise
+                log.warning("event_retried_after_deadlock", external_id=event.external_id)
+        raise AssertionError("unreachable")
 
 
 def _event_record(event: EventInput) -> EventResult:
@@ -242,9 +268,12 @@ def _event_record(event: EventInput) -> EventResult:
         # a refusal rolls this whole block back: the wallet operation needs no savepoint of its own
         with transaction.atomic(), operations_in_callers_savepoint():
             player, activity = _player_and_activity(event)
-            _fingerprints_store(player, event)
             game_round = _round_check(event, activity)
             warnings = _money_move(activity)
+            # after the money move, under the player's lock, as a batch stores them
+            # (events_batch): stored before it, a concurrent batch holding that lock and
+            # storing the same fingerprint would deadlock with this event
+            _fingerprints_store(player, event)
             if game_round is not None and event.round_over and activity.type == Activity.Type.WIN:
                 GameRound.objects.filter(pk=game_round.pk, ended_at=None).update(
                     ended_at=event.occurred_at

@@ -52,6 +52,7 @@ from wallet.event_records import (
     source_is_promo,
 )
 from wallet.ledger import house_account_id
+from wallet.metrics import operations_count
 from wallet.models import Account, Bonus, Entry, LedgerTransaction, RememberedRollback
 from wallet.selectors import balances_view
 from wallet.wagering import win_split
@@ -183,14 +184,25 @@ def _plain_wallets(
         external_id: _Wallet(players[external_id][0], players[external_id][1])
         for external_id in {e.player_id for e in pending} - refused
     }
+    by_pk = {w.player_id: w for w in wallets.values()}
+    # Every known player's accounts are locked here, in one pk-ordered statement, the ones of
+    # players whose events go one by one too: the chunk holds its locks to the end, so a lock
+    # taken later, by an event going one by one, could be below one already held and deadlock
+    # with whoever locks several players in pk order (reward payouts, wallet/batch.py).
+    # (A chunk of one-by-one events alone would hold its players' locks in arrival order.)
+    known = sorted({players[e.player_id][0] for e in pending if e.player_id in players})
+    if len(known) > 1 or (known and wallets):
+        with connection.cursor() as cursor:
+            cursor.execute(LOCK_SQL, [known])
+            rows = cursor.fetchall()
+    else:
+        rows = []
     if not wallets:
         return {}
-    by_pk = {w.player_id: w for w in wallets.values()}
-    with connection.cursor() as cursor:
-        cursor.execute(LOCK_SQL, [list(by_pk)])
-        rows = cursor.fetchall()
     for _pk, player_id, currency, kind, balance, is_open, bonus_kind in rows:
-        wallet = by_pk[player_id]
+        wallet = by_pk.get(player_id)
+        if wallet is None:  # locked only: its events go one by one
+            continue
         wallet.totals[currency][kind] += balance or Decimal(0)
         if bonus_kind == Bonus.Kind.FREE_SPINS:  # shown apart in the balances: one by one
             wallet.plain = False
@@ -294,7 +306,12 @@ def _plain_apply(events: Sequence[EventInput], results: list, wallets: dict[str,
             receipt.status, receipt.reason_code = REJECTED, refusal.code
             receipt.reason_message, receipt.warnings = refusal.message[:255], []
             receipt.balances = balances_view(wallet.totals)
-            log.info("event_rejected", external_id=event.external_id, code=refusal.code)
+            log.info(  # named as `events._event_ingest` binds it: the player's external id
+                "event_rejected",
+                player=event.player_id,
+                external_id=event.external_id,
+                code=refusal.code,
+            )
             continue
         decision.activity = activity_for(event, event.amount)
         decision.activity.player_id = wallet.player_id
@@ -389,6 +406,9 @@ def _plain_write(decided: list[_Decision]) -> None:
     for decision in postings:
         decision.posting.activity_id = decision.activity.pk
     LedgerTransaction.objects.bulk_create([d.posting for d in postings])
+    # counted at commit as `ledger_post` counts each posting (pitboss_wallet_operations_total)
+    for kind, count in Counter(d.posting.kind for d in postings).items():
+        operations_count(kind, count)
     Entry.objects.bulk_create(
         [
             Entry(

@@ -147,6 +147,75 @@ def test_batch_answers_as_one_by_one(seed):
             assert wallet_balances(player=b) == wallet_balances(player=a), name
     statuses = {r.status for r in batched}
     assert {"applied", "rejected", "duplicate"} <= statuses  # the sequence covers every outcome
+    # and the same rows stored: activities, ledger postings and entries, receipts, fingerprints
+    assert _stored("b") == _stored("a")
+
+
+def _stored(side: str) -> dict:
+    """What the events left in the database on one side, ids taken out: activities, ledger
+    transactions with their entries, receipts and fingerprints."""
+    from players.models import Activity, EventReceipt, Fingerprint
+    from wallet.models import Entry, LedgerTransaction
+
+    def name(text: str) -> str:
+        return text.replace(f"{side}-", "")
+
+    activities = {
+        a.pk: (name(a.external_id), name(a.player.external_id), a.type, a.amount)
+        for a in Activity.objects.filter(player__external_id__startswith=f"{side}-")
+    }
+    names = {pk: row[0] for pk, row in activities.items()}
+    postings = LedgerTransaction.objects.filter(activity_id__in=list(activities)).order_by("pk")
+    ledger = []
+    for posting in postings:
+        details = dict(posting.details)
+        # bonus ids differ between the twins: counts and amounts only
+        if "forfeited_bonuses" in details:
+            details["forfeited_bonuses"] = len(details["forfeited_bonuses"])
+        if isinstance(details.get("bonus"), dict):
+            details["bonus"] = sorted(details["bonus"].values())
+        if isinstance(details.get("converted"), dict):
+            details["converted"] = sorted(details["converted"].values())
+        if details.get("wagering"):
+            details["wagering"] = details["wagering"]["amount"]
+        if "target" in details:
+            details["target"] = details["target"] is not None
+        if "bets" in details:  # bet ids as the bets' activities
+            bets = LedgerTransaction.objects.filter(pk__in=details["bets"])
+            details["bets"] = sorted(names[b.activity_id] for b in bets)
+        entries = sorted(
+            (e.account.kind, e.amount)
+            for e in Entry.objects.filter(transaction=posting).select_related("account")
+        )
+        ledger.append(
+            (names[posting.activity_id], posting.kind, name(posting.idempotency_key), details,
+             entries)
+        )  # fmt: skip
+    receipts = sorted(
+        (
+            name(r.external_id),
+            r.status,
+            r.reason_code,
+            r.reason_message,
+            r.balances,
+            [
+                {**w, "bonus_ids": len(w["bonus_ids"])} if "bonus_ids" in w else w
+                for w in r.warnings
+            ],
+            r.activity_id is not None,
+        )
+        for r in EventReceipt.objects.filter(external_id__startswith=f"{side}-")
+    )
+    fingerprints = sorted(
+        (name(f.player.external_id), f.kind, f.value)
+        for f in Fingerprint.objects.filter(player__external_id__startswith=f"{side}-")
+    )
+    return {
+        "activities": sorted(activities.values()),
+        "ledger": sorted(ledger, key=repr),
+        "receipts": receipts,
+        "fingerprints": fingerprints,
+    }
 
 
 def test_plain_players_take_the_set_based_path():
@@ -195,20 +264,133 @@ def test_plain_players_take_the_set_based_path():
     assert results[3].reason.message == "Cash balance is 100.00."
 
 
+def _operations_counted(callbacks) -> dict:
+    """What the committed callbacks add to `pitboss_wallet_operations_total`, by kind."""
+    from prometheus_client import REGISTRY
+
+    kinds = ("deposit", "withdrawal", "bet", "win", "rollback")
+
+    def sample(kind):
+        value = REGISTRY.get_sample_value("pitboss_wallet_operations_total", {"kind": kind})
+        return value or 0.0
+
+    before = {kind: sample(kind) for kind in kinds}
+    for callback in callbacks:
+        callback()
+    return {kind: sample(kind) - before[kind] for kind in kinds}
+
+
+def test_batch_counts_the_same_wallet_operations(django_capture_on_commit_callbacks):
+    """The ledger transactions a batch books are counted (pitboss_wallet_operations_total) as
+    one by one counts them."""
+    sequence = _sequence(5, 60)
+    _twins("a")
+    _twins("b")
+    with django_capture_on_commit_callbacks() as one_by_one:
+        for event in _inputs(sequence, "a"):
+            events_ingest(events=[event])
+    with django_capture_on_commit_callbacks() as batched:
+        events_ingest(events=_inputs(sequence, "b"))
+    expected = _operations_counted(one_by_one)
+    assert sum(expected.values()) > 0
+    assert _operations_counted(batched) == expected
+
+
 def test_a_failing_chunk_runs_again_one_by_one():
     """Whatever breaks a chunk (a deadlock with another batch, a concurrent duplicate), its
-    events are answered one transaction each, with the same answers."""
+    events are answered one transaction each, with the same answers. The chunk is broken where
+    events.py calls it (the name it imported: patching `events_batch.chunk_apply` broke
+    nothing)."""
     sequence = _sequence(7, 40)
     _twins("a")
     _twins("b")
     expected = [_answer(r, "a") for r in events_ingest(events=_inputs(sequence, "a"))]
 
     real = events_batch.chunk_apply
+    calls = []
 
     def breaks_after_writing(chunk, one):
+        calls.append(len(chunk))
         real(chunk, one)
         raise RuntimeError("deadlock detected")
 
-    with mock.patch.object(events_batch, "chunk_apply", breaks_after_writing):
+    with mock.patch.object(events, "chunk_apply", breaks_after_writing):
         retried = events_ingest(events=_inputs(sequence, "b"))
+    assert calls == [40]
     assert [_answer(r, "b") for r in retried] == expected
+    for name in PLAYERS:
+        a, b = (Player.objects.filter(external_id=f"{side}-{name}").first() for side in "ab")
+        if a is not None:
+            assert wallet_balances(player=b) == wallet_balances(player=a), name
+
+
+def test_a_batch_logs_each_refusal_with_its_player():
+    """Every log line about a live event names its player's external id (docs/operations.md),
+    the set-based path's refusals too."""
+    import structlog
+
+    _twins("b")
+    sequence = [
+        {"external_id": "{side}-d", "player_id": "{side}-plain-1", "type": "deposit"},
+        {"external_id": "{side}-w", "player_id": "{side}-poor", "type": "withdrawal"},
+    ]
+    events = _inputs([{**e, "amount": "5.00", "currency": "EUR"} for e in sequence], "b")
+    with structlog.testing.capture_logs(
+        processors=[structlog.contextvars.merge_contextvars]
+    ) as logs:
+        results = events_ingest(events=events)
+    assert [r.status for r in results] == ["applied", "rejected"]
+    rejected = [line for line in logs if line["event"] == "event_rejected"]
+    assert [line.get("player") for line in rejected] == ["b-poor"]
+
+
+def test_players_without_accounts_or_with_two_currencies_answer_as_one_by_one():
+    """A known player whose first money this is (no cash account yet), and one holding another
+    currency too: the same answers, rows and balances as one by one."""
+    for side in "ab":
+        empty = player_make()
+        Player.objects.filter(pk=empty.pk).update(external_id=f"{side}-empty")
+        two = player_make()
+        for currency in ("EUR", "USD"):
+            services.wallet_deposit(
+                player=two,
+                currency=currency,
+                amount=Decimal(40),
+                idempotency_key=f"{side}-two-{currency}",
+            )
+        Player.objects.filter(pk=two.pk).update(external_id=f"{side}-two")
+    rows = [
+        ("empty", "bet", "5.00", ""),
+        ("empty", "withdrawal", "1.00", ""),
+        ("empty", "win", "0", "{side}-x1"),
+        ("empty", "deposit", "10.00", ""),
+        ("empty", "bet", "5.00", ""),
+        ("empty", "win", "3.00", "{side}-x4"),
+        ("empty", "win", "0", "{side}-x4"),
+        ("empty", "withdrawal", "20.00", ""),
+        ("two", "bet", "40.00", ""),
+        ("two", "win", "12.50", "{side}-x8"),
+        ("two", "withdrawal", "52.50", ""),
+        ("two", "bet", "0.01", ""),
+    ]
+    sequence = [
+        {
+            "external_id": f"{{side}}-x{number}",
+            "player_id": f"{{side}}-{player}",
+            "type": kind,
+            "amount": amount,
+            "currency": "EUR",
+            **({"reference_id": reference} if reference else {}),
+            "device_id": "dev-shared",
+        }
+        for number, (player, kind, amount, reference) in enumerate(rows)
+    ]
+    one_by_one = [events_ingest(events=[event])[0] for event in _inputs(sequence, "a")]
+    one = mock.Mock(side_effect=AssertionError("went one by one"))
+    with mock.patch("wallet.events._event_ingest", one):
+        batched = events_ingest(events=_inputs(sequence, "b"))
+    assert [_answer(r, "b") for r in batched] == [_answer(r, "a") for r in one_by_one]
+    assert _stored("b") == _stored("a")
+    for name in ("empty", "two"):
+        a, b = (Player.objects.get(external_id=f"{side}-{name}") for side in "ab")
+        assert wallet_balances(player=b) == wallet_balances(player=a)
