@@ -244,7 +244,7 @@ def _event_ingest(event: EventInput) -> EventResult:
     An event in its own transaction that loses a deadlock is run again: a batch holds its
     players' locks before it inserts their activities, receipts and fingerprints, while an
     event inserts its activity before it locks, so a resend of a batched event still in flight
-    can deadlock with it (ADR 0027). Nothing of the lost attempt stayed; inside a chunk or a
+    can deadlock with it (ADR 0021). Nothing of the lost attempt stayed; inside a chunk or a
     caller's transaction the error goes up (the chunk runs again one by one).
     """
     # every log line about this event names its player (external id)
