@@ -213,13 +213,26 @@ def player_status_set(*, player: Player, status: str, by=None) -> Player:
 ACTIVITY_DAYS_KEPT = 90  # the longest range the back office dashboard offers
 
 
+# Daily roll-ups of higher apps (rewards' per-rule rewards), rebuilt with ActivityDay over the
+# same days: each is called `(since=, until=)` (the cut-off: the start of today) in the same
+# transaction. Filled from AppConfig.ready().
+_daily_rollups: list = []
+
+
+def daily_rollup_register(refresh) -> None:
+    """Rebuild `refresh(since=, until=)` whenever the dashboard's daily roll-up is rebuilt."""
+    if refresh not in _daily_rollups:
+        _daily_rollups.append(refresh)
+
+
 @transaction.atomic
 def activity_days_refresh(*, days: int = ACTIVITY_DAYS_KEPT, now: datetime | None = None) -> int:
     """Rebuild the daily roll-up (`ActivityDay`) of the last `days` complete calendar days
     (reporting time zone) from the activity tables, set-based: one grouped read
     (`players.selectors.daily_money`), one delete and one bulk insert of a row per (day,
-    currency). Today is left to the live read; returns the rows written. Runs with the full
-    refresh and after each import (which may bring history)."""
+    currency), then the roll-ups other apps registered (`daily_rollup_register`). Today is left
+    to the live read; returns the rows written. Runs with the full refresh and after each
+    import (which may bring history)."""
     now = now or timezone.now()
     today = days_back(1, now=now)[0]
     cut_off = day_start(today)
@@ -238,5 +251,7 @@ def activity_days_refresh(*, days: int = ACTIVITY_DAYS_KEPT, now: datetime | Non
         )
         for (day, code), (ggr, bonus_cost) in sums.items()
     )
+    for refresh in _daily_rollups:
+        refresh(since=since, until=cut_off)
     log.info("activity_days_refreshed", days=days, rows=len(sums))
     return len(sums)

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from players.models import MONEY, Currency, Player
 from players.money import money_format
@@ -302,6 +303,12 @@ class Reward(models.Model):
         indexes = [
             models.Index(fields=["player", "rule", "created_at"]),
             models.Index(fields=["status", "rule"]),
+            # the dashboard's live part: rewards issued since the daily roll-up's cut-off
+            models.Index(
+                Coalesce("decided_at", "created_at"),
+                condition=models.Q(status="issued"),
+                name="reward_issued_at",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -366,3 +373,24 @@ class JurisdictionLimit(models.Model):
         # Decimal(str()): before a save the value may still be the text it was given
         value = "" if self.value is None else format(Decimal(str(self.value)).normalize(), "f")
         return f"{self.country}: {self.kind} {value}".rstrip()
+
+
+class RewardDay(models.Model):
+    """Rewards issued per rule per calendar day (reporting time zone, by the reward's
+    `created_at`), with their cost in the reporting currency (`reporting_amount`): a roll-up for
+    the back office's chart, rebuilt with the daily activity roll-up
+    (`rewards.services.reward_days_refresh`). It holds the rewards issued before
+    `covered_until` (by `decided_at`, else `created_at`); later ones are read live (ADR 0015).
+    """
+
+    day = models.DateField()
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
+    issued = models.IntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=8, default=0)
+    covered_until = models.DateTimeField(help_text="the refresh's cut-off: issued before it")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "rule"], name="reward_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} rule {self.rule_id}"

@@ -26,7 +26,7 @@ from django.utils import timezone
 from config.errors import DomainError
 from players.models import Activity, Player
 from players.selectors import days_back
-from rewards.models import Decision, Reward, Rule
+from rewards.models import Decision, Reward, RewardDay, Rule
 from rewards.money import money_str, reporting_currency, reporting_rates
 from rewards.serialize import decision_as_dict
 
@@ -184,10 +184,40 @@ def rules_with_totals(queryset=None):
     )
 
 
+def rewards_issued_by_rule_and_day(*, since, issued_before=None, issued_since=None):
+    """Rewards issued per (rule id, calendar day of `created_at` in the reporting time zone)
+    since `since`: `{"rule_id", "day", "issued", "cost"}` rows (cost: `reporting_amount`
+    summed), one grouped query. `issued_before` / `issued_since` bound when each was issued
+    (`decided_at`, else `created_at`): the daily roll-up holds those issued before its cut-off
+    and the dashboard reads the later ones live."""
+    zone = ZoneInfo(settings.PITBOSS["REPORTING_TIME_ZONE"])
+    issued = Reward.objects.filter(status=Reward.Status.ISSUED, created_at__gte=since).annotate(
+        issued_at=Coalesce("decided_at", "created_at")
+    )
+    if issued_before is not None:
+        issued = issued.filter(issued_at__lt=issued_before)
+    if issued_since is not None:
+        issued = issued.filter(issued_at__gte=issued_since)
+    # grouped by rule id alone (no join): hashing (rule, day) over the range's rewards is what
+    # the query costs; the few rules' names are read after
+    return (
+        issued.values("rule_id", day=TruncDate("created_at", tzinfo=zone))
+        .annotate(issued=Count("pk"), cost=Sum("reporting_amount"))
+        .order_by()
+    )
+
+
 def rewards_by_rule_and_day(*, days: int = 30, now=None) -> dict:
     """Rewards issued and their amount (the bonus cost, in the reporting currency: each
     reward's `reporting_amount`, converted at the rate in force when it was decided) per rule
-    per calendar day over the last `days` days (reporting time zone), in one grouped query.
+    per calendar day over the last `days` days (reporting time zone), by the reward's
+    `created_at`.
+
+    Complete days come from the daily roll-up (`RewardDay`: the rewards issued before its
+    cut-off) and the rewards issued since from `Reward` itself (a functional index on when
+    each was issued), so the cost does not grow with the days shown (ADR 0015); with no
+    roll-up yet, everything is read live. Three small queries: the cut-off, the two parts
+    (one UNION ALL), the rules' names.
 
     Returns `{"currency": "EUR", "days": ["2026-10-03", …] (oldest first, every day),
     "rules": [{"id", "name", "issued": [int per day], "cost": ["12.50" per day],
@@ -197,11 +227,19 @@ def rewards_by_rule_and_day(*, days: int = 30, now=None) -> dict:
     calendar = days_back(days, now=now)
     zone = ZoneInfo(settings.PITBOSS["REPORTING_TIME_ZONE"])
     since = datetime.combine(calendar[0], time.min, tzinfo=zone)
-    rows = (
-        Reward.objects.filter(status=Reward.Status.ISSUED, created_at__gte=since)
-        .values("rule_id", "rule__name", day=TruncDate("created_at", tzinfo=zone))
-        .annotate(issued=Count("pk"), cost=Sum("reporting_amount"))
-        .order_by()
+    cut_off = RewardDay.objects.values_list("covered_until", flat=True).first()
+    if cut_off is None or cut_off <= since:
+        rows = list(rewards_issued_by_rule_and_day(since=since))
+    else:
+        rolled = (
+            RewardDay.objects.filter(day__gte=calendar[0])
+            .values("rule_id", "day", "issued", "cost")
+            .order_by()
+        )
+        live = rewards_issued_by_rule_and_day(since=since, issued_since=cut_off)
+        rows = list(rolled.union(live, all=True))
+    names = dict(
+        Rule.objects.filter(pk__in={row["rule_id"] for row in rows}).values_list("pk", "name")
     )
     position = {day: n for n, day in enumerate(calendar)}
     rules: dict[int, dict] = {}
@@ -212,7 +250,7 @@ def rewards_by_rule_and_day(*, days: int = 30, now=None) -> dict:
             row["rule_id"],
             {
                 "id": row["rule_id"],
-                "name": row["rule__name"],
+                "name": names.get(row["rule_id"], ""),
                 "issued": [0] * len(calendar),
                 "cost": [ZERO] * len(calendar),
             },

@@ -7,6 +7,7 @@ Errors are `DomainError`s: `unknown_rule` / `unknown_player` (400), `not_pending
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
@@ -18,8 +19,8 @@ from config.audit import audit_record
 from config.errors import DomainError
 from players.batch import chunk_size_default
 from players.models import Player
-from rewards import queueing
-from rewards.models import Reward, Rule, RuleBudget, RuleRun
+from rewards import queueing, selectors
+from rewards.models import Reward, RewardDay, Rule, RuleBudget, RuleRun
 from rewards.money import money_str, reporting_currency
 from rewards.runs import (
     chunk_evaluate,
@@ -300,3 +301,25 @@ def reward_reject(*, reward_id: int, note: str, by=None) -> Reward:
             spent=F("spent") - reward.reporting_amount
         )
     return reward
+
+
+def reward_days_refresh(*, since: datetime, until: datetime) -> int:
+    """Rebuild the per-rule daily roll-up (`RewardDay`) for the days from `since` to the
+    cut-off `until` (the start of today, reporting time zone), set-based: one grouped read of
+    the rewards issued before `until` (by `decided_at`, else `created_at`), one delete, one
+    bulk insert. Called in `players.services.activity_days_refresh`'s transaction (registered
+    in rewards/apps.py). Returns the rows written."""
+    rows = list(selectors.rewards_issued_by_rule_and_day(since=since, issued_before=until))
+    RewardDay.objects.filter(day__gte=since.date()).delete()
+    RewardDay.objects.all().update(covered_until=until)
+    RewardDay.objects.bulk_create(
+        RewardDay(
+            day=row["day"],
+            rule_id=row["rule_id"],
+            issued=row["issued"],
+            cost=row["cost"] or 0,
+            covered_until=until,
+        )
+        for row in rows
+    )
+    return len(rows)

@@ -83,7 +83,7 @@ def test_bonus_cost_share_of_ggr_per_day(filled):
 def test_rewards_per_rule_per_day(filled):
     with CaptureQueriesContext(connection) as queries:
         rewards = rewards_by_rule_and_day(days=3, now=NOW)
-    assert len(queries) == 1
+    assert len(queries) == 3  # the roll-up's cut-off (none yet), the grouped rewards, the names
     assert rewards["days"] == ["2026-11-18", "2026-11-19", "2026-11-20"]
     (welcome, weekly) = rewards["rules"]  # the larger cost first
     assert welcome["name"] == "welcome"
@@ -103,6 +103,43 @@ def test_rewards_over_a_longer_range_include_older_rewards(filled):
     welcome = next(rule for rule in rewards["rules"] if rule["name"] == "welcome")
     assert welcome["issued_total"] == 2
     assert welcome["cost_total"] == "400.00"
+
+
+@pytest.mark.parametrize("days", [3, 30])
+def test_rewards_per_rule_per_day_read_from_the_roll_up_are_the_same(filled, days):
+    """Complete days from the daily roll-up, today live: the same figures as all live."""
+    from players.services import activity_days_refresh
+    from rewards.models import RewardDay
+
+    live = rewards_by_rule_and_day(days=days, now=NOW)
+    activity_days_refresh(now=NOW)
+    assert RewardDay.objects.filter(day="2026-11-19").count() == 1  # weekly: 2 rewards
+    with CaptureQueriesContext(connection) as queries:
+        rolled = rewards_by_rule_and_day(days=days, now=NOW)
+    assert len(queries) == 3  # the cut-off, roll-up + live part in one UNION ALL, the names
+    assert rolled == live
+
+
+def test_a_reward_approved_after_the_roll_up_counts_once_on_its_day(filled):
+    from players.services import activity_days_refresh
+    from rewards.models import Reward
+
+    activity_days_refresh(now=NOW)
+    before = rewards_by_rule_and_day(days=3, now=NOW)
+    weekly = next(rule for rule in before["rules"] if rule["name"] == "weekly-cashback")
+    assert weekly["issued"] == [0, 2, 1]
+    # created yesterday, waiting for review when the roll-up was built, approved since
+    late = Reward.objects.filter(status="pending_review", amount=Decimal("70")).get()
+    Reward.objects.filter(pk=late.pk).update(
+        status="issued", created_at=NOW - timedelta(days=1), decided_at=NOW
+    )
+    after = rewards_by_rule_and_day(days=3, now=NOW)
+    weekly = next(rule for rule in after["rules"] if rule["name"] == "weekly-cashback")
+    assert weekly["issued"] == [0, 3, 1]
+    assert weekly["cost"] == ["0.00", "85.00", "20.00"]
+    # and the next roll-up holds it on its day, still once
+    activity_days_refresh(now=NOW + timedelta(minutes=1))
+    assert rewards_by_rule_and_day(days=3, now=NOW) == after
 
 
 def test_review_queue_size_and_age(filled):
