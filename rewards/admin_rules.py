@@ -36,14 +36,12 @@ from rewards.models import (
     Rule,
     RuleRun,
 )
-from rewards.rules import FIELDS, rule_save, rule_validate
+from rewards.rules import BUDGET_FIELDS, FIELDS, rule_save, rule_validate
 
 JSON_WIDGET = forms.Textarea(attrs={"rows": 4, "cols": 80, "style": "font-family: monospace"})
 EXPRESSION_WIDGET = forms.Textarea(attrs={"rows": 2, "cols": 80, "style": "font-family: monospace"})
 NOTE_TEMPLATE = "admin/rewards/note_form.html"
 SIMULATION_TEMPLATE = "admin/rewards/rule/simulation_table.html"
-# A rule's budget and thresholds: changed only with `rewards.change_rulebudget` (admins).
-BUDGET_FIELDS = ["limits", "approval_threshold", "max_cost_share"]
 
 
 class RuleForm(forms.ModelForm):

@@ -86,6 +86,11 @@ class _UnwrappedListSchema(AutoSchema):
         return "rules_list" if self.view.action == "list" else super().get_operation_id()
 
 
+def _budget_locked(request) -> bool:
+    """Operators write rules but not their budget and thresholds (rewards.rules.BUDGET_FIELDS)."""
+    return not request.user.has_perm("rewards.change_rulebudget")
+
+
 class RuleViewSet(viewsets.ViewSet):
     """`rules/` CRUD; an invalid condition or amount answers 400 `invalid_expression` with
     `details.condition` / `details.amount`: `[{message, position, line, column, suggestions}]`."""
@@ -122,7 +127,9 @@ class RuleViewSet(viewsets.ViewSet):
     def create(self, request):
         shape = RuleSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        rule = rule_save(data=dict(shape.validated_data), by=request.user)
+        rule = rule_save(
+            data=dict(shape.validated_data), by=request.user, budget_locked=_budget_locked(request)
+        )
         return Response(rule_as_dict(rule), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RuleSerializer, responses=RuleSerializer)
@@ -130,7 +137,12 @@ class RuleViewSet(viewsets.ViewSet):
         rule = self._rule(pk)
         shape = RuleSerializer(data=request.data, partial=True)
         shape.is_valid(raise_exception=True)
-        rule = rule_save(rule=rule, data=dict(shape.validated_data), by=request.user)
+        rule = rule_save(
+            rule=rule,
+            data=dict(shape.validated_data),
+            by=request.user,
+            budget_locked=_budget_locked(request),
+        )
         return Response(rule_as_dict(rule))
 
     @extend_schema(request=RuleSerializer, responses=RuleSerializer)
@@ -138,7 +150,12 @@ class RuleViewSet(viewsets.ViewSet):
         rule = self._rule(pk)
         shape = RuleSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        rule = rule_save(rule=rule, data=dict(shape.validated_data), by=request.user)
+        rule = rule_save(
+            rule=rule,
+            data=dict(shape.validated_data),
+            by=request.user,
+            budget_locked=_budget_locked(request),
+        )
         return Response(rule_as_dict(rule))
 
     @extend_schema(responses={204: None})

@@ -295,15 +295,46 @@ def rule_snapshot(rule: Rule) -> dict:
     return json.loads(json.dumps(rule_as_dict(rule), default=str))
 
 
-@transaction.atomic
-def rule_save(*, rule: Rule | None = None, data: dict, by=None) -> Rule:
-    """Create or edit a rule (`data`: the SPEC §10 shape, partial for an edit); the version
-    goes up by one on every edit and a snapshot is kept. Raises DomainError (see rule_validate)."""
-    if rule is not None:
-        from rewards.serialize import rule_as_dict
+def _budget_key(name: str, clean: dict):
+    """A budget field as compared: no limits and empty limits are the same limits."""
+    value = clean[name]
+    return _check_limits(value or {}, {}) if name == "limits" else value
 
+
+# A rule's budget and thresholds: set or changed only by admins (`rewards.change_rulebudget`,
+# config/roles.py); operators write the rest of a rule.
+BUDGET_FIELDS = ("limits", "approval_threshold", "max_cost_share")
+
+
+@transaction.atomic
+def rule_save(
+    *, rule: Rule | None = None, data: dict, by=None, budget_locked: bool = False
+) -> Rule:
+    """Create or edit a rule (`data`: the SPEC §10 shape, partial for an edit); the version
+    goes up by one on every edit and a snapshot is kept. With `budget_locked` (a user without
+    `rewards.change_rulebudget`) the BUDGET_FIELDS must keep their values (a new rule's: the
+    defaults). Raises DomainError (see rule_validate), `budget_admin_only` (403)."""
+    from rewards.serialize import rule_as_dict
+
+    if rule is not None:
         data = {**rule_as_dict(rule), **data}
     clean = rule_validate(data)
+    if budget_locked:
+        # compared as rule_validate writes them: the rule's current values, or a new rule's
+        # defaults (the data without its budget fields)
+        before = rule_validate(
+            rule_as_dict(rule) if rule is not None else {**data, **dict.fromkeys(BUDGET_FIELDS)}
+        )
+        changed = [
+            name for name in BUDGET_FIELDS if _budget_key(name, clean) != _budget_key(name, before)
+        ]
+        if changed:
+            raise DomainError(
+                "budget_admin_only",
+                f"Only an admin sets a rule's budget and thresholds: {', '.join(changed)}.",
+                details={"fields": changed},
+                status=403,
+            )
     if rule is None:
         rule = Rule()
     else:

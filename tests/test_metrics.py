@@ -60,12 +60,14 @@ def test_wallet_operations_are_counted_when_they_commit(
 
 
 def test_rewards_are_counted_by_status_and_reason(
-    operator_client, django_capture_on_commit_callbacks
+    operator_client, api_client_for, django_capture_on_commit_callbacks
 ):
     name = "pitboss_rewards_total"
-    rule = operator_client.post(
-        "/api/v1/rules/", {**RULE, "approval_threshold": "50.00"}, format="json"
-    ).json()
+    rule = (  # a threshold is an admin's to set
+        api_client_for("admin")
+        .post("/api/v1/rules/", {**RULE, "approval_threshold": "50.00"}, format="json")
+        .json()
+    )
     player_make(metrics={"7d": {"net_loss": "300"}})  # 30.00: issued
     player_make(metrics={"7d": {"net_loss": "900"}})  # 90.00: waits for review
     before = scrape()

@@ -1,5 +1,7 @@
 """Rules API: the SPEC §10 shapes, expression errors with positions, runs, review, traces."""
 
+from decimal import Decimal
+
 import pytest
 
 from rewards.models import Reward, Rule, RuleVersion
@@ -8,7 +10,8 @@ from tests.rewards.rules.conftest import RULE, player_make
 pytestmark = pytest.mark.django_db
 
 
-def test_rule_crud_round_trips_the_shape_and_versions(operator_client):
+def test_rule_crud_round_trips_the_shape_and_versions(api_client_for):
+    admin = api_client_for("admin")  # the body sets a budget and thresholds: an admin's
     body = {
         **RULE,
         "limits": {"max_amount": "100.00", "cooldown_days": 0,
@@ -19,20 +22,18 @@ def test_rule_crud_round_trips_the_shape_and_versions(operator_client):
         "approval_threshold": "500.00", "holdout_percent": 10,
         "valid_from": "2026-12-01T00:00:00+00:00",
     }  # fmt: skip
-    created = operator_client.post("/api/v1/rules/", body, format="json")
+    created = admin.post("/api/v1/rules/", body, format="json")
     assert created.status_code == 201, created.json()
     rule = created.json()
     assert rule["limits"]["budget"] == {"period": "month", "amount": "10000.00"}
     assert rule["approval_threshold"] == "500.00" and rule["holdout_percent"] == 10
     assert rule["version"] == 1
-    edited = operator_client.patch(
-        f"/api/v1/rules/{rule['id']}/", {"priority": 5}, format="json"
-    ).json()
+    edited = admin.patch(f"/api/v1/rules/{rule['id']}/", {"priority": 5}, format="json").json()
     assert (edited["priority"], edited["version"], edited["name"]) == (5, 2, RULE["name"])
     assert RuleVersion.objects.filter(rule_id=rule["id"]).count() == 2
-    listed = operator_client.get("/api/v1/rules/").json()["results"]
+    listed = admin.get("/api/v1/rules/").json()["results"]
     assert [r["id"] for r in listed] == [rule["id"]]
-    assert operator_client.delete(f"/api/v1/rules/{rule['id']}/").status_code == 204
+    assert admin.delete(f"/api/v1/rules/{rule['id']}/").status_code == 204
 
 
 def test_invalid_condition_answers_400_with_position_and_suggestions(operator_client):
@@ -63,9 +64,41 @@ def test_analyst_cannot_write(analyst_client):
     assert analyst_client.get("/api/v1/rules/").status_code == 200
 
 
-def test_run_review_approve_reject_and_traces(operator_client, django_capture_on_commit_callbacks):
-    body = {**RULE, "approval_threshold": "50.00"}
-    rule = operator_client.post("/api/v1/rules/", body, format="json").json()
+def test_operators_write_rules_but_not_their_budget_and_thresholds(operator_client, api_client_for):
+    for field, value in [
+        ("approval_threshold", "50.00"),
+        ("limits", {"max_amount": "20.00"}),
+        ("max_cost_share", "0.60"),
+    ]:
+        refused = operator_client.post("/api/v1/rules/", {**RULE, field: value}, format="json")
+        assert refused.status_code == 403, refused.json()
+        assert refused.json()["error"]["code"] == "budget_admin_only"
+        assert refused.json()["error"]["details"]["fields"] == [field]
+    rule = operator_client.post("/api/v1/rules/", RULE, format="json").json()
+    url = f"/api/v1/rules/{rule['id']}/"
+    assert (
+        operator_client.patch(url, {"limits": {"max_amount": "5.00"}}, format="json").status_code
+        == 403
+    )
+    # the rest of the rule, and a whole rule sent back with its budget unchanged, are fine
+    assert (
+        operator_client.patch(url, {"amount": "net_loss_7d * 0.05"}, format="json").status_code
+        == 200
+    )
+    admin = api_client_for("admin")
+    assert admin.patch(url, {"approval_threshold": "50.00"}, format="json").status_code == 200
+    whole = operator_client.get(url).json()
+    whole.pop("id", None)
+    assert operator_client.put(url, {**whole, "priority": 7}, format="json").status_code == 200
+    saved = Rule.objects.get(pk=rule["id"])
+    assert (saved.approval_threshold, saved.priority) == (Decimal("50.00"), 7)
+
+
+def test_run_review_approve_reject_and_traces(
+    operator_client, api_client_for, django_capture_on_commit_callbacks
+):
+    body = {**RULE, "approval_threshold": "50.00"}  # thresholds are an admin's
+    rule = api_client_for("admin").post("/api/v1/rules/", body, format="json").json()
     big = player_make(metrics={"7d": {"net_loss": "900"}})
     small = player_make(metrics={"7d": {"net_loss": "300"}})
     other = player_make(metrics={"7d": {"net_loss": "700"}})
@@ -111,10 +144,12 @@ def test_run_review_approve_reject_and_traces(operator_client, django_capture_on
     )
 
 
-def test_simulate_answers_the_shape(operator_client):
-    rule = operator_client.post(
-        "/api/v1/rules/", {**RULE, "limits": {"max_amount": "40.00"}}, format="json"
-    ).json()
+def test_simulate_answers_the_shape(operator_client, api_client_for):
+    rule = (
+        api_client_for("admin")
+        .post("/api/v1/rules/", {**RULE, "limits": {"max_amount": "40.00"}}, format="json")
+        .json()
+    )
     player_make(metrics={"7d": {"net_loss": "550"}})
     player_make(status="self_excluded", metrics={"7d": {"net_loss": "550"}})
     answer = operator_client.post(f"/api/v1/rules/{rule['id']}/simulate/", {}, format="json")
