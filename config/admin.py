@@ -1,6 +1,6 @@
 """Admin building blocks shared by the apps."""
 
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -31,8 +31,8 @@ def _money_column(name: str):
         value = getattr(row, name)
         if value is None:
             return "–"
-        quantum = Decimal(1).scaleb(-row.currency.minor_units)
-        return format(value.quantize(quantum, rounding=ROUND_DOWN), "f")
+        # players.money.money_format's rule, on the row's currency (config imports no app)
+        return format(value.quantize(row.currency.quantum, rounding=ROUND_DOWN), "f")
 
     return column
 
