@@ -101,10 +101,11 @@ def wallet_bet_place(
                 f"Maximum bet while a bonus is active is {money_format(min(max_bets), currency)}.",
             )
         drawable = _bonuses_drawable(locked=locked, game_id=game_id, promo=promo)
-        # a promo bet of a player without free spins for the game: the aggregator's own free
-        # round, whose stake (cash and bonus amounts, usually 0) is an ordinary one
-        promo = promo and bool(drawable)
-        drawable = drawable or _bonuses_drawable(locked=locked, game_id=game_id, promo=False)
+        if promo and not drawable:
+            # a player without free spins for the game: the aggregator's own free round, whose
+            # stake (cash and bonus amounts, usually 0) is an ordinary one
+            promo = False
+            drawable = _bonuses_drawable(locked=locked, game_id=game_id, promo=False)
         cash = Decimal(0) if promo else locked.cash.balance
         available = cash + sum((a.balance for a in drawable), Decimal(0))
         if available < amount:
