@@ -41,6 +41,33 @@ def _waiting_on_a_lock(pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
+def _on_own_connection(work, pids: list[int]):
+    """`work` for a thread: on a connection of its own, whose backend pid goes into `pids`;
+    returns work's answer, or the exception it raised (the answer a caller would not get)."""
+
+    def run():
+        close_old_connections()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pids.append(cursor.fetchone()[0])
+            return work()
+        except Exception as error:  # noqa: BLE001
+            return error
+        finally:
+            connections.close_all()
+
+    return run
+
+
+def _until_waiting(pids: list[int], who: str) -> None:
+    """Until the backend in `pids` waits on a lock (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while not (pids and _waiting_on_a_lock(pids[0])):
+        assert time.monotonic() < deadline, f"{who} never waited"
+        time.sleep(0.02)
+
+
 def _race(batch: list[EventInput], single: EventInput):
     """The batch takes its players' locks; then the single event starts and waits on them;
     then the batch writes. Returns (batch answers, single answer or its exception)."""
@@ -60,29 +87,16 @@ def _race(batch: list[EventInput], single: EventInput):
         finally:
             connections.close_all()
 
-    def run_single():
-        close_old_connections()
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                single_pid.append(cursor.fetchone()[0])
-            return events_ingest(events=[single])[0]
-        except Exception as error:  # noqa: BLE001 - the answer the caller would not get
-            return error
-        finally:
-            connections.close_all()
-
     with (
         mock.patch.object(events_batch, "_plain_apply", paused),
         ThreadPoolExecutor(max_workers=2) as pool,
     ):
         batch_future = pool.submit(run_batch)
         assert locked.wait(10)
-        single_future = pool.submit(run_single)
-        deadline = time.monotonic() + 10
-        while not (single_pid and _waiting_on_a_lock(single_pid[0])):
-            assert time.monotonic() < deadline, "the single event never waited"
-            time.sleep(0.02)
+        single_future = pool.submit(
+            _on_own_connection(lambda: events_ingest(events=[single])[0], single_pid)
+        )
+        _until_waiting(single_pid, "the single event")
         go.set()
         return batch_future.result(30), single_future.result(30)
 
@@ -163,20 +177,11 @@ def test_a_reward_batch_locking_in_pk_order_never_deadlocks_with_an_event_batch(
             connections.close_all()
 
     def pay():
-        close_old_connections()
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                reward_pid.append(cursor.fetchone()[0])
-            with transaction.atomic():
-                paid = rewards_pay_batch(
-                    [RewardPayment(p.pk, "EUR", Decimal(5), f"reward-{p.pk}") for p in (low, high)]
-                )
-            return [p.error for p in paid]
-        except Exception as error:  # noqa: BLE001 - the payout that would be lost
-            return error
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            paid = rewards_pay_batch(
+                [RewardPayment(p.pk, "EUR", Decimal(5), f"reward-{p.pk}") for p in (low, high)]
+            )
+        return [p.error for p in paid]
 
     with (
         mock.patch.object(events, "_event_ingest", paused),
@@ -184,11 +189,8 @@ def test_a_reward_batch_locking_in_pk_order_never_deadlocks_with_an_event_batch(
     ):
         answered = pool.submit(run_batch)
         assert written.wait(10)
-        paying = pool.submit(pay)
-        deadline = time.monotonic() + 10
-        while not (reward_pid and _waiting_on_a_lock(reward_pid[0])):
-            assert time.monotonic() < deadline, "the payout never waited"
-            time.sleep(0.02)
+        paying = pool.submit(_on_own_connection(pay, reward_pid))
+        _until_waiting(reward_pid, "the payout")
         go.set()
         answers, outcome = answered.result(30), paying.result(30)
 
