@@ -26,7 +26,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -40,7 +39,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from bench.common import BenchResult
+from bench.common import BenchResult, free_port
 from bench.db import load_casino, scratch_database
 from bench.generate import ANCHOR, generate
 
@@ -358,12 +357,6 @@ def _notes(sample: Sample, seconds: float) -> str:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def gunicorn(database: str):
     """gunicorn serving the product on loopback against `database`; yields its base URL."""
@@ -374,7 +367,7 @@ def gunicorn(database: str):
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
         f"{settings['PORT'] or 5432}/{database}"
     )
-    port = _free_port()
+    port = free_port()
     cores = os.cpu_count() or 2
     env = {
         **os.environ,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -26,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+
+from bench.common import free_port
 
 # docs/operations.md "PostgreSQL settings", sized for this 2-core / 24 GiB benchmark machine.
 PRODUCTION_SETTINGS = {
@@ -67,12 +68,6 @@ def _as_postgres(command: list[str]) -> list[str]:
     return command
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def production_cluster() -> Iterator[int]:
     """A running production-configured cluster on a free port (yielded); removed afterwards."""
@@ -80,7 +75,7 @@ def production_cluster() -> Iterator[int]:
     data = os.path.join(directory, "data")
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [_binary("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"]

@@ -1,5 +1,6 @@
 """What every benchmark returns: one measured figure beside its same-run baseline and target."""
 
+import socket
 from dataclasses import asdict, dataclass
 
 
@@ -31,3 +32,10 @@ class BenchResult:
 
     def as_dict(self) -> dict:
         return {**asdict(self), "ratio": self.ratio}
+
+
+def free_port() -> int:
+    """A free TCP port on loopback, for a server or cluster a benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
