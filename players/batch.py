@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.deadlocks import deadlock_retrying
 from config.errors import DomainError
 from players.models import BatchChunk, BatchJob, Player
 
@@ -187,7 +188,15 @@ def batch_job_execute(*, job_id: int, fan_out: bool = True) -> BatchJob:
 def batch_chunk_run(
     *, job_id: int, index: int, first_id: int, last_id: int, worker: str = ""
 ) -> str:
-    """Do one chunk of a job exactly once; → a short note ("already done" for a repeat)."""
+    """Do one chunk of a job exactly once; → a short note ("already done" for a repeat). A
+    chunk that loses a deadlock runs again (config/deadlocks.py)."""
+    chunk = {"job_id": job_id, "index": index, "first_id": first_id, "last_id": last_id}
+    return deadlock_retrying(
+        lambda: _chunk_run(**chunk, worker=worker), what="batch_chunk", **chunk
+    )
+
+
+def _chunk_run(*, job_id: int, index: int, first_id: int, last_id: int, worker: str) -> str:
     job = BatchJob.objects.get(pk=job_id)
     kind = _kinds[job.kind]
     try:

@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.deadlocks import deadlock_retrying
 from config.domain_events import domain_events_emit
 from players.batch import IdRange, chunk_size_default, id_ranges, range_player_ids
 from players.models import Segment
@@ -178,16 +179,23 @@ def chunk_run(*, run_id: int, index: int, player_ids: list[int], worker: str = "
     Budgets are optimistic: the chunk reads what is left, decides, and at the end spends with
     a conditional UPDATE (`spent + x <= limit`). If a concurrent run spent in between, that
     UPDATE matches no row; the chunk rolls back and runs again with the budget rows locked
-    from the start, so the budget never overspends and chunks rarely wait for each other."""
+    from the start, so the budget never overspends and chunks rarely wait for each other. A
+    chunk that loses a deadlock (config/deadlocks.py) runs again, up to three times in all."""
     run = RuleRun.objects.get(pk=run_id)
     now = timezone.now()
     rules = rules_for_run(rule_ids=run.rule_ids, trigger=run.trigger, now=now)
     budgets_ensure(rules, now)
     chunk = {"run": run, "index": index, "player_ids": player_ids, "worker": worker}
-    try:
-        return _chunk_run(**chunk, rules=rules, now=now, lock=False)
-    except BudgetContention:
-        return _chunk_run(**chunk, rules=rules, now=now, lock=True)
+
+    def attempt() -> str:
+        try:
+            return _chunk_run(**chunk, rules=rules, now=now, lock=False)
+        except BudgetContention:
+            return _chunk_run(**chunk, rules=rules, now=now, lock=True)
+
+    # its payouts lock many players' accounts at once: a chunk that loses a deadlock with live
+    # events runs again (nothing of the lost attempt stayed)
+    return deadlock_retrying(attempt, what="rule_run_chunk", run=run_id, chunk=index)
 
 
 def _chunk_run(*, run, index, player_ids, worker, rules, now, lock: bool) -> str:
