@@ -292,7 +292,7 @@ REST_FRAMEWORK = {
 # The shared cache: API throttling counters and the auth generation (accounts/authentication.py)
 # live in Redis when there is one, so that every process sees them; otherwise in memory.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
