@@ -3,12 +3,21 @@
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from players.models import Player
 from players.money import EIGHT_PLACES, currency_quantum, money_format
+from wallet import prepared
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
 from wallet.wagering import wagering_progress
+
+BALANCES_SQL = """
+SELECT a.currency_id, a.kind, b.kind, SUM(a.balance)
+  FROM wallet_account a LEFT JOIN wallet_bonus b ON b.id = a.bonus_id
+ WHERE a.player_id = %s
+ GROUP BY a.currency_id, a.kind, b.kind
+"""
 
 
 def wallet_balances(*, player: Player) -> dict:
@@ -20,11 +29,15 @@ def wallet_balances(*, player: Player) -> dict:
     totals: dict[str, dict[str, Decimal]] = defaultdict(
         lambda: {"cash": Decimal(0), "bonus": Decimal(0)}
     )
-    rows = (
-        Account.objects.filter(player_id=player.pk)
-        .values_list("currency_id", "kind", "bonus__kind")
-        .annotate(total=Sum("balance"))
-    )
+    if connection.vendor == "postgresql":
+        # every event's answer carries them: a prepared statement, not an ORM query to compile
+        rows = prepared.fetch(BALANCES_SQL, [player.pk])
+    else:
+        rows = (
+            Account.objects.filter(player_id=player.pk)
+            .values_list("currency_id", "kind", "bonus__kind")
+            .annotate(total=Sum("balance"))
+        )
     for currency, kind, bonus_kind, total in rows:
         totals[currency][kind] += total or Decimal(0)
         if bonus_kind == Bonus.Kind.FREE_SPINS and total:
