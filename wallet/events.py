@@ -30,9 +30,10 @@ from decimal import Decimal
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from prometheus_client import Counter
 
+from config.deadlocks import deadlock_retrying
 from config.errors import DomainError
 from players.fingerprints import fingerprints_record
 from players.models import Activity, EventReceipt, Player
@@ -229,36 +230,21 @@ def _fingerprints_store(player: Player, event: EventInput) -> None:
         fingerprints_record(rows=[(player.pk, kind, value) for kind, value in pairs])
 
 
-DEADLOCK_RETRIES = 3  # attempts of an event in a transaction of its own
-
-
-def _deadlock(error: OperationalError) -> bool:
-    from psycopg.errors import DeadlockDetected
-
-    return isinstance(error.__cause__, DeadlockDetected)
-
-
 def _event_ingest(event: EventInput) -> EventResult:
     """One event in a transaction of its own (a savepoint inside a chunk or a caller's).
 
-    An event in its own transaction that loses a deadlock is run again: a batch holds its
-    players' locks before it inserts their activities, receipts and fingerprints, while an
-    event inserts its activity before it locks, so a resend of a batched event still in flight
-    can deadlock with it (ADR 0021). Nothing of the lost attempt stayed; inside a chunk or a
-    caller's transaction the error goes up (the chunk runs again one by one).
+    An event in its own transaction that loses a deadlock is run again (config/deadlocks.py): a
+    batch holds its players' locks before it inserts their activities, receipts and
+    fingerprints, while an event inserts its activity before it locks, so a resend of a
+    batched event still in flight can deadlock with it (ADR 0021). Nothing of the lost attempt
+    stayed; inside a chunk or a caller's transaction the error goes up (the chunk runs again
+    one by one).
     """
     # every log line about this event names its player (external id)
     with structlog.contextvars.bound_contextvars(player=event.player_id):
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
-            try:
-                return _event_record(event)
-            except OperationalError as error:
-                if connection.in_atomic_block or attempt == DEADLOCK_RETRIES:
-                    raise
-                if not _deadlock(error):
-                    raise
-                log.warning("event_retried_after_deadlock", external_id=event.external_id)
-        raise AssertionError("unreachable")
+        return deadlock_retrying(
+            lambda: _event_record(event), what="event", external_id=event.external_id
+        )
 
 
 def _event_record(event: EventInput) -> EventResult:
