@@ -17,6 +17,7 @@ from ipaddress import ip_address, ip_network
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from rest_framework import exceptions
@@ -26,7 +27,6 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiToken
 from accounts.services import token_hash
-from config.cache import generation_bump, generation_read
 from config.roles import user_roles
 
 GENERATION_KEY = "pitboss:auth:generation"
@@ -36,14 +36,17 @@ _lock = threading.Lock()
 
 
 def auth_generation() -> int:
-    return generation_read(GENERATION_KEY)
+    return cache.get(GENERATION_KEY) or 0
 
 
 def auth_cache_clear(**_kwargs) -> None:
     """A token, user or membership changed: every process looks tokens up again."""
     with _lock:
         _entries.clear()
-    generation_bump(GENERATION_KEY)
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # not set yet (or evicted): start it
+        cache.add(GENERATION_KEY, 1, timeout=None) or cache.incr(GENERATION_KEY)
 
 
 def _ttl() -> float:

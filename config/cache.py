@@ -31,21 +31,3 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
-
-
-def generation_read(key: str) -> int:
-    """The shared generation counter `key` (0 before its first bump). Per-process caches keep
-    the generation they were filled at and fill again when it moved (ADR 0006)."""
-    from django.core.cache import cache
-
-    return cache.get(key) or 0
-
-
-def generation_bump(key: str) -> None:
-    """Move the shared generation counter `key` on: every process's cache of it is stale."""
-    from django.core.cache import cache
-
-    try:
-        cache.incr(key)
-    except ValueError:  # not set yet (or evicted): start it
-        cache.add(key, 1, timeout=None) or cache.incr(key)

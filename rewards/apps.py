@@ -10,12 +10,8 @@ class RewardsConfig(AppConfig):
     post_import_steps = {"rules": "rewards.services.rules_run_after_import"}
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
         from players.services import daily_rollup_register, segment_refresher_register
         from rewards import tasks  # noqa: F401  registers the task names rewards/queueing.py uses
-        from rewards.event_triggers import event_triggers_changed
-        from rewards.models import Rule
         from rewards.names import names_register
         from rewards.segments import custom_segments_refresh
         from rewards.services import reward_days_refresh, rules_event_listener
@@ -28,6 +24,3 @@ class RewardsConfig(AppConfig):
         daily_rollup_register(reward_days_refresh)
         # on_event:<type> rules: evaluated by a Celery task after the event commits
         event_listener_register(rules_event_listener)
-        # …reading the triggers it listens for once per rule change, not once per event
-        post_save.connect(event_triggers_changed, sender=Rule, dispatch_uid="triggers-saved")
-        post_delete.connect(event_triggers_changed, sender=Rule, dispatch_uid="triggers-deleted")

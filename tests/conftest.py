@@ -13,18 +13,15 @@ from config.roles import roles_sync
 
 @pytest.fixture(autouse=True)
 def _currency_cache_fresh():
-    """Currencies, balance policies and rule triggers a rolled-back test created (or changed)
-    must not outlive it in the per-process caches."""
+    """Currencies a rolled-back test created (or changed) must not outlive it in the cache."""
     from players.money import currencies_forget
-    from rewards.event_triggers import event_triggers_forget
     from wallet.policies import balance_policies_forget
 
-    forget = (currencies_forget, balance_policies_forget, event_triggers_forget)
-    for cache_forget in forget:
-        cache_forget()
+    currencies_forget()
+    balance_policies_forget()
     yield
-    for cache_forget in forget:
-        cache_forget()
+    currencies_forget()
+    balance_policies_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from players.models import Activity
-from rewards.models import Reward, Rule, RuleRun
+from rewards.models import Reward, RuleRun
 from rewards.rules import rule_save
 from rewards.services import rule_run_scheduled, rule_simulate, rules_event_listener
 from tests.rewards.rules.conftest import player_make, rule_make, table_counts
@@ -156,35 +156,3 @@ def test_an_import_runs_the_after_import_rules_for_the_players_it_touched():
     reward = Reward.objects.get()
     assert reward.player.external_id == "imp-1" and reward.run.job_id == job.pk
     assert not Reward.objects.filter(player=bystander).exists()
-
-
-def test_the_listened_triggers_are_read_once_until_a_rule_changes(django_assert_num_queries):
-    from rewards.event_triggers import event_triggers
-
-    rule_make(trigger="on_event:deposit")
-    with django_assert_num_queries(1):
-        assert event_triggers() == {"on_event:deposit"}
-    with django_assert_num_queries(0):  # every later event: no query
-        assert event_triggers() == {"on_event:deposit"}
-    bet = rule_make(trigger="on_event:bet")
-    with django_assert_num_queries(1):
-        assert event_triggers() == {"on_event:deposit", "on_event:bet"}
-    rule_save(rule=bet, data={"active": False})
-    assert event_triggers() == {"on_event:deposit"}
-    bet.delete()
-    Rule.objects.filter(trigger="on_event:deposit").get().delete()
-    assert event_triggers() == frozenset()
-
-
-def test_a_rule_changed_by_another_process_is_heard_on_the_next_event():
-    from config.cache import generation_bump
-    from rewards.event_triggers import GENERATION_KEY, event_triggers
-
-    assert event_triggers() == frozenset()
-    # another process saves a rule: its row, and its signal moving the shared counter on
-    rule = rule_make(trigger="manual")
-    event_triggers()  # this process has read the rules since
-    Rule.objects.filter(pk=rule.pk).update(trigger="on_event:win")  # no signal here
-    assert event_triggers() == frozenset()  # kept: nothing told this process
-    generation_bump(GENERATION_KEY)  # what the other process's save does
-    assert event_triggers() == {"on_event:win"}
