@@ -60,7 +60,7 @@ from players.services import player_statuses_changed
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000  # rows read and checked at a time: bounds the worker's peak RSS
 MAX_ROWS = 1_000_000
 ERRORS_KEPT = 100
 STAGES = ("parse", "validate", "load", *pipeline.POST_IMPORT_STEPS)
