@@ -22,9 +22,11 @@ takes it). For 600 s × scale (at least 20 s), at once:
 The load is cut into 10 time slices (a minute each at full scale); each slice reports the
 count, errors, p50 and p95 of events and reads, and the batch's time. The results: the last
 slice's p95 against the first's, for events and for reads (target: within 25%, and no errors),
-and the dead-tuple share of the hot tables (the 6 written most during the soak) at the end,
+and the dead-tuple share of the hot tables (the 6 with the most updates and deletes during the
+soak: the writes that leave dead tuples) at the end,
 with their autovacuum runs and the growth of their table and index sizes (and pgstattuple's
-view when the extension is available), against a target of ≤ 10% (twice the production
+view when the extension is available; the notes add the growth of the two most inserted
+tables), against a target of ≤ 10% (twice the production
 `autovacuum_vacuum_scale_factor` of 0.05). Verdicts at full scale only.
 """
 
@@ -152,7 +154,7 @@ class Background:
 
 
 TABLE_FIGURES = """
-SELECT relname, n_live_tup, n_dead_tup, n_tup_ins + n_tup_upd + n_tup_del, autovacuum_count,
+SELECT relname, n_live_tup, n_dead_tup, n_tup_ins, n_tup_upd + n_tup_del, autovacuum_count,
        autoanalyze_count, pg_relation_size(relid), pg_indexes_size(relid)
   FROM pg_stat_user_tables
 """
@@ -160,7 +162,16 @@ SELECT relname, n_live_tup, n_dead_tup, n_tup_ins + n_tup_upd + n_tup_del, autov
 
 def table_figures(dsn: dict) -> dict[str, dict]:
     """Every user table's statistics and sizes (bytes) in the database of `dsn`."""
-    keys = ("live", "dead", "writes", "autovacuums", "autoanalyzes", "size", "index_size")
+    keys = (
+        "live",
+        "dead",
+        "inserts",
+        "changes",
+        "autovacuums",
+        "autoanalyzes",
+        "size",
+        "index_size",
+    )
     with psycopg.connect(**dsn, autocommit=True) as conn:
         rows = conn.execute(TABLE_FIGURES).fetchall()
     return {name: dict(zip(keys, values, strict=True)) for name, *values in rows}
@@ -251,13 +262,9 @@ def run(scale: float = 1.0) -> list[BenchResult]:
         _purge_queue()
         time.sleep(1)  # the server's backends have exited and flushed their statistics
         after = table_figures(dsn)
-        written = {
-            name: figures["writes"] - before.get(name, {"writes": 0})["writes"]
-            for name, figures in after.items()
-        }
-        hot = [name for name in sorted(written, key=written.get, reverse=True) if written[name]]
-        hot = [name for name in hot[:HOT_TABLES] if name in before]
-        stattuple = pgstattuple_figures(dsn, hot)
+        hot = _hot_tables(before, after, "changes", HOT_TABLES)
+        grown = [name for name in _hot_tables(before, after, "inserts", 2) if name not in hot]
+        stattuple = pgstattuple_figures(dsn, hot + grown)
 
     records: dict[str, list] = {"events": [], "reads": []}
     refused: dict[str, Counter] = {"events": Counter(), "reads": Counter()}
@@ -275,7 +282,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
         _drift_result(kind, figures[kind], rate_of, dict(refused[kind]), full)
         for kind, rate_of in (("events", EVENT_RATE), ("reads", READ_RATE))
     ]
-    results.append(_bloat_result(before, after, hot, stattuple, full))
+    results.append(_bloat_result(before, after, hot, grown, stattuple, full))
     if any(task.failed for task in background):
         failed = "; ".join(f"{t.name} {t.outcome}" for t in background if t.failed)
         raise RuntimeError(f"a background action of the soak failed: {failed}")
@@ -436,7 +443,18 @@ def _drift_result(
     )
 
 
-def _bloat_result(before, after, hot: list[str], stattuple, full: bool) -> BenchResult:
+def _hot_tables(before: dict, after: dict, counter: str, count: int) -> list[str]:
+    """The `count` tables whose `counter` (inserts, or updates + deletes: the writes that
+    leave dead tuples) grew most between the two `table_figures`, largest first."""
+    grew = {
+        name: figures[counter] - before[name][counter]
+        for name, figures in after.items()
+        if name in before and figures[counter] > before[name][counter]
+    }
+    return sorted(grew, key=grew.get, reverse=True)[:count]
+
+
+def _bloat_result(before, after, hot: list[str], grown: list[str], stattuple, full) -> BenchResult:
     def share(figures: dict) -> float:
         dead = sum(figures[name]["dead"] for name in hot)
         return dead / max(1, dead + sum(figures[name]["live"] for name in hot))
@@ -445,10 +463,13 @@ def _bloat_result(before, after, hot: list[str], stattuple, full: bool) -> Bench
         return f"{size / 2**20:,.1f}"
 
     tables = []
-    for name in hot:
+    for name in hot + grown:
         b, a = before[name], after[name]
         tables.append(
-            f"{name} dead {100 * a['dead'] / max(1, a['dead'] + a['live']):.1f}% "
+            ("" if name in hot else "most inserted: ")
+            + f"{name} {a['changes'] - b['changes']:,} updated or deleted, "
+            f"{a['inserts'] - b['inserts']:,} inserted; dead "
+            f"{100 * a['dead'] / max(1, a['dead'] + a['live']):.1f}% "
             f"({a['dead']:,}/{a['live']:,}), {a['autovacuums'] - b['autovacuums']} autovacuums, "
             f"table {mb(b['size'])}->{mb(a['size'])} MB, indexes "
             f"{mb(b['index_size'])}->{mb(a['index_size'])} MB"
