@@ -20,7 +20,8 @@ takes it). For 600 s × scale (at least 20 s), at once:
   forked worker process (a Celery worker beside the web server), started half-way.
 
 The load is cut into 10 time slices (a minute each at full scale); each slice reports the
-count, errors, p50 and p95 of events and reads, and the batch's time. The results: the last
+count, errors, p50 and p95 of events and reads, and the batch's time; the database's wait
+events are sampled throughout (bench/cluster.py's PgSampler). The results: the last
 slice's p95 against the first's, for events and for reads (target: within 25%, and no errors),
 and the dead-tuple share of the hot tables (the 6 with the most updates and deletes during the
 soak: the writes that leave dead tuples) at the end,
@@ -189,7 +190,8 @@ def pgstattuple_figures(dsn: dict, tables: list[str]) -> dict[str, str]:
             return {}
         for table in tables:
             dead, free = conn.execute(
-                "SELECT dead_tuple_percent, approx_free_percent FROM pgstattuple_approx(%s::regclass)",
+                "SELECT dead_tuple_percent, approx_free_percent "
+                "FROM pgstattuple_approx(%s::regclass)",
                 [table],
             ).fetchone()
             (density,) = conn.execute(
@@ -209,7 +211,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     from django.db import connections
 
     from bench.api import _purge_queue, casino_prepare, gunicorn, open_loop, service_token
-    from bench.cluster import dsn_kwargs_of_django
+    from bench.cluster import PgSampler, dsn_kwargs_of_django
     from bench.db import scratch_database, vacuum_analyze
     from bench.importer import _write_csv
     from bench.rules import _rules
@@ -254,11 +256,13 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             t0 = time.perf_counter() + 0.05 + WARMUP  # open_loop's measured load starts then
             threads = [task.start(t0) for task in background]
             threads.append(load.batches_start(host, port, headers, t0, width))
+            sampler = PgSampler(dsn, []).start()
             sample = open_loop(
                 host, port, headers, load.request, rate=rate, seconds=seconds, warmup=WARMUP
             )
             for thread in threads:
                 thread.join()
+            sampler.stop()
         _purge_queue()
         time.sleep(1)  # the server's backends have exited and flushed their statistics
         after = table_figures(dsn)
@@ -277,11 +281,23 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     _print_slices(figures, load.batch_seconds, background, width)
     for task in background:
         print(f"   {task.name}: {task.started:.0f}-{task.ended:.0f} s, {task.outcome}", flush=True)
+    waits = sampler.top_waits()
+    print(f"   active backends' wait events ({sampler.samples} samples): {waits}", flush=True)
     full = scale >= 1
     results = [
         _drift_result(kind, figures[kind], rate_of, dict(refused[kind]), full)
         for kind, rate_of in (("events", EVENT_RATE), ("reads", READ_RATE))
     ]
+    results[0].notes += f"; database waits {waits}"
+    for result in results[:2]:
+        overlapping = [
+            f"{task.name} overlapped the {which} slice"
+            for which, start in (("first", 0.0), ("last", seconds - width))
+            for task in background
+            if task.covers(start, start + width)
+        ]
+        if overlapping:
+            result.notes += "; " + ", ".join(overlapping)
     results.append(_bloat_result(before, after, hot, grown, stattuple, full))
     if any(task.failed for task in background):
         failed = "; ".join(f"{t.name} {t.outcome}" for t in background if t.failed)
@@ -383,7 +399,9 @@ def _import(path: str) -> str:
     result = _import_in_worker(path)
     return (
         f"{result['status']}, {result['stored']:,} rows stored in {result['seconds']:.1f} s "
-        f"(+ {result['after']:.1f} s after the load), worker peak RSS {result['peak_rss_mb']:.0f} MB"
+        f"(+ {result['after']:.1f} s after the load), worker peak RSS "
+        f"{result['peak_rss_mb']:.0f} MB ({result['rss_start_mb']:.0f} MB at the fork: the "
+        "soak process's pages)"
     )
 
 
