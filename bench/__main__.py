@@ -38,6 +38,7 @@ MODULES = (
     "safety",
     "backoffice",
     "scaleout",
+    "soak",
 )
 ALIASES = {
     "import": "importer",

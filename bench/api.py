@@ -41,7 +41,7 @@ import numpy as np
 
 from bench.common import BenchResult, free_port
 from bench.db import load_casino, scratch_database
-from bench.generate import ANCHOR, generate
+from bench.generate import ANCHOR, Casino, generate
 
 RATE = float(os.environ.get("BENCH_API_RATE", "200"))  # requests per second (SPEC: 200)
 TARGET_P95_MS = 25.0
@@ -64,29 +64,43 @@ class Sample:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     sent: int = 0
+    # every counted request as (index, status, latency ms); index / rate - warm-up is when it
+    # was due, in seconds from the start of the measured load (bench/soak.py slices by it)
+    timeline: list[tuple[int, int, float]] = field(default_factory=list)
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
 
 
+def casino_prepare(players: int, *, seed: int) -> Casino:
+    """Generate a casino of `players` players with 20 activity rows each, COPY it into Django's
+    (migrated, empty) database and refresh every player's metrics (as of `ANCHOR`) and segment,
+    so that player reads and rules see real metric rows. → the generated casino."""
+    from players.services import metrics_refresh, segments_refresh
+
+    casino = generate(players, players * 20, seed=seed)
+    load_casino(casino)
+    metrics_refresh(player_ids=None, as_of=ANCHOR)
+    segments_refresh(player_ids=None)
+    return casino
+
+
+def service_token(name: str) -> str:
+    """A `service` account made with `create_service_account`; → its API token."""
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        call_command("create_service_account", name, role="service", stderr=io.StringIO())
+    return out.getvalue().strip().splitlines()[-1]
+
+
 def run(scale: float = 1.0) -> list[BenchResult]:
     seconds = max(5.0, 30.0 * min(scale, 1.0))
     players = max(500, int(20_000 * min(scale, 1.0)))
-    casino = generate(players, players * 20, seed=23)
     with scratch_database("api") as database:
-        load_casino(casino)
-        from django.core.management import call_command
-
-        from players.services import metrics_refresh, segments_refresh
-
-        metrics_refresh(player_ids=None, as_of=ANCHOR)
-        segments_refresh(player_ids=None)
-        out = io.StringIO()
-        with redirect_stdout(out):
-            call_command(
-                "create_service_account", "bench-api", role="service", stderr=io.StringIO()
-            )
-        token = out.getvalue().strip().splitlines()[-1]
+        casino = casino_prepare(players, seed=23)
+        token = service_token("bench-api")
         from django.db import connection
 
         from bench.urls import WRITE_TABLE_SQL
@@ -459,24 +473,34 @@ def open_loop(
                     with lock:
                         sample.errors += 1
                         sample.statuses[-1] = sample.statuses.get(-1, 0) + 1
+                        sample.timeline.append((index, -1, (time.perf_counter() - due_at) * 1000))
                 continue
             method, path, body = make(index)
-            try:
-                connection.request(method, path, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                status = response.status
-                if response.getheader("Connection", "").lower() == "close":
+            for attempt in (1, 2):
+                try:
+                    connection.request(method, path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
+                    if response.getheader("Connection", "").lower() == "close":
+                        connection.close()
+                    break
+                except (OSError, http.client.HTTPException) as error:
                     connection.close()
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection(host, port, timeout=10)
-                status = 0
+                    connection = http.client.HTTPConnection(host, port, timeout=10)
+                    status = 0
+                    # the server closed an idle keep-alive connection before reading the
+                    # request (gunicorn's keepalive is 2 s; low rates): send it again once
+                    if attempt == 2 or not isinstance(
+                        error, http.client.RemoteDisconnected | BrokenPipeError
+                    ):
+                        break
             latency = (time.perf_counter() - due_at) * 1000
             if index < counted_from:
                 continue
             with lock:
                 sample.statuses[status] = sample.statuses.get(status, 0) + 1
+                sample.timeline.append((index, status, latency))
                 if status == 200:
                     sample.latencies_ms.append(latency)
                 else:

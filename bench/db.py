@@ -201,9 +201,10 @@ def load_casino(casino: Casino, *, source: str = "import:bench") -> dict[str, fl
 
 
 def vacuum_analyze(*tables: str) -> None:
-    """VACUUM cannot run in a transaction: use a separate autocommit connection."""
+    """VACUUM ANALYZE `tables` (none: the whole database). VACUUM cannot run in a
+    transaction: use a separate autocommit connection."""
     with _admin(connection.settings_dict["NAME"]) as admin:
-        for table in tables:
+        for table in tables or ("",):
             admin.execute(f"VACUUM ANALYZE {table}")
 
 

@@ -218,8 +218,9 @@ def _chunk(args: tuple[int, int, int, int]) -> str:
     return chunk_range_run(run_id=run_id, index=index, first_id=first_id, last_id=last_id)
 
 
-def _run_in_workers(run_id: int) -> None:
-    """The run's chunks shared by WORKERS processes, as Celery workers would share the group."""
+def _run_in_workers(run_id: int, workers: int = WORKERS) -> None:
+    """The run's chunks shared by `workers` forked processes, as Celery workers would share the
+    group."""
     import multiprocessing
 
     from django.db import connections
@@ -229,7 +230,7 @@ def _run_in_workers(run_id: int) -> None:
 
     chunks = run_prepare(run=RuleRun.objects.get(pk=run_id))
     connections.close_all()  # each forked worker opens its own connection
-    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
         jobs = [(run_id, i, c.first_id, c.last_id) for i, c in enumerate(chunks)]
         pool.map(_chunk, jobs, chunksize=1)
 
