@@ -1,9 +1,11 @@
 """Posting to the double-entry ledger: money rules, house accounts and the one write path.
 
-`ledger_post` is the only function that inserts entries. It checks in Python what the database
-checks again at commit on PostgreSQL (every transaction sums to zero per currency), drops zero
-legs, and writes the transaction and its entries in two statements; the entry trigger moves the
-cached balances of player accounts.
+`ledger_post` is the only Python function that inserts entries. It checks in Python what the
+database checks again at commit on PostgreSQL (every transaction sums to zero per currency),
+drops zero legs, and writes the transaction and its entries in two statements; the entry trigger
+moves the cached balances of player accounts. The one other writer is the server-side function
+`wallet_cash_only_post` (a cash-only player's deposit, withdrawal, bet or win on PostgreSQL,
+ADR 0022), under the same triggers and constraints.
 """
 
 from collections import defaultdict
@@ -151,14 +153,14 @@ def _insert_postgresql(row: dict, legs: list[Leg], guard: list[int]) -> int | No
         rows = prepared.fetch(POST_SQL, params)
         return rows[0][0] if rows else None
     except IntegrityError as exc:
-        raise _posting_error(isinstance(exc.__cause__, UniqueViolation)) from exc
+        raise posting_error(isinstance(exc.__cause__, UniqueViolation)) from exc
 
 
 def _insert_orm(row: dict, legs: list[Leg]) -> LedgerTransaction:
     try:
         posted = LedgerTransaction.objects.create(**row)
     except IntegrityError as exc:
-        raise _posting_error(True) from exc
+        raise posting_error(True) from exc
     try:
         Entry.objects.bulk_create(
             [
@@ -167,11 +169,12 @@ def _insert_orm(row: dict, legs: list[Leg]) -> LedgerTransaction:
             ]
         )
     except IntegrityError as exc:
-        raise _posting_error(False) from exc
+        raise posting_error(False) from exc
     return posted
 
 
-def _posting_error(duplicate: bool) -> DomainError:
+def posting_error(duplicate: bool) -> DomainError:
+    """The DomainError for a posting the database refused: a duplicate key, or the balance CHECK."""
     if duplicate:  # a concurrent call with the same key (or a second reversal) won
         return DomainError(
             "idempotency_conflict", "This operation was already applied.", status=409

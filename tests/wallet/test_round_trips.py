@@ -2,6 +2,11 @@
 not a dozen ORM calls"): a regression here costs throughput that bench/wallet.py would show.
 
 Each operation is its own transaction (transactional test), so BEGIN and COMMIT are counted.
+
+A cash-only player's deposit, bet and win called outside a transaction are one statement since
+ADR 0022: the call of the server-side function `wallet_cash_only_post` in autocommit (lock,
+checks, posting, commit in one round trip), where they were BEGIN, lock, posting, COMMIT. A
+player holding bonus money still takes the Python path, after the function's `fallback` answer.
 """
 
 import uuid
@@ -42,8 +47,8 @@ def funded():
     return player
 
 
-def test_deposit_bet_and_win_are_lock_post_commit(funded):
-    lock_post = ["BEGIN", "WITH", "WITH", "COMMIT"]  # the lock statement, the posting statement
+def test_deposit_bet_and_win_are_one_statement(funded):
+    one_call = ["SELECT"]  # SELECT … FROM wallet_cash_only_post(…), in autocommit
     _, deposit = _statements(
         lambda: services.wallet_deposit(
             player=funded, currency="EUR", amount=Decimal("10.00"), idempotency_key=_key()
@@ -67,7 +72,7 @@ def test_deposit_bet_and_win_are_lock_post_commit(funded):
             bets=[bet],
         )
     )
-    assert (deposit, placing, settling) == (lock_post, lock_post, lock_post)
+    assert (deposit, placing, settling) == (one_call, one_call, one_call)
 
 
 def test_a_win_on_a_rolled_back_bet_looks_the_bets_up_only_then(funded):
@@ -84,6 +89,30 @@ def test_a_win_on_a_rolled_back_bet_looks_the_bets_up_only_then(funded):
             bets=[bet],
         )
     assert err.value.code == "already_rolled_back"
-    # the lock, the optimistic posting (which wrote nothing), then the look-up of reversals
+    # the function looks the reversals up under its lock and answers the refusal: one statement
     statements = [query["sql"].split()[0].upper() for query in captured.captured_queries]
-    assert statements == ["BEGIN", "WITH", "WITH", "SELECT", "ROLLBACK"]
+    assert statements == ["SELECT"]
+
+
+def test_a_player_with_bonus_money_takes_the_python_path_after_the_function(funded):
+    services.bonus_grant(
+        player=funded,
+        currency="EUR",
+        amount=Decimal("10.00"),
+        wagering_multiplier=Decimal(1),
+        reason="test",
+        idempotency_key=_key(),
+    )
+    _, placing = _statements(
+        lambda: services.wallet_bet_place(
+            player=funded,
+            currency="EUR",
+            amount=Decimal("1.00"),
+            idempotency_key=_key(),
+            game_category="other",  # contributes nothing: no wagering UPDATE
+        )
+    )
+    # the function's `fallback` (it wrote nothing), then the Python path: BEGIN, the lock, (the
+    # balance policies when this process has none cached), the posting, COMMIT
+    assert placing[:3] == ["SELECT", "BEGIN", "WITH"]
+    assert placing[-2:] == ["WITH", "COMMIT"]

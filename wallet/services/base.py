@@ -5,25 +5,35 @@ validates the amount (players/money.py), opens `transaction.atomic()` and locks 
 accounts in the currency (wallet/locks.py, primary-key order). The service then decides on the
 locked balances and posts one ledger transaction.
 
+On PostgreSQL a cash-only player's deposit, withdrawal, bet and win go first through
+`cash_only_post` (ADR 0022): one call of the server-side function `wallet_cash_only_post`
+(migration wallet 0008) locks, decides and posts, in autocommit when the caller holds no
+transaction — the whole operation one round trip — or inside the caller's. It answers
+`fallback` (having written nothing) for any other player, and the service then runs the Python
+path. The two decide alike; tests/wallet/test_cash_only_function.py proves it on random
+sequences.
+
 Player status (ADR 0003): `blocked`, `self_excluded` and `closed` players may not deposit, bet
 or receive bonuses or rewards; wins and rollbacks of bets already placed still settle, and
 withdrawals, chargebacks, forfeits and staff adjustments are always allowed.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import DomainError
 from players.models import Player
 from players.money import amount_validate
-from wallet.ledger import Leg, cash_account_id, house_account_id, ledger_post
+from wallet import prepared
+from wallet.ledger import Leg, cash_account_id, house_account_id, ledger_post, posting_error
 from wallet.locks import player_accounts_lock_with_house
+from wallet.metrics import operations_count
 from wallet.models import Account, Bonus, LedgerTransaction
 from wallet.services.bonuses import bonus_end
 
@@ -139,3 +149,109 @@ def wallet_operation(
         amount = amount_validate(amount, currency, allow_zero=allow_zero)
     with transaction.atomic(savepoint=_own_savepoint.get()):
         yield Operation(locked=accounts_lock(player_id=player.pk, currency=currency), amount=amount)
+
+
+# Whether the services try the server-side function first (tests turn it off to run the Python
+# path on the same players: tests/wallet/test_cash_only_function.py).
+_server_function: ContextVar[bool] = ContextVar("wallet_server_function", default=True)
+
+
+@contextmanager
+def server_function_off() -> Iterator[None]:
+    """Inside this block the services decide in Python only (the function is not called)."""
+    token = _server_function.set(False)
+    try:
+        yield
+    finally:
+        _server_function.reset(token)
+
+
+CASH_ONLY_SQL = (
+    "SELECT outcome, transaction_id, balance, bets FROM wallet_cash_only_post("
+    "%s::text, %s::bigint, %s::text, %s::numeric, %s::text, %s::bigint, %s::jsonb, "
+    "%s::timestamptz, %s::bigint[], %s::text, %s::text, %s::text, %s::text)"
+)
+
+# A refusal the function answered, as the service's DomainError: (outcome, cash balance) -> error
+Refusal = Callable[[str, Decimal], DomainError]
+
+
+def cash_only_post(
+    *,
+    kind: str,
+    player: Player,
+    currency: str,
+    amount: Decimal,
+    idempotency_key: str,
+    details: dict,
+    refusal: Refusal,
+    activity=None,
+    bets: list[int] | None = None,
+    remembered_check: bool = False,
+) -> LedgerTransaction | None:
+    """A cash-only player's deposit, withdrawal, bet or win (`kind`) as one call of the
+    server-side function; None when it does not apply (not PostgreSQL, turned off, or the
+    function answered `fallback`: the player holds bonus money, has no cash account yet, …),
+    having written nothing — the caller then runs its Python path.
+
+    The caller has refused the player's status and validated `amount` (a Decimal in the
+    currency's minor units). `details` are the transaction's (a win's without "bets": the
+    function adds the bets of `bets` not rolled back). With `remembered_check` (a bet with an
+    `activity`) a remembered rollback of the bet refuses it. Without a caller's transaction the
+    call is a statement in autocommit (no BEGIN/COMMIT); in one, it runs inside it (in a
+    savepoint unless `operations_in_callers_savepoint`), as `wallet_operation` would.
+
+    Raises `refusal(outcome, cash balance)` for insufficient_funds, bet_rolled_back and
+    already_rolled_back; `idempotency_conflict` for a key already posted.
+    """
+    if connection.vendor != "postgresql" or not _server_function.get():
+        return None
+    from psycopg.errors import UniqueViolation
+    from psycopg.types.json import Jsonb
+
+    created_at = timezone.now()
+    activity_id = getattr(activity, "pk", activity)
+    checked = activity if remembered_check and activity is not None else None
+    params = [
+        kind,
+        player.pk,
+        currency,
+        amount,
+        idempotency_key,
+        activity_id,
+        Jsonb(details),
+        created_at,
+        list(bets or ()),
+        checked and checked.source,
+        checked and checked.external_id,
+        checked and checked.reference_id,
+        checked and checked.round_id,
+    ]
+    own = connection.in_atomic_block or not connection.get_autocommit()
+    with transaction.atomic(savepoint=_own_savepoint.get()) if own else nullcontext():
+        try:
+            ((outcome, pk, balance, live),) = prepared.fetch(CASH_ONLY_SQL, params)
+        except IntegrityError as exc:
+            raise posting_error(isinstance(exc.__cause__, UniqueViolation)) from exc
+        if outcome == "fallback":
+            return None
+        if outcome != "posted":
+            raise refusal(outcome, balance)
+        operations_count(kind)
+    if live is not None:
+        details = {**details, "bets": live}
+    posted = LedgerTransaction(
+        pk=pk,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        player_id=player.pk,
+        activity_id=activity_id,
+        bonus_id=None,
+        reverses_id=None,
+        details=details,
+        reason="",
+        created_by_id=None,
+        created_at=created_at,
+    )
+    posted._state.adding, posted._state.db = False, connection.alias
+    return posted

@@ -4,9 +4,14 @@ from decimal import Decimal
 
 from config.errors import DomainError
 from players.models import Player
-from players.money import money_format
+from players.money import amount_validate, money_format
 from wallet.models import Account, Bonus, LedgerTransaction
-from wallet.services.base import Locked, wallet_operation
+from wallet.services.base import (
+    Locked,
+    cash_only_post,
+    player_refuse_unless_active,
+    wallet_operation,
+)
 from wallet.services.bonuses import bonus_end
 
 Kind = LedgerTransaction.Kind
@@ -21,6 +26,14 @@ def _bonuses_forfeit_locked(locked: Locked, reason: str) -> list[int]:
     return [account.bonus_id for account in locked.bonuses]
 
 
+def _cash_short(balance: Decimal, currency: str) -> DomainError:
+    return DomainError("insufficient_funds", f"Cash balance is {money_format(balance, currency)}.")
+
+
+def _unexpected(outcome: str, _balance: Decimal) -> DomainError:
+    raise AssertionError(f"wallet_cash_only_post answered {outcome} to a deposit")
+
+
 def wallet_deposit(
     *, player: Player, currency: str, amount: Decimal, idempotency_key: str, activity=None
 ) -> LedgerTransaction:
@@ -28,6 +41,19 @@ def wallet_deposit(
 
     Raises `player_blocked`, `invalid_amount`, `unknown_currency`, `idempotency_conflict`.
     """
+    player_refuse_unless_active(player, "deposit")
+    posted = cash_only_post(
+        kind=Kind.DEPOSIT,
+        player=player,
+        currency=currency,
+        amount=amount_validate(amount, currency),
+        idempotency_key=idempotency_key,
+        activity=activity,
+        details={},
+        refusal=_unexpected,
+    )
+    if posted is not None:
+        return posted
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="deposit"
     ) as operation:
@@ -46,15 +72,24 @@ def wallet_withdraw(
     """Pay out cash; active bonuses in that currency (wagering incomplete) are forfeited.
 
     The forfeited bonus ids are in the transaction's `details["forfeited_bonuses"]`.
-    Raises `insufficient_funds`, `invalid_amount`, `unknown_currency`.
+    Raises `insufficient_funds`, `invalid_amount`, `unknown_currency`, `idempotency_conflict`.
     """
+    posted = cash_only_post(
+        kind=Kind.WITHDRAWAL,
+        player=player,
+        currency=currency,
+        amount=amount_validate(amount, currency),
+        idempotency_key=idempotency_key,
+        activity=activity,
+        details={"forfeited_bonuses": []},
+        refusal=lambda _, balance: _cash_short(balance, currency),
+    )
+    if posted is not None:
+        return posted
     with wallet_operation(player=player, currency=currency, amount=amount) as operation:
         locked, amount = operation.locked, operation.amount
         if locked.cash.balance < amount:
-            raise DomainError(
-                "insufficient_funds",
-                f"Cash balance is {money_format(locked.cash.balance, currency)}.",
-            )
+            raise _cash_short(locked.cash.balance, currency)
         forfeited = _bonuses_forfeit_locked(locked, "withdrawal before wagering was complete")
         return locked.cash_post(
             house=Account.Kind.HOUSE_BANK,

@@ -19,11 +19,16 @@ from django.db.models.functions import Greatest
 
 from config.errors import DomainError
 from players.models import Activity, Player
-from players.money import EIGHT_PLACES, currency_quantum, money_format
+from players.money import EIGHT_PLACES, amount_validate, currency_quantum, money_format
 from wallet.ledger import Leg, ledger_post
 from wallet.models import Account, BalancePolicy, Bonus, LedgerTransaction, RememberedRollback
 from wallet.policies import balance_policy
-from wallet.services.base import Locked, wallet_operation
+from wallet.services.base import (
+    Locked,
+    cash_only_post,
+    player_refuse_unless_active,
+    wallet_operation,
+)
 from wallet.services.bonuses import bonus_end
 from wallet.wagering import contribution_weight, stake_split, win_split
 
@@ -86,8 +91,28 @@ def wallet_bet_place(
 
     Raises player_blocked, invalid_amount, max_bet_exceeded (over a bonus's max bet),
     insufficient_funds, insufficient_promo_funds (a promo bet over the free-spins balance),
-    bet_rolled_back (its rollback arrived first, `activity` given).
+    bet_rolled_back (its rollback arrived first, `activity` given), idempotency_conflict.
     """
+    player_refuse_unless_active(player, "bet")
+    stake = amount_validate(amount, currency)
+    # a cash-only player's bet (any game; a promo bet without free spins is an ordinary one)
+    posted = cash_only_post(
+        kind=Kind.BET,
+        player=player,
+        currency=currency,
+        amount=stake,
+        idempotency_key=idempotency_key,
+        activity=activity,
+        remembered_check=True,
+        details={"cash": money_format(stake, currency), "bonus": {}, "wagering": {}},
+        refusal=lambda outcome, balance: (
+            _bet_rolled_back()
+            if outcome == "bet_rolled_back"
+            else _funds_short(promo=False, available=balance, amount=stake, currency=currency)
+        ),
+    )
+    if posted is not None:
+        return posted
     with wallet_operation(
         player=player, currency=currency, amount=amount, active_only="bet"
     ) as operation:
@@ -109,11 +134,7 @@ def wallet_bet_place(
         cash = Decimal(0) if promo else locked.cash.balance
         available = cash + sum((a.balance for a in drawable), Decimal(0))
         if available < amount:
-            raise DomainError(
-                "insufficient_promo_funds" if promo else "insufficient_funds",
-                f"{'Free-spins balance' if promo else 'Balance'} is "
-                f"{money_format(available, currency)}, stake {money_format(amount, currency)}.",
-            )
+            raise _funds_short(promo=promo, available=available, amount=amount, currency=currency)
         from_cash, from_bonus = stake_split(
             amount=amount,
             cash=cash,
@@ -168,6 +189,21 @@ def wallet_bet_place(
                     reason="wagering complete",
                 )
         return posted
+
+
+def _funds_short(*, promo: bool, available: Decimal, amount: Decimal, currency: str) -> DomainError:
+    return DomainError(
+        "insufficient_promo_funds" if promo else "insufficient_funds",
+        f"{'Free-spins balance' if promo else 'Balance'} is "
+        f"{money_format(available, currency)}, stake {money_format(amount, currency)}.",
+    )
+
+
+def _bet_rolled_back() -> DomainError:
+    return DomainError(
+        "bet_rolled_back",
+        "A rollback of this bet arrived before it: the bet is refused and no stake is taken.",
+    )
 
 
 def bets_referenced(
@@ -237,10 +273,7 @@ def _bet_refuse_if_rolled_back(*, player: Player, activity: Activity) -> None:
         named, player_id=player.pk, source=activity.source
     )
     if remembered.exists():
-        raise DomainError(
-            "bet_rolled_back",
-            "A rollback of this bet arrived before it: the bet is refused and no stake is taken.",
-        )
+        raise _bet_rolled_back()
 
 
 def wallet_bet_zero_check(*, player: Player, currency: str, activity: Activity) -> None:
@@ -398,7 +431,26 @@ def wallet_win_settle(
     assumes none was and checks it in the same statement; only if one was does it look them up
     and post again (under the player's lock, which a rollback also takes, so the second answer
     holds).
+
+    A win on bets staked from cash alone (no bonus part, no wagering target) is a cash-only
+    player's win, posted by the server-side function when the player holds no bonus either.
+    Raises invalid_amount, already_rolled_back, idempotency_conflict.
     """
+    if not any(b.details.get("bonus") or b.details.get("target") is not None for b in bets):
+        won = amount_validate(amount, currency, allow_zero=True)
+        posted = cash_only_post(
+            kind=Kind.WIN,
+            player=player,
+            currency=currency,
+            amount=won,
+            idempotency_key=idempotency_key,
+            activity=activity,
+            bets=[b.pk for b in bets],
+            details={"cash": money_format(won, currency), "bonus": {}},
+            refusal=lambda *_: DomainError("already_rolled_back", "The bet was rolled back."),
+        )
+        if posted is not None:
+            return posted
     with wallet_operation(
         player=player, currency=currency, amount=amount, allow_zero=True
     ) as operation:
