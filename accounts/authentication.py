@@ -5,9 +5,10 @@ A request hashes the key and finds its token joined to its user (one query), the
 roles (one query). A process keeps what it found for `PITBOSS["AUTH_CACHE_SECONDS"]`, stamped
 with the **auth generation** — a counter in the shared cache (Redis in production) that every
 change to a token, a user or a group membership increments. Each request reads the counter (one
-Redis round trip, shared with the other generation counters: config/generations.py): an entry stamped with an older generation is looked up again, so a revoked
-token, a deactivated user or a role taken away is refused from the next request on, on every
-process. Expiry and the token's IP allowlist are checked on every request.
+Redis round trip, shared with the other generation counters: config/generations.py): an entry
+stamped with an older generation is looked up again, so a revoked token, a deactivated user or
+a role taken away is refused from the next request on, on every process. Expiry and the token's
+IP allowlist are checked on every request.
 """
 
 import threading

@@ -27,9 +27,8 @@ def _event(external_id: str, player: str = "p-1", kind: str = "deposit") -> dict
 
 def _rule_reads(client, capture, external_id: str) -> int:
     """Rule queries of one event request and its after-commit listeners."""
-    with CaptureQueriesContext(connection) as queries:
-        with capture(execute=True):
-            answer = client.post("/api/v1/events/", _event(external_id), format="json")
+    with CaptureQueriesContext(connection) as queries, capture(execute=True):
+        answer = client.post("/api/v1/events/", _event(external_id), format="json")
     assert answer.status_code == 200 and answer.json()["results"][0]["status"] == "applied"
     return sum('FROM "rewards_rule"' in q["sql"] for q in queries.captured_queries)
 
