@@ -5,9 +5,10 @@ A request hashes the key and finds its token joined to its user (one query), the
 roles (one query). A process keeps what it found for `PITBOSS["AUTH_CACHE_SECONDS"]`, stamped
 with the **auth generation** — a counter in the shared cache (Redis in production) that every
 change to a token, a user or a group membership increments. Each request reads the counter (one
-Redis round trip): an entry stamped with an older generation is looked up again, so a revoked
-token, a deactivated user or a role taken away is refused from the next request on, on every
-process. Expiry and the token's IP allowlist are checked on every request.
+Redis round trip, shared with the other generation counters: config/generations.py): an entry
+stamped with an older generation is looked up again, so a revoked token, a deactivated user or
+a role taken away is refused from the next request on, on every process. Expiry and the token's
+IP allowlist are checked on every request.
 """
 
 import threading
@@ -17,7 +18,6 @@ from ipaddress import ip_address, ip_network
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from rest_framework import exceptions
@@ -27,26 +27,25 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiToken
 from accounts.services import token_hash
+from config.generations import generation, generation_bump, generation_register
 from config.roles import user_roles
 
-GENERATION_KEY = "pitboss:auth:generation"
+GENERATION = "auth"  # the counter `pitboss:auth:generation` (config/generations.py)
+generation_register(GENERATION)
 MAX_ENTRIES = 1024
 _entries: dict[str, tuple[float, int, object, ApiToken]] = {}  # hash -> (expires, gen, user, tok)
 _lock = threading.Lock()
 
 
 def auth_generation() -> int:
-    return cache.get(GENERATION_KEY) or 0
+    return generation(GENERATION)
 
 
 def auth_cache_clear(**_kwargs) -> None:
     """A token, user or membership changed: every process looks tokens up again."""
     with _lock:
         _entries.clear()
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not set yet (or evicted): start it
-        cache.add(GENERATION_KEY, 1, timeout=None) or cache.incr(GENERATION_KEY)
+    generation_bump(GENERATION)
 
 
 def _ttl() -> float:

@@ -316,11 +316,13 @@ def batch_versus_one_by_one(
         one_by_one += json.loads(connection.getresponse().read())["results"]
     one_seconds = time.perf_counter() - started
     payload = json.dumps({"events": [body(fields, "b") for fields in sequence]}).encode()
+    wal_before = _wal_counters()
     started = time.perf_counter()
     connection.request("POST", "/api/v1/events/", payload, headers)
     response = connection.getresponse()
     batched = json.loads(response.read())["results"]
     batch_seconds = time.perf_counter() - started
+    wal = {k: v - wal_before[k] for k, v in _wal_counters().items()}
     connection.close()
 
     def answer(result: dict, side: str) -> dict:
@@ -341,10 +343,30 @@ def batch_versus_one_by_one(
         f"   batch {variant:<5} {size} events: one request {batch_seconds:.3f}s "
         f"({figures.batch_rate:,.0f}/s), {compared} one by one {one_seconds:.2f}s "
         f"({figures.one_rate:,.0f}/s); {'same answers' if figures.same else 'ANSWERS DIFFER'}"
-        f" {statuses}",
+        f" {statuses}; during the batch: WAL {wal['bytes'] / 1e6:.1f} MB, full-page images "
+        f"{wal['fpi']:,}, checkpoints {wal['checkpoints']}, buffers written by checkpoints "
+        f"{wal['checkpoint_buffers']:,}",
         flush=True,
     )
     return figures
+
+
+def _wal_counters() -> dict[str, int]:
+    """The cluster's WAL and checkpoint counters (PostgreSQL ≥ 14), to tell what a timed
+    request cost the server beyond its statements: full-page images after a checkpoint, a
+    checkpoint writing at the same time."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req,"
+                " b.buffers_checkpoint FROM pg_stat_wal w, pg_stat_bgwriter b"
+            )
+            row = cursor.fetchone()
+    except DatabaseError:  # PostgreSQL 17 moved the checkpoint counters: not shown
+        row = (0, 0, 0, 0)
+    return dict(zip(("bytes", "fpi", "checkpoints", "checkpoint_buffers"), row, strict=True))
 
 
 def _twin_players(count: int, *, skip: int) -> list[tuple[tuple, tuple]]:

@@ -3,7 +3,8 @@ Celery queue depth on /metrics.
 
 - `RequestContextMiddleware`: a request id (the caller's `X-Request-ID` when it is a sane token,
   else a new one) bound to structlog's context for the request's log lines and echoed in the
-  response's `X-Request-ID`.
+  response's `X-Request-ID`. It also opens the request's snapshot of the generation counters
+  (config/generations.py: read once per request).
 - Celery (connected in config/celery.py): each task's id, name and `job_id` bound to the log
   context while it runs (`task_context_bind`) and its duration observed in
   `pitboss_task_duration_seconds{task,state}`. The job id is the import job or rule run the task
@@ -28,6 +29,8 @@ import structlog
 from prometheus_client import CollectorRegistry, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY
+
+from config.generations import request_scope_close, request_scope_open
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 DEFAULT_QUEUES = ("celery",)
@@ -59,9 +62,11 @@ class RequestContextMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, path=request.path)
         request.request_id = request_id
+        scope = request_scope_open()
         try:
             response = self.get_response(request)
         finally:
+            request_scope_close(scope)
             structlog.contextvars.clear_contextvars()
         response["X-Request-ID"] = request_id
         return response

@@ -10,8 +10,11 @@ class RewardsConfig(AppConfig):
     post_import_steps = {"rules": "rewards.services.rules_run_after_import"}
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from players.services import daily_rollup_register, segment_refresher_register
         from rewards import tasks  # noqa: F401  registers the task names rewards/queueing.py uses
+        from rewards.event_triggers import rule_changed
         from rewards.names import names_register
         from rewards.segments import custom_segments_refresh
         from rewards.services import reward_days_refresh, rules_event_listener
@@ -24,3 +27,6 @@ class RewardsConfig(AppConfig):
         daily_rollup_register(reward_days_refresh)
         # on_event:<type> rules: evaluated by a Celery task after the event commits
         event_listener_register(rules_event_listener)
+        # the listener's per-process copy of the active on_event triggers follows every rule
+        post_save.connect(rule_changed, sender="rewards.Rule", dispatch_uid="rules_gen_save")
+        post_delete.connect(rule_changed, sender="rewards.Rule", dispatch_uid="rules_gen_delete")

@@ -20,6 +20,7 @@ from config.errors import DomainError
 from players.batch import chunk_size_default
 from players.models import Player
 from rewards import queueing, selectors
+from rewards.event_triggers import event_triggers
 from rewards.models import Reward, RewardDay, Rule, RuleBudget, RuleRun
 from rewards.money import money_str, reporting_currency
 from rewards.runs import (
@@ -149,11 +150,7 @@ def rules_event_listener(events) -> None:
     """Registered with the event ingestion: called after commit with the applied events.
     Enqueues one evaluation per event that some active `on_event:<type>` rule listens to;
     the event API's answer does not wait for it."""
-    triggers = set(
-        Rule.objects.filter(active=True, trigger__startswith="on_event:").values_list(
-            "trigger", flat=True
-        )
-    )
+    triggers = event_triggers()  # cached per process (rewards/event_triggers.py)
     if not triggers:
         return
     for event in events:

@@ -15,13 +15,16 @@ from config.roles import roles_sync
 def _currency_cache_fresh():
     """Currencies a rolled-back test created (or changed) must not outlive it in the cache."""
     from players.money import currencies_forget
+    from rewards.event_triggers import event_triggers_forget
     from wallet.policies import balance_policies_forget
 
     currencies_forget()
     balance_policies_forget()
+    event_triggers_forget()  # rules too: a rolled-back test's rules must not outlive it
     yield
     currencies_forget()
     balance_policies_forget()
+    event_triggers_forget()
 
 
 @pytest.fixture(autouse=True)

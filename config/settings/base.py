@@ -280,8 +280,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # Per API account (its tokens) and, without a valid token, per client address (counted by
     # accounts/authentication.py before the refusal); in the shared cache (Redis in
-    # production). NUM_PROXIES: trusted proxies in front (their X-Forwarded-For is believed).
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # production: one round trip per request, config/api/throttling.py). NUM_PROXIES: trusted
+    # proxies in front (their X-Forwarded-For is believed).
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.AccountRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("PITBOSS_THROTTLE_ACCOUNT", "2000/s"),
         "anon": env("PITBOSS_THROTTLE_ANONYMOUS", "60/min"),
