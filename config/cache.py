@@ -5,7 +5,8 @@ constructor fills a table of some 160 response callbacks, so each cache call pai
 of CPU before its round trip (measured against a reused client; `POST events/` made three such
 calls per request before ADR 0025 and makes two now: the generations' MGET and the throttle's
 script). A `redis.Redis` is safe to share between threads (the pool hands each command a
-connection) and after a fork (the pool notices the new pid and opens new connections), so one per pool is enough.
+connection) and after a fork (the pool notices the new pid and opens new connections), so one
+per pool is enough.
 """
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
