@@ -149,11 +149,20 @@ def _import(path: str) -> dict:
     }
 
 
-def _worker(path: str, pipe) -> None:
-    """The import worker: a process of its own (forked like a Celery prefork child), which
-    reports its own peak RSS with the import's figures."""
+def _worker(path: str, pipe, database: dict) -> None:
+    """The import worker: a fresh process of its own, started like a Celery worker (Django set
+    up, the importer imported, then the task), which reports its own RSS before the import and
+    its peak with the import's figures. Spawned, not forked from the benchmark: a forked child
+    would count the benchmark's own pages (earlier benchmarks' data) in its RSS."""
+    from bench.__main__ import setup_django
+
+    setup_django()
     from django.db import connections
 
+    import importer.services  # noqa: F401 - a worker has its task modules imported
+
+    connections["default"].close()  # setup_django's check connected to DATABASE_URL's
+    connections["default"].settings_dict.update(database)
     try:
         start_kb = _status_kb("VmRSS")
         result = _import(path)
@@ -168,16 +177,23 @@ def _worker(path: str, pipe) -> None:
 
 
 def _import_in_worker(path: str) -> dict:
-    """Run `_import` in a forked worker process; → its result (RuntimeError if it failed)."""
+    """Run `_import` in a spawned worker process on Django's current database (the scratch
+    database, on whichever cluster); → its result (RuntimeError if it failed)."""
     from django.db import connections
 
+    default = connections["default"]
+    database = {key: default.settings_dict[key] for key in ("NAME", "HOST", "PORT", "USER")}
+    database["PASSWORD"] = default.settings_dict.get("PASSWORD", "")
     connections.close_all()  # the child opens its own connection
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
-    worker = context.Process(target=_worker, args=(path, sending))
+    worker = context.Process(target=_worker, args=(path, sending, database))
     worker.start()
     sending.close()
-    result = receiving.recv()
+    try:
+        result = receiving.recv()
+    except EOFError:
+        result = {"error": f"the worker exited with status {worker.exitcode} before answering"}
     worker.join()
     if "error" in result:
         raise RuntimeError(f"the import worker failed: {result['error']}")
@@ -233,7 +249,7 @@ def _csv_results(csv_rows: int, imported: dict, floor: float, bare: float) -> li
             baseline_name="idle worker",
             target="<= 400 MB",
             met=imported["peak_rss_mb"] <= 400,
-            notes="VmHWM of the forked worker process that ran every stage of the CSV import "
+            notes="VmHWM of the spawned worker process that ran every stage of the CSV import "
             f"({imported['peak_after_load_mb']:.0f} MB at the end of the load, before the "
             "post-import steps); baseline: its RSS before the import",
         ),

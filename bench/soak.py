@@ -14,7 +14,7 @@ takes it). For 600 s × scale (at least 20 s), at once:
   `EVENT_RATE` and `GET players/{id}/` at `READ_RATE`;
 - one `POST events/` batch of 1,000 events (200 below scale 0.1; bench/api.py's
   `batch_sequence`: deposits, withdrawals, bets, wins) in the middle of each time slice;
-- one CSV import (bench/importer.py's generated file, 200,000 rows × scale) run in a forked
+- one CSV import (bench/importer.py's generated file, 200,000 rows × scale) run in a spawned
   worker process as bench/importer.py runs it, started after the first slice;
 - one rule run over all players with the 20 rules, through bench/rules.py's chunked path in one
   forked worker process (a Celery worker beside the web server), started half-way.
@@ -400,8 +400,7 @@ def _import(path: str) -> str:
     return (
         f"{result['status']}, {result['stored']:,} rows stored in {result['seconds']:.1f} s "
         f"(+ {result['after']:.1f} s after the load), worker peak RSS "
-        f"{result['peak_rss_mb']:.0f} MB ({result['rss_start_mb']:.0f} MB at the fork: the "
-        "soak process's pages)"
+        f"{result['peak_rss_mb']:.0f} MB ({result['rss_start_mb']:.0f} MB before the import)"
     )
 
 
