@@ -207,6 +207,31 @@ def pgstattuple_figures(dsn: dict, tables: list[str]) -> dict[str, str]:
     return figures
 
 
+SERVER_COUNTERS = """
+SELECT b.buffers_checkpoint, b.buffers_clean, b.buffers_backend,
+       b.checkpoints_timed + b.checkpoints_req, w.wal_bytes::bigint, w.wal_fpi
+  FROM pg_stat_bgwriter b, pg_stat_wal w
+"""
+
+
+def server_counters_start(dsn: dict, t0: float, width: float) -> tuple[list, threading.Thread]:
+    """A thread reading the cluster's write counters (pg_stat_bgwriter, pg_stat_wal) at each
+    slice boundary; → (the readings, filled as the load runs, and the thread). What a slice
+    cost the server's disk beside its requests: a checkpoint writing out an import's or a rule
+    run's pages, full-page images after it."""
+    readings: list[tuple] = []
+
+    def body() -> None:
+        with psycopg.connect(**dsn, autocommit=True) as conn:
+            for boundary in range(SLICES + 1):
+                time.sleep(max(0.0, t0 + boundary * width - time.perf_counter()))
+                readings.append(conn.execute(SERVER_COUNTERS).fetchone())
+
+    thread = threading.Thread(target=body, name="server-counters", daemon=True)
+    thread.start()
+    return readings, thread
+
+
 def run(scale: float = 1.0) -> list[BenchResult]:
     from django.db import connections
 
@@ -256,6 +281,8 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             t0 = time.perf_counter() + 0.05 + WARMUP  # open_loop's measured load starts then
             threads = [task.start(t0) for task in background]
             threads.append(load.batches_start(host, port, headers, t0, width))
+            counters, counting = server_counters_start(dsn, t0, width)
+            threads.append(counting)
             sampler = PgSampler(dsn, []).start()
             sample = open_loop(
                 host, port, headers, load.request, rate=rate, seconds=seconds, warmup=WARMUP
@@ -278,7 +305,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
         if status != 200:
             refused[kind][status] += 1
     figures = {kind: slice_figures(records[kind], seconds) for kind in records}
-    _print_slices(figures, load.batch_seconds, background, width)
+    _print_slices(figures, load.batch_seconds, background, width, counters)
     for task in background:
         print(f"   {task.name}: {task.started:.0f}-{task.ended:.0f} s, {task.outcome}", flush=True)
     waits = sampler.top_waits()
@@ -420,21 +447,33 @@ def _load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def _print_slices(figures, batch_seconds: dict[int, float], background, width: float) -> None:
+def _print_slices(
+    figures, batch_seconds: dict[int, float], background, width: float, counters: list
+) -> None:
+    """The per-slice table; the server columns are MB written by checkpoints, by the
+    background writer and by backends themselves (8 kB buffers), checkpoints completed, MB of
+    WAL and full-page images, during the slice."""
     print(
         f"   {'slice':>9} {'events':>6} {'err':>4} {'p50':>7} {'p95':>7}   {'reads':>6} "
-        f"{'err':>4} {'p50':>7} {'p95':>7}   {'batch s':>7}  running",
+        f"{'err':>4} {'p50':>7} {'p95':>7}   {'batch s':>7}  {'ckpt/bgw/backend MB':>19} "
+        f"{'ckpts':>5} {'WAL MB':>6} {'FPI':>6}  running",
         flush=True,
     )
     for events, reads in zip(figures["events"], figures["reads"], strict=True):
         running = ", ".join(
             task.name for task in background if task.covers(events.start, events.start + width)
         )
+        server = ""
+        if len(counters) > events.index + 1:
+            before, after = counters[events.index], counters[events.index + 1]
+            delta = [b - a for a, b in zip(before, after, strict=True)]
+            written = "/".join(f"{buffers * 8 / 1024:.0f}" for buffers in delta[:3])
+            server = f"{written:>19} {delta[3]:>5} {delta[4] / 1e6:>6.0f} {delta[5]:>6}"
         print(
             f"   {events.start:>4.0f}-{events.start + width:<4.0f} {events.count:>6} "
             f"{events.errors:>4} {events.p50:>7.1f} {events.p95:>7.1f}   {reads.count:>6} "
             f"{reads.errors:>4} {reads.p50:>7.1f} {reads.p95:>7.1f}   "
-            f"{batch_seconds.get(events.index, math.nan):>7.2f}  {running}",
+            f"{batch_seconds.get(events.index, math.nan):>7.2f}  {server}  {running}",
             flush=True,
         )
 
