@@ -423,6 +423,8 @@ def gunicorn(database: str):
         "-m",
         "gunicorn",
         "config.wsgi:application",
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),  # as deployed: metrics files, keep-alive
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -512,7 +514,7 @@ def open_loop(
                     connection = http.client.HTTPConnection(host, port, timeout=10)
                     status = 0
                     # the server closed an idle keep-alive connection before reading the
-                    # request (gunicorn's keepalive is 2 s; low rates): send it again once
+                    # request (after deploy/gunicorn.conf.py's keepalive; low rates): send it again once
                     if attempt == 2 or not isinstance(
                         error, http.client.RemoteDisconnected | BrokenPipeError
                     ):
