@@ -2,6 +2,7 @@
 its exact error code, and the balance unchanged where the spec says so (docs/aggregator.md)."""
 
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 
@@ -679,3 +680,17 @@ def test_an_id_that_is_not_printable_is_refused_before_any_query(vk, field, valu
         assert (status, answer["error"]["code"]) == (400, "PAM_ERR_UNDEFINED"), answer
     assert not Activity.objects.exists()
     assert promo(vk.balance()) == (D("100.00"), D("0.00"), D("2.00"))
+
+
+@pytest.mark.parametrize("field", ["providerTransactionId", "providerBetRef"])
+@pytest.mark.parametrize("value", ["t\x00-1", "t-1\n", "a\u200bb", "x" * 41])
+def test_a_transaction_lookup_by_an_id_the_spec_refuses_is_400(vk, field, value):
+    """getTransactions' query ids follow the spec's schema (1 to 40 characters) and the body's
+    printable rule: a NUL, which PostgreSQL text cannot hold, was a 500 (found by the
+    conformance test's generated requests)."""
+    vk.ok("WITHDRAW", "t-1", "1.00", round_id="r-1")
+    path = f"/players/{vk.player.external_id}/transactions"
+    status, body = vk.call("get", path, query={"provider": PROVIDER, field: quote(value)})
+    assert (status, body["status"], body["error"]["code"]) == (400, "ERROR", "PAM_ERR_UNDEFINED")
+    status, body = vk.call("get", path, query={"provider": PROVIDER, field: "t-1"})
+    assert status == 200

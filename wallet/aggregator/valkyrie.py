@@ -43,6 +43,7 @@ from wallet.aggregator.valkyrie_wire import (
     bad,
     balance_view,
     error_answer,
+    string_field,
     transaction_parse,
 )
 from wallet.event_records import (
@@ -198,8 +199,9 @@ class TransactionsView(ValkyrieView):
     def get(self, request, player_id: str):
         provider = self.provider(http_status=400)
         player = self.player_session(player_id).session.player
-        bet_ref = request.GET.get("providerBetRef", "")
-        transaction_id = request.GET.get("providerTransactionId", "")
+        # the spec's ids (1 to 40 printable characters): a NUL never reaches the query
+        bet_ref = string_field(request.GET, "providerBetRef")
+        transaction_id = string_field(request.GET, "providerTransactionId")
         if not (bet_ref or transaction_id):
             raise bad("providerTransactionId or providerBetRef is required.")
         wanted = f"{provider}:{bet_ref or transaction_id}"

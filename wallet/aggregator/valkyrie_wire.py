@@ -3,7 +3,7 @@ the `Transaction` body checked against the spec's schema, and the amounts it car
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -108,7 +108,10 @@ def bad(message: str) -> ValkyrieError:
     return ValkyrieError("PAM_ERR_UNDEFINED", message, http_status=400)
 
 
-def _string(body: dict, name: str, *, required: bool = False, max_length: int = 40) -> str:
+def string_field(body: Mapping, name: str, *, required: bool = False, max_length: int = 40) -> str:
+    """`body[name]` (a JSON object's or a query string's) as a spec string: 1 to `max_length`
+    printable characters; "" when it is absent and not `required`. ValkyrieError (400)
+    otherwise."""
     value = body.get(name)
     if value is None and not required:
         return ""
@@ -158,7 +161,7 @@ def transaction_parse(raw: bytes) -> Transaction:
     kind = body.get("transactionType")
     if kind not in TYPES:
         raise bad(f"transactionType: one of {', '.join(TYPES)} is required.")
-    currency = _string(body, "currency", required=True, max_length=3)
+    currency = string_field(body, "currency", required=True, max_length=3)
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise bad("currency: three capital letters are required.")
     if not isinstance(body.get("provider"), str):  # the query's provider is the one used
@@ -174,10 +177,10 @@ def transaction_parse(raw: bytes) -> Transaction:
         bonus=_amount(body, "bonusAmount"),
         promo=_amount(body, "promoAmount"),
         occurred_at=occurred_at,
-        transaction_id=_string(body, "providerTransactionId", required=True),
-        bet_ref=_string(body, "providerBetRef"),
-        game_id=_string(body, "providerGameId"),
-        round_id=_string(body, "providerRoundId"),
+        transaction_id=string_field(body, "providerTransactionId", required=True),
+        bet_ref=string_field(body, "providerBetRef"),
+        game_id=string_field(body, "providerGameId"),
+        round_id=string_field(body, "providerRoundId"),
         game_over=game_over,
     )
 
