@@ -27,10 +27,10 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config import prepared
 from config.errors import DomainError
 from players.models import Player
 from players.money import amount_validate
-from wallet import prepared
 from wallet.ledger import Leg, cash_account_id, house_account_id, ledger_post, posting_error
 from wallet.locks import player_accounts_lock_with_house
 from wallet.metrics import operations_count
