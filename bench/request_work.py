@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 Request = tuple[str, str, bytes | None]
+# counted apart from the statements: BEGIN, COMMIT, savepoints (Django logs them too)
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 
 
 def _database_prepare(scale: float, *, fresh: bool) -> tuple[str, str]:
@@ -175,7 +177,12 @@ class _RedisCount:
 
 
 def measure(
-    application, token: str, make: Callable[[int], list[Request]], count: int, top: int = 0
+    application,
+    token: str,
+    make: Callable[[int], list[Request]],
+    count: int,
+    top: int = 0,
+    sql: bool = False,
 ) -> dict:
     """Run `make(count)` twice: profiled (calls, CPU) and counted (statements, Redis)."""
     from django.db import connection
@@ -192,14 +199,22 @@ def measure(
     counted = make(count)
     with CaptureQueriesContext(connection) as queries, _RedisCount() as redis_commands:
         statuses += [_wsgi_call(application, token, request)[0] for request in counted]
+    if sql:
+        per_request = len(queries.captured_queries) // count
+        for query in queries.captured_queries[-2 * per_request :]:
+            print("  ", " ".join(query["sql"].split())[:160])
     if top:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
         print(out.getvalue())
+    control = sum(
+        q["sql"].split(None, 1)[0].upper() in TRANSACTION_CONTROL for q in queries.captured_queries
+    )
     return {
         "calls": stats.total_calls / count,
         "cpu_ms": 1000 * cpu / count,
-        "statements": len(queries.captured_queries) / count,
+        "statements": (len(queries.captured_queries) - control) / count,
+        "control": control / count,
         "redis": len(redis_commands.commands) / count,
         "redis_commands": sorted(set(redis_commands.commands)),
         "statuses": {status: statuses.count(status) for status in set(statuses)},
@@ -213,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fresh", action="store_true", help="make the scratch database again")
     parser.add_argument("--top", type=int, default=0, help="print the profile's top N")
     parser.add_argument("--kind", action="append", help="ping, player, write, events")
+    parser.add_argument("--sql", action="store_true", help="print the last two requests' SQL")
     args = parser.parse_args(argv)
 
     import django
@@ -236,16 +252,19 @@ def main(argv: list[str] | None = None) -> None:
     for kind in kinds:
         top = args.top if kind in (args.kind or []) else 0
         if kind == "events":
-            fresh = _fresh_players(count)  # profiled pass: half, counted pass: the other half
-            halves = iter([fresh[: count // 2], fresh[count // 2 :]])
+            # a first deposit (the player's cash account is opened), then a bet of the same
+            # players: the profiled pass on one half of fresh players, the counted on the other
+            fresh = _fresh_players(2 * count)
+            halves = [fresh[:count], fresh[count:]]
+            for event_kind in ("deposit", "bet"):
+                players = iter(halves)
+                batch = f"{tag}-{event_kind}"
 
-            def events(n: int, halves=halves) -> list[Request]:
-                players = next(halves)
-                deposits = _requests("deposit", len(players), players, tag)
-                bets = _requests("bet", len(players), players, tag)
-                return [r for pair in zip(deposits, bets, strict=True) for r in pair][:n]
+                def events(n: int, players=players, event_kind=event_kind, batch=batch) -> list:
+                    return _requests(event_kind, n, next(players), f"{batch}-{time.monotonic()}")
 
-            figures = measure(application, token, events, count, top)
+                figures = measure(application, token, events, count, top, args.sql)
+                _print(event_kind, figures)
         else:
             figures = measure(
                 application,
@@ -253,13 +272,19 @@ def main(argv: list[str] | None = None) -> None:
                 lambda n, kind=kind: _requests(kind, n, sample, f"{tag}-{time.monotonic()}"),
                 count,
                 top,
+                args.sql,
             )
-        print(
-            f"{kind:<8} calls {figures['calls']:>9,.0f}  statements {figures['statements']:5.2f}"
-            f"  redis {figures['redis']:4.2f} {figures['redis_commands']}  profiled CPU "
-            f"{figures['cpu_ms']:6.2f} ms  statuses {figures['statuses']}",
-            flush=True,
-        )
+            _print(kind, figures)
+
+
+def _print(kind: str, figures: dict) -> None:
+    print(
+        f"{kind:<8} calls {figures['calls']:>9,.0f}  statements {figures['statements']:5.2f}"
+        f" (+{figures['control']:.2f} BEGIN/COMMIT/savepoints)  redis {figures['redis']:4.2f} "
+        f"{figures['redis_commands']}  profiled CPU {figures['cpu_ms']:6.2f} ms  "
+        f"statuses {figures['statuses']}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
