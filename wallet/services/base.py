@@ -191,7 +191,8 @@ def cash_only_post(
 ) -> LedgerTransaction | None:
     """A cash-only player's deposit, withdrawal, bet or win (`kind`) as one call of the
     server-side function; None when it does not apply (not PostgreSQL, turned off, or the
-    function answered `fallback`: the player holds bonus money, has no cash account yet, …),
+    function answered `fallback`: the player holds bonus money, has no cash account yet — a
+    deposit opens it (migration wallet 0009) —, …),
     having written nothing — the caller then runs its Python path.
 
     The caller has refused the player's status and validated `amount` (a Decimal in the
