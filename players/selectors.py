@@ -3,9 +3,11 @@
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -24,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from config import prepared
 from config.databases import analytics_database
 from players.metrics import METRICS
 from players.models import (
@@ -69,11 +72,30 @@ PLAYER_DETAIL_FIELDS = (
 
 
 def player_detail(*, external_id: str) -> dict | None:
-    """One player for `players/{id}/` as plain values, in two queries (None if unknown).
+    """One player for `players/{id}/` as plain values (None if unknown): `{"pk", "external_id",
+    "status", "currency_id", "country", "registered_at", "segment", "risk_score", "minor_units",
+    "metrics": {window: {metric name: value}}, "custom_segments": [names, unordered]}`; money in
+    the player's currency as stored (Decimal), a window without a stored row absent.
 
-    The player joined to its currency and its metric rows (one row per stored window), then its
-    custom segment names: no model instances, no prefetch machinery (SPEC §12 latency).
+    On PostgreSQL one prepared statement (`_player_detail_sql`: the player, its currency's
+    minor units, its custom segment names and one row per stored metric window); elsewhere two
+    ORM queries. No model instances, no prefetch machinery (SPEC §12 latency).
     """
+    if connection.vendor == "postgresql":
+        rows = prepared.fetch(_player_detail_sql(), [external_id])
+        if not rows:
+            return None
+        first = rows[0]
+        fields = len(PLAYER_DETAIL_FIELDS)
+        detail = dict(zip(PLAYER_DETAIL_FIELDS, first[:fields], strict=True))
+        detail["minor_units"], detail["custom_segments"] = first[fields], first[fields + 1] or []
+        names = [metric.name for metric in METRICS]
+        detail["metrics"] = {
+            row[fields + 2]: dict(zip(names, row[fields + 3 :], strict=True))
+            for row in rows
+            if row[fields + 2] is not None
+        }
+        return detail
     metric_fields = [f"metrics__{metric.name}" for metric in METRICS]
     rows = list(
         Player.objects.filter(external_id=external_id).values(
@@ -96,6 +118,43 @@ def player_detail(*, external_id: str) -> dict | None:
         )
     )
     return detail
+
+
+@cache
+def _player_detail_sql() -> str:
+    """The player by external id joined to its currency, its custom segment names (aggregated
+    once per player) and its metric rows: one row per stored window, or one row with a null
+    window. Tables and columns come from the models; the custom segments (rewards/models.py)
+    through their relation to Player, by name: the players app never imports the apps above."""
+    player, metrics = Player._meta, PlayerMetrics._meta
+    membership = player.get_field("custom_memberships").related_model._meta
+    segment = membership.get_field("segment").related_model._meta
+    currency = player.get_field("currency").related_model._meta
+
+    def column(meta, name: str) -> str:
+        return connection.ops.quote_name(meta.get_field(name).column)
+
+    def table(meta) -> str:
+        return connection.ops.quote_name(meta.db_table)
+
+    player_columns = ", ".join(
+        f"p.{column(player, 'id' if name == 'pk' else name)}" for name in PLAYER_DETAIL_FIELDS
+    )
+    metric_columns = ", ".join(f"m.{column(metrics, metric.name)}" for metric in METRICS)
+    return f"""
+SELECT {player_columns}, c.{column(currency, "minor_units")}, s.names,
+       m.{column(metrics, "window")}, {metric_columns}
+  FROM {table(player)} p
+  JOIN {table(currency)} c ON c.{column(currency, "code")} = p.{column(player, "currency")}
+ CROSS JOIN LATERAL (
+       SELECT array_agg(cs.{column(segment, "name")}) AS names
+         FROM {table(membership)} cm
+         JOIN {table(segment)} cs ON cs.{column(segment, "id")} = cm.{column(membership, "segment")}
+        WHERE cm.{column(membership, "player")} = p.{column(player, "id")}
+       ) s
+  LEFT JOIN {table(metrics)} m ON m.{column(metrics, "player")} = p.{column(player, "id")}
+ WHERE p.{column(player, "external_id")} = %s
+"""
 
 
 def currencies_without_rate(*, at=None) -> list[str]:

@@ -15,10 +15,10 @@ from decimal import Decimal
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
+from config import prepared
 from config.errors import DomainError
 from players.models import Player
 from players.money import convert, currency_quantum
-from wallet import prepared
 from wallet.metrics import operations_count
 from wallet.models import Account, Entry, LedgerTransaction
 

@@ -9,7 +9,7 @@ import json
 from django.db import connection
 from django.db.models import Q
 
-from wallet import prepared
+from config import prepared
 from wallet.models import Account, Bonus
 
 # One round trip on PostgreSQL: the accounts locked, their bonus terms joined (the terms never

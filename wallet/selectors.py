@@ -6,9 +6,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import QuerySet, Sum
 
+from config import prepared
 from players.models import Player
 from players.money import EIGHT_PLACES, currency_quantum, money_format
-from wallet import prepared
 from wallet.models import Account, Bonus, Entry, LedgerTransaction
 from wallet.wagering import wagering_progress
 

@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "config.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.csp.CSPMiddleware",  # django-csp's, the header built once (config/csp.py)
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # last, as django-axes asks: it turns a locked-out login attempt into the lockout page
     "axes.middleware.AxesMiddleware",

@@ -116,3 +116,26 @@ def test_the_account_window_slides_and_refused_requests_do_not_count(monkeypatch
         assert status(1070) == 429  # 1030 and 1060.5 in the last minute
     finally:
         cache.clear()
+
+
+CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+@pytest.mark.postgres
+def test_a_first_deposit_and_a_bet_take_four_statements_each(service_client):
+    """A cash-only player's event: the player read with the activity insert, the wallet
+    function (a first deposit opens the cash account in it: ADR 0026), the balances, the
+    receipt — each a prepared statement, no ORM query."""
+    PlayerFactory(external_id="p-0", currency=currency("EUR"))
+    PlayerFactory(external_id="p-1", currency=currency("EUR"))
+    for number, kind in enumerate(("deposit", "bet")):  # the house accounts, the token cache
+        service_client.post("/api/v1/events/", _event(f"w-{number}", "p-0", kind), format="json")
+    for number, kind in enumerate(("deposit", "bet")):
+        with CaptureQueriesContext(connection) as queries:
+            answer = service_client.post(
+                "/api/v1/events/", _event(f"e-{number}", "p-1", kind), format="json"
+            )
+        assert answer.json()["results"][0]["status"] == "applied"
+        sent = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(CONTROL)]
+        assert len(sent) == 4, sent
+        assert "wallet_cash_only_post" in sent[1]

@@ -54,9 +54,18 @@ def test_detail_of_a_player_without_metrics_equals_the_serializer_answer(service
     assert body == serializer_answer("fresh")
 
 
-def test_detail_takes_two_queries(service_client):
-    PlayerFactory(external_id="p-q")
+def test_detail_takes_one_statement_on_postgresql(service_client):
+    """The player, its currency, custom segments and metric windows in one prepared statement
+    (players/selectors.py `_player_detail_sql`); two ORM queries elsewhere."""
+    player = PlayerFactory(external_id="p-q", currency=currency("BTC"))
+    players_refresh(player_ids=[player.pk], as_of=AS_OF)  # a row per window
+    for name in ("beta", "alpha"):
+        segment = CustomSegment.objects.create(name=name, expression="true")
+        CustomSegmentMembership.objects.create(segment=segment, player=player)
     assert service_client.get("/api/v1/players/p-q/").status_code == 200  # caches the token
     with CaptureQueriesContext(connection) as queries:
-        assert service_client.get("/api/v1/players/p-q/").status_code == 200
-    assert len(queries.captured_queries) == 2
+        body = service_client.get("/api/v1/players/p-q/").json()
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert body == serializer_answer("p-q")
+    assert body["custom_segments"] == ["alpha", "beta"]
+    assert set(body["metrics"]) == {"lifetime", "30d", "7d"}

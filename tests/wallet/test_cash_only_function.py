@@ -302,19 +302,38 @@ def test_the_function_and_the_python_path_decide_alike(seed):
 
 def test_the_function_posts_for_a_cash_only_player_and_falls_back_otherwise():
     """The two outcomes the differential test cannot tell apart from the outside: which path
-    wrote. A cash-only player's bet is posted by the function (no Python lock taken); a new
-    player (no cash account) and a player with bonus money get the Python path."""
+    wrote. A cash-only player's bet is posted by the function (no Python lock taken), and so is
+    a new player's first deposit once the currency's house account exists (the function opens
+    the cash account, migration wallet 0009); a first bet of a new player (no cash account) and
+    a player with bonus money get the Python path."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    house = player_make()
+    services.wallet_deposit(  # makes the house bank account (the Python path)
+        player=house, currency="EUR", amount=Decimal("1.00"), idempotency_key="cf-0"
+    )
+    newcomer = player_make()
+    with CaptureQueriesContext(connection) as first_bet, pytest.raises(DomainError):
+        services.wallet_bet_place(
+            player=newcomer,
+            currency="EUR",
+            amount=Decimal("1.00"),
+            game_category="slots",
+            game_id="g-1",
+            idempotency_key="cf-b",
+        )
+    sent = [q["sql"] for q in first_bet.captured_queries]
+    assert any("wallet_cash_only_post" in sql for sql in sent)  # answered `fallback`
+    assert any("FOR UPDATE" in sql for sql in sent)  # then the Python path's lock
+    assert not Account.objects.filter(player=newcomer).exists()  # refused: nothing stayed
     player = player_make()
     with CaptureQueriesContext(connection) as first:
         services.wallet_deposit(
             player=player, currency="EUR", amount=Decimal("50.00"), idempotency_key="cf-1"
         )
-    sent = [q["sql"] for q in first.captured_queries]
-    assert any("wallet_cash_only_post" in sql for sql in sent)  # answered `fallback`
-    assert any("FOR UPDATE" in sql for sql in sent)  # then the Python path's lock
+    assert ["wallet_cash_only_post" in q["sql"] for q in first.captured_queries] == [True]
+    assert Account.objects.get(player=player, kind="cash").balance == Decimal("50.00")
     with CaptureQueriesContext(connection) as cash_only:
         services.wallet_deposit(
             player=player, currency="EUR", amount=Decimal("5.00"), idempotency_key="cf-2"

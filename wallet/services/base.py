@@ -27,10 +27,10 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config import prepared
 from config.errors import DomainError
 from players.models import Player
 from players.money import amount_validate
-from wallet import prepared
 from wallet.ledger import Leg, cash_account_id, house_account_id, ledger_post, posting_error
 from wallet.locks import player_accounts_lock_with_house
 from wallet.metrics import operations_count
@@ -191,7 +191,8 @@ def cash_only_post(
 ) -> LedgerTransaction | None:
     """A cash-only player's deposit, withdrawal, bet or win (`kind`) as one call of the
     server-side function; None when it does not apply (not PostgreSQL, turned off, or the
-    function answered `fallback`: the player holds bonus money, has no cash account yet, …),
+    function answered `fallback`: the player holds bonus money, has no cash account yet — a
+    deposit opens it (migration wallet 0009) —, …),
     having written nothing — the caller then runs its Python path.
 
     The caller has refused the player's status and validated `amount` (a Decimal in the

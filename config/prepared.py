@@ -1,4 +1,5 @@
-"""The wallet's hot statements as server-side prepared statements (PostgreSQL only).
+"""Hot statements as server-side prepared statements (PostgreSQL only): the wallet's lock,
+posting and balances statements, a player's detail (`players.selectors.player_detail`).
 
 Django's psycopg cursors bind parameters client-side, so PostgreSQL parses and plans the lock
 and posting statements on every call: about 0.5 ms and 0.35 ms of server CPU, several times
