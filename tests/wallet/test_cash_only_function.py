@@ -354,3 +354,59 @@ def test_the_function_posts_for_a_cash_only_player_and_falls_back_otherwise():
     sent = [q["sql"] for q in with_bonus.captured_queries]
     assert "wallet_cash_only_post" in sent[0] and any("FOR UPDATE" in sql for sql in sent)
     assert bet.details["cash"] == "55.00" and list(bet.details["bonus"].values()) == ["5.00"]
+
+
+def _house_accounts_made(currency: str = "EUR") -> None:
+    """The currency's house accounts, as the first operation of a currency makes them."""
+    seed = player_make(currency=currency)
+    services.wallet_deposit(
+        player=seed, currency=currency, amount=Decimal("1.00"), idempotency_key="seed-house"
+    )
+
+
+@pytest.mark.parametrize("kind", ["bet", "withdrawal"])
+def test_a_refused_first_bet_or_withdrawal_leaves_no_account_behind(kind):
+    """Only deposits make the account in the function: a refusal answers without raising, so
+    an account made for a refused bet would outlive it. The Python path makes it inside the
+    transaction its refusal rolls back."""
+    _house_accounts_made()
+    player = player_make()
+    operation = services.wallet_bet_place if kind == "bet" else services.wallet_withdraw
+    with pytest.raises(DomainError) as refused:
+        operation(player=player, currency="EUR", amount=Decimal("5.00"), idempotency_key="rf-1")
+    assert refused.value.code == "insufficient_funds"
+    assert not Account.objects.filter(player=player).exists()
+
+
+def test_concurrent_first_deposits_make_one_account_holding_them_all():
+    """Ten first deposits of one player at once (ten connections): one cash account, every
+    deposit posted once, the balance their sum — the unique key decides who makes the account
+    and the lock serialises the postings."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import close_old_connections, connections
+
+    _house_accounts_made()
+    player = player_make()
+    barrier = threading.Barrier(10)
+
+    def deposit(index):
+        close_old_connections()
+        try:
+            barrier.wait()
+            return services.wallet_deposit(
+                player=player,
+                currency="EUR",
+                amount=Decimal(index + 1),
+                idempotency_key=f"cfd-{index}",
+            ).pk
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        posted = list(pool.map(deposit, range(10)))
+    assert len(set(posted)) == 10
+    cash = Account.objects.get(player=player, kind="cash")
+    assert cash.balance == sum(Decimal(i + 1) for i in range(10))
+    assert LedgerTransaction.objects.filter(player=player, kind="deposit").count() == 10
