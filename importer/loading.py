@@ -336,18 +336,56 @@ def _lock_players(cursor, table: str) -> None:
     )
 
 
-def load_activity(*, job_id: int, source: str) -> tuple[int, int]:
+# pg_advisory_xact_lock's first key for "the load of one import source" (the second is the
+# source's hash): any constant no other advisory lock of ours uses.
+SOURCE_LOCK = 0x1B0_0005
+
+
+def source_lock(*, source: str) -> None:
+    """Serialise the load transactions of imports of one `source` (PostgreSQL; a no-op on
+    SQLite, whose writers are serialised anyway).
+
+    A transaction-level advisory lock, taken as the transaction's first statement and held
+    until it ends: between a load's check that none of its ids is stored and its INSERT, no
+    other import of the same source can store one. Imports of other sources and the API (other
+    sources) do not wait. The check after it must run in a new statement under READ COMMITTED
+    (Django's default) to see what the previous holder committed.
+    """
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [SOURCE_LOCK, source])
+
+
+def activity_known(*, job_id: int, source: str) -> bool:
+    """Whether any staged id is already stored under `source` (stops at the first one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {stage_table(job_id)} s JOIN players_activity a "
+            "ON a.source = %s AND a.external_id = s.external_id)",
+            [source],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def load_activity(*, job_id: int, source: str, new_ids: bool = False) -> tuple[int, int]:
     """Create unknown players, then insert the staged activity. → (players, activities) new.
 
     On PostgreSQL the rows go in sorted by the unique key (the unique index then grows at its
     right edge instead of splitting pages all over), with the per-row FK triggers replaced by
     one set-based lock of the referenced rows when the role may do so (see _bulk_settings).
+    An id the file repeats is stored once, from its first row.
+
+    `new_ids` (PostgreSQL): the caller holds source_lock and found no staged id stored
+    (activity_known). The activity is then a plain `INSERT … SELECT DISTINCT ON` instead of
+    `… ON CONFLICT DO NOTHING`, whose speculative insertion pre-checks the unique index and
+    writes a confirmation WAL record for every row (~25% of the statement at 1,000,000 rows,
+    ADR 0027); a stored id would make it fail on the unique key rather than be skipped.
     """
     table = stage_table(job_id)
     now = _now()
-    order_players = order_activity = ""
-    if is_postgres():
-        order_players, order_activity = "ORDER BY s.player_id", "ORDER BY s.external_id"
+    postgres = is_postgres()
+    new_ids = new_ids and postgres
+    order_players = "ORDER BY s.player_id" if postgres else ""
     players_sql = f"""
         INSERT INTO players_player (external_id, username, email, country, currency_id,
             registered_at, status, segment, risk_score, no_bonus, created_at)
@@ -358,22 +396,28 @@ def load_activity(*, job_id: int, source: str) -> tuple[int, int]:
     """
     # The rate lookups (an index probe of players_exchangerate each) run only for rows in
     # another currency than their player's; CASE does not evaluate them otherwise.
+    # A repeated id keeps its first row: DISTINCT ON, or ON CONFLICT skipping the later rows
+    # (SQLite inserts in the stage's row order).
+    distinct = "DISTINCT ON (s.external_id)" if new_ids else ""
+    order = "ORDER BY s.external_id, s.row_no" if postgres else ""
+    skip = "" if new_ids else "ON CONFLICT (source, external_id) DO NOTHING"
+    stamp = "timestamptz" if postgres else "text"  # SQLite stores Django's text timestamps
     activity_sql = f"""
         INSERT INTO players_activity (source, external_id, player_id, type, amount, currency_id,
             player_amount, occurred_at, game_id, game_category, round_id, reference_id, count,
             created_at)
-        SELECT %s, s.external_id, p.id, s.type, s.amount, s.currency,
+        SELECT {distinct} CAST(%s AS varchar), s.external_id, p.id, s.type, s.amount, s.currency,
             CASE WHEN s.currency = p.currency_id THEN s.amount
                  ELSE s.amount * {_rate("s.currency", "s.occurred_at")}
                       / {_rate("p.currency_id", "s.occurred_at")} END,
             s.occurred_at, COALESCE(s.game_id, ''), COALESCE(s.game_category, ''),
-            COALESCE(s.round_id, ''), COALESCE(s.reference_id, ''), s.count, %s
+            COALESCE(s.round_id, ''), COALESCE(s.reference_id, ''), s.count, CAST(%s AS {stamp})
         FROM {table} s JOIN players_player p ON p.external_id = s.player_id
-        WHERE 1 = 1 {order_activity}
-        ON CONFLICT (source, external_id) DO NOTHING
+        WHERE 1 = 1 {order}
+        {skip}
     """
     with connection.cursor() as cursor:
-        fast_fk = _bulk_settings(cursor) if is_postgres() else False
+        fast_fk = _bulk_settings(cursor) if postgres else False
         # A currency deleted since validation: leave it to the FK trigger to refuse the load.
         fast_fk = fast_fk and _lock_currencies(cursor, table)
         if fast_fk:

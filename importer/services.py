@@ -579,31 +579,49 @@ def _safe_rows(errors: pd.DataFrame) -> list[list]:
 def _stage_load(job: ImportJob) -> str:
     mapping = mapping_parse(kind=job.kind, raw=job.mapping)
     source = f"import:{job.kind}"
-    replace: list[str] = []
-    if job.kind != Kind.PLAYERS:
-        # outside the transaction: the error report must survive a rejection
-        _check_rates(job)
-        replace = _check_conflicts(job, source)
-    with transaction.atomic():
-        loading.currencies_create(currencies=mapping.currencies)
-        if job.kind == Kind.PLAYERS:
+    if job.kind == Kind.PLAYERS:
+        with transaction.atomic():
+            loading.currencies_create(currencies=mapping.currencies)
             created, updated = loading.load_players(job_id=job.pk)
             # A status the file sets (self-excluded, blocked…) forfeits active bonuses at once.
             forfeited = player_statuses_changed(
                 player_ids=loading.affected_player_ids(job_id=job.pk) or []
             )
             _update(job, players_created=created, players_updated=updated)
-            note = f"; bonuses forfeited for {forfeited} excluded players" if forfeited else ""
-            return f"{created} players created, {updated} updated{note}"
-        replaced = loading.activity_delete(source=source, external_ids=replace) if replace else 0
-        players, activities = loading.load_activity(job_id=job.pk, source=source)
-        counts = {**job.counts, "inserted": activities, "replaced": replaced}
-        _update(job, players_created=players, activities_created=activities, counts=counts)
-        used = loading.staged_currencies(job_id=job.pk)
-        known = {w.get("currency") for w in job.warnings}
-        fresh = [w for w in _rate_warnings(used) if w["currency"] not in known]
-        if fresh:
-            _update(job, warnings=job.warnings + fresh)
+        note = f"; bonuses forfeited for {forfeited} excluded players" if forfeited else ""
+        return f"{created} players created, {updated} updated{note}"
+    # outside the transaction: the error report must survive a rejection
+    _check_rates(job)
+    if loading.is_postgres():
+        # A file none of whose ids an earlier import stored (the common case) is stored
+        # without ON CONFLICT, under the source's lock so that no concurrent import stores one
+        # meanwhile; otherwise nothing was written here and the comparison below decides
+        # (ADR 0027).
+        with transaction.atomic():
+            loading.source_lock(source=source)
+            if not loading.activity_known(job_id=job.pk, source=source):
+                _update(job, counts={**job.counts, "identical": 0, "conflicting": 0})
+                return _load_activity(job, mapping, source, replace=[], new_ids=True)
+    replace = _check_conflicts(job, source)
+    with transaction.atomic():
+        loading.source_lock(source=source)
+        return _load_activity(job, mapping, source, replace=replace, new_ids=False)
+
+
+def _load_activity(
+    job: ImportJob, mapping: Mapping, source: str, *, replace: list[str], new_ids: bool
+) -> str:
+    """The activity load, inside the caller's transaction (which holds the source's lock)."""
+    loading.currencies_create(currencies=mapping.currencies)
+    replaced = loading.activity_delete(source=source, external_ids=replace) if replace else 0
+    players, activities = loading.load_activity(job_id=job.pk, source=source, new_ids=new_ids)
+    counts = {**job.counts, "inserted": activities, "replaced": replaced}
+    _update(job, players_created=players, activities_created=activities, counts=counts)
+    used = loading.staged_currencies(job_id=job.pk)
+    known = {w.get("currency") for w in job.warnings}
+    fresh = [w for w in _rate_warnings(used) if w["currency"] not in known]
+    if fresh:
+        _update(job, warnings=job.warnings + fresh)
     note = f", {replaced} replaced" if replaced else ""
     return f"{players} players created, {activities} activities stored{note}"
 
