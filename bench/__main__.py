@@ -5,9 +5,12 @@
     python -m bench --scale 0.01         # the CI smoke run
 
 Every benchmark is a module `bench/<name>.py` exposing `run(scale: float = 1.0) ->
-list[BenchResult]`. It runs with Django's default connection on a freshly migrated scratch
-database `<DATABASE_URL name>_<module>` (dropped afterwards), unless the module sets
-`OWN_DATABASE = True` and manages its own (metrics, api). A module that does not exist yet prints "skipped: not landed"; one that fails
+list[BenchResult]`. It runs with Django's default connection on a migrated scratch database
+`<DATABASE_URL name>_<module>` (dropped afterwards), unless the module sets `OWN_DATABASE = True`
+and makes its own (metrics, api, soak). Either way the scratch database is a copy of a template
+migrated once per run and server (bench/db.py `migrated_templates`), and the modules that set
+`PRODUCTION_CLUSTER = True` share one dedicated cluster started for the run (`_Clusters`; ADR
+0027). A module that does not exist yet prints "skipped: not landed"; one that fails
 to import or crashes prints why, the others still run, and the exit status is 1. A missed target
 is reported (MISSED) but is not a failure of the run: the figures are the product.
 The results also go to a JSON file (--json, default bench/out/results.json).
@@ -24,6 +27,8 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,10 +71,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="machine-readable output")
     parser.add_argument(
         "--cluster",
-        choices=("dedicated", "machine"),
+        choices=("dedicated", "per-module", "machine"),
         default="dedicated",
-        help="where the wallet and API benchmarks run: a production-configured cluster of "
-        "their own (default; bench/cluster.py) or the machine's PostgreSQL",
+        help="where the wallet, API and soak benchmarks run: one production-configured cluster "
+        "for the run (default; bench/cluster.py), a new one for each of them, or the machine's "
+        "PostgreSQL",
     )
     args = parser.parse_args(argv)
     if args.scale <= 0:
@@ -129,35 +135,115 @@ def load(name: str):
         raise
 
 
-def _run(module, name: str, scale: float, cluster: str) -> list:
+class _Clusters:
+    """Where the benchmarks that set `PRODUCTION_CLUSTER = True` run (bench/cluster.py).
+
+    `dedicated` (the default): one production-configured cluster for the whole run, started
+    when the first of them needs it and stopped at the end; before each of them it is
+    checkpointed and its cluster-wide statistics (bgwriter, WAL) are reset, and each has its
+    own scratch database, as on a cluster of its own. `per-module`: a new cluster for each
+    (initdb, start, migrate, stop). `machine`: the machine's PostgreSQL."""
+
+    def __init__(self, mode: str, stack: ExitStack) -> None:
+        self.mode, self.stack = mode, stack
+        self.port: int | None = None
+        self.used_by: list[str] = []
+
+    @contextmanager
+    def around(self, module, name: str) -> Iterator[None]:
+        from bench import cluster as clusters
+        from bench.db import migrated_templates
+
+        if not getattr(module, "PRODUCTION_CLUSTER", False) or self.mode == "machine":
+            yield
+            return
+        if not clusters.available():
+            print("   no initdb/pg_ctl here: running on the machine's cluster", flush=True)
+            yield
+            return
+        if self.mode == "per-module":
+            with (
+                clusters.production_cluster() as port,
+                clusters.django_on(port),
+                migrated_templates(own=True),
+            ):
+                self._print(port, "started for this benchmark")
+                yield
+            return
+        started = time.perf_counter()
+        if self.port is None:
+            # on the run's stack, entered before the templates: they are dropped first
+            self.port = self.stack.enter_context(clusters.production_cluster())
+            how = f"started for this run in {time.perf_counter() - started:.1f}s"
+        else:
+            how = f"shared with {', '.join(self.used_by)}"
+        with clusters.django_on(self.port):
+            clusters.cluster_reset(clusters.dsn_kwargs_of_django())
+            self._print(self.port, how + "; checkpointed, statistics reset")
+            self.used_by.append(name)
+            yield
+
+    def _print(self, port: int, how: str) -> None:
+        from bench import cluster as clusters
+
+        in_force = clusters.settings_in_force(clusters.dsn_kwargs_of_django())
+        print(
+            f"   dedicated cluster on port {port} ({how}): "
+            + ", ".join(f"{k}={v}" for k, v in sorted(in_force.items())),
+            flush=True,
+        )
+
+
+def _run(module, name: str, scale: float, clusters: _Clusters) -> list:
     """Run one benchmark; one that does not make its own database gets a migrated scratch one
     (`<DATABASE_URL name>_<name>`), so that no benchmark writes into the developer's data. One
     that sets `PRODUCTION_CLUSTER = True` runs on a dedicated production-configured cluster
-    (bench/cluster.py) unless `--cluster machine`."""
-    from bench import cluster as clusters
+    (`_Clusters`) unless `--cluster machine`."""
+    with clusters.around(module, name):
+        if getattr(module, "OWN_DATABASE", False):
+            return list(module.run(scale=scale))
+        from bench.db import scratch_database
 
-    if getattr(module, "PRODUCTION_CLUSTER", False) and cluster == "dedicated":
-        if not clusters.available():
-            print("   no initdb/pg_ctl here: running on the machine's cluster", flush=True)
-        else:
-            with clusters.production_cluster() as port, clusters.django_on(port):
-                in_force = clusters.settings_in_force(clusters.dsn_kwargs_of_django())
-                print(
-                    f"   dedicated cluster on port {port}: "
-                    + ", ".join(f"{k}={v}" for k, v in sorted(in_force.items())),
-                    flush=True,
-                )
-                return _run_on_database(module, name, scale)
-    return _run_on_database(module, name, scale)
+        with scratch_database(name):
+            return list(module.run(scale=scale))
 
 
-def _run_on_database(module, name: str, scale: float) -> list:
-    if getattr(module, "OWN_DATABASE", False):
-        return list(module.run(scale=scale))
-    from bench.db import scratch_database
-
-    with scratch_database(name):
-        return list(module.run(scale=scale))
+def _run_all(
+    args: argparse.Namespace, clusters: _Clusters, results: list, modules: dict[str, dict]
+) -> bool:
+    """Run the chosen benchmarks in order, printing as they go; → whether any failed."""
+    failed = False
+    for name in args.only or MODULES:
+        started = time.perf_counter()
+        try:
+            module = load(name)
+        except Exception as error:  # an import error of a landed module is a failure
+            failed = True
+            modules[name] = {"status": "failed", "error": f"import: {error!r}"}
+            print(f"{name:<34} FAILED to import: {error!r}", flush=True)
+            traceback.print_exc()
+            continue
+        if module is None:
+            modules[name] = {"status": "skipped", "error": "not landed"}
+            print(f"{name:<34} skipped: not landed", flush=True)
+            continue
+        print(f"-- {name} (scale {args.scale:g})", flush=True)
+        try:
+            produced = _run(module, name, args.scale, clusters)
+        except Exception as error:
+            failed = True
+            seconds = time.perf_counter() - started
+            modules[name] = {"status": "failed", "error": repr(error), "seconds": seconds}
+            print(f"{name:<34} FAILED after {seconds:.1f}s: {error!r}", flush=True)
+            traceback.print_exc()
+            continue
+        seconds = time.perf_counter() - started
+        modules[name] = {"status": "ran", "seconds": round(seconds, 2), "results": len(produced)}
+        for result in produced:
+            print(result.line(), flush=True)
+        results.extend(produced)
+        print(f"   {name} took {seconds:.1f}s", flush=True)
+    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,40 +266,15 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {header['python']}  commit {header['commit'] or '?'}  scale {args.scale:g}",
         flush=True,
     )
+    from bench.db import migrated_templates
+
     results: list[BenchResult] = []
     modules: dict[str, dict] = {}
-    failed = False
     started_suite = time.perf_counter()
-    for name in args.only or MODULES:
-        started = time.perf_counter()
-        try:
-            module = load(name)
-        except Exception as error:  # an import error of a landed module is a failure
-            failed = True
-            modules[name] = {"status": "failed", "error": f"import: {error!r}"}
-            print(f"{name:<34} FAILED to import: {error!r}", flush=True)
-            traceback.print_exc()
-            continue
-        if module is None:
-            modules[name] = {"status": "skipped", "error": "not landed"}
-            print(f"{name:<34} skipped: not landed", flush=True)
-            continue
-        print(f"-- {name} (scale {args.scale:g})", flush=True)
-        try:
-            produced = _run(module, name, args.scale, args.cluster)
-        except Exception as error:
-            failed = True
-            seconds = time.perf_counter() - started
-            modules[name] = {"status": "failed", "error": repr(error), "seconds": seconds}
-            print(f"{name:<34} FAILED after {seconds:.1f}s: {error!r}", flush=True)
-            traceback.print_exc()
-            continue
-        seconds = time.perf_counter() - started
-        modules[name] = {"status": "ran", "seconds": round(seconds, 2), "results": len(produced)}
-        for result in produced:
-            print(result.line(), flush=True)
-        results.extend(produced)
-        print(f"   {name} took {seconds:.1f}s", flush=True)
+    # The dedicated cluster (entered on `stack` when first needed) outlives the templates.
+    with ExitStack() as stack, migrated_templates():
+        clusters = _Clusters(args.cluster, stack)
+        failed = _run_all(args, clusters, results, modules)
     total = time.perf_counter() - started_suite
     print(f"suite finished in {total:.1f}s: {len(results)} figures", flush=True)
 

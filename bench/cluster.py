@@ -1,11 +1,13 @@
 """A dedicated PostgreSQL cluster configured for production, and what it waits on under load.
 
 This machine's PostgreSQL is a CI image's: autovacuum off (its conf.d says so). Production never
-runs that way, so the wallet and API benchmarks — the ones whose rate depends on dead tuples and
-hot rows — run on a cluster of their own, created with `initdb` in a temporary directory, on its
-own port, with the settings docs/operations.md recommends (`PRODUCTION_SETTINGS`), and removed
-afterwards; pgbench runs on the same cluster in the same run. `python -m bench --cluster machine`
-uses the machine's cluster instead (to compare the two).
+runs that way, so the wallet, API and soak benchmarks — the ones whose rate depends on dead
+tuples and hot rows — run on a cluster of their own, created with `initdb` in a temporary
+directory, on its own port, with the settings docs/operations.md recommends
+(`PRODUCTION_SETTINGS`), and removed afterwards; pgbench runs on the same cluster in the same
+run. The runner (bench/__main__.py) starts one for the whole run and calls `cluster_reset`
+before each of those benchmarks (ADR 0027); `python -m bench --cluster per-module` starts one
+per benchmark, `--cluster machine` uses the machine's cluster instead (to compare).
 
 `PgSampler` samples `pg_stat_activity` wait events every half second and `pg_stat_user_tables`
 (dead tuples, HOT updates, autovacuum runs) at the start and end of each phase: the evidence for
@@ -129,6 +131,18 @@ def django_on(port: int) -> Iterator[None]:
     finally:
         default.close()
         default.settings_dict.update(saved)
+
+
+def cluster_reset(dsn_kwargs: dict) -> None:
+    """Make a running cluster look, to the next benchmark, as a fresh one would: write out
+    every dirty buffer (`CHECKPOINT`, so no earlier benchmark's writes are checkpointed during
+    this one's) and zero the cluster-wide counters (bgwriter/checkpointer, WAL) that a
+    benchmark reads as deltas. Per-table statistics need no reset: each benchmark has a new
+    scratch database."""
+    with psycopg.connect(**dsn_kwargs, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        conn.execute("SELECT pg_stat_reset_shared('bgwriter')")
+        conn.execute("SELECT pg_stat_reset_shared('wal')")
 
 
 def settings_in_force(dsn_kwargs: dict) -> dict[str, str]:

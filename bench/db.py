@@ -1,10 +1,13 @@
 """Scratch databases and bulk loading for the benchmarks.
 
-`scratch_database("metrics")` creates `<DATABASE_URL's name>_metrics`, migrates it with the
-project's migrations, points Django's default connection at it for the duration, and drops it
-afterwards — the database in DATABASE_URL is never written to. `load_casino()` COPYs generated
-players and activity into the migrated tables, with the activity indexes rebuilt after the load
-(as a restore would) so that loading 5,000,000 rows takes well under a minute.
+`scratch_database("metrics")` creates `<DATABASE_URL's name>_metrics`, points Django's default
+connection at it for the duration, and drops it afterwards — the database in DATABASE_URL is
+never written to. The scratch database is a copy (`CREATE DATABASE … TEMPLATE`) of a template
+database `<name>_template` that was migrated with the project's migrations once per server
+within `migrated_templates()` (the runner holds one for the whole run; outside it, each scratch
+database migrates a template of its own). `load_casino()` COPYs generated players and activity
+into the migrated tables, with the activity indexes rebuilt after the load (as a restore would)
+so that loading 5,000,000 rows takes well under a minute.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ from bench.generate import CATEGORIES, TYPES, Casino
 CHUNK = 500_000
 
 
-def _admin(dbname: str = "postgres") -> psycopg.Connection:
+def _admin_params(dbname: str = "postgres") -> dict:
+    """psycopg connection parameters for `dbname` on the server of Django's default connection."""
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
     params["dbname"] = dbname
-    return psycopg.connect(**params, autocommit=True)
+    return params
+
+
+def _admin(dbname: str = "postgres") -> psycopg.Connection:
+    return psycopg.connect(**_admin_params(dbname), autocommit=True)
 
 
 def drop_database(name: str) -> None:
@@ -40,9 +48,80 @@ def drop_database(name: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# server (host, port) → (template database name, admin connection parameters), while
+# `migrated_templates()` is open; None outside it.
+_templates: dict[tuple[str, str], tuple[str, dict]] | None = None
+
+
+def _server() -> tuple[str, str]:
+    settings = connections["default"].settings_dict
+    return (settings["HOST"] or "", str(settings["PORT"] or ""))
+
+
+@contextmanager
+def migrated_templates(*, own: bool = False) -> Iterator[None]:
+    """For its duration, every scratch database on a server is a copy of one template database
+    `<name>_template` on that server, migrated when the first scratch database there is made;
+    the templates are dropped at the end, so enter it inside any cluster it may use. Inside
+    another `migrated_templates()` it is that one, unless `own` (a cluster that lives shorter
+    than the outer one: its template is dropped before the cluster stops)."""
+    global _templates
+    if _templates is not None and not own:
+        yield
+        return
+    outer, _templates = _templates, {}
+    try:
+        yield
+    finally:
+        templates, _templates = _templates, outer
+        for name, params in templates.values():
+            with psycopg.connect(**params, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def template_database() -> tuple[str, float]:
+    """The migrated template database of the server Django's default connection is on, made
+    now if this `migrated_templates()` has none there yet; → (its name, seconds spent making it
+    now: 0 when it existed).
+
+    A template left over by a killed run is dropped and made again: its migrations may not be
+    this checkout's. Once migrated, it takes no connections (`ALLOW_CONNECTIONS false`: a copy
+    fails while another session is connected to its source), and Django's connections are
+    closed."""
+    if _templates is None:
+        raise RuntimeError("template_database() outside migrated_templates()")
+    server = _server()
+    if server in _templates:
+        return _templates[server][0], 0.0
+    started = time.perf_counter()
+    default = connections["default"]
+    original = default.settings_dict["NAME"]
+    name = f"{original}_template"
+    drop_database(name)
+    params = _admin_params()
+    with _admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    connections.close_all()
+    default.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+    except BaseException:
+        connections.close_all()
+        default.settings_dict["NAME"] = original
+        drop_database(name)
+        raise
+    connections.close_all()
+    default.settings_dict["NAME"] = original
+    with _admin() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    _templates[server] = (name, params)
+    return name, time.perf_counter() - started
+
+
 @contextmanager
 def scratch_database(suffix: str, *, keep: bool = False) -> Iterator[str]:
-    """A freshly migrated database `<name>_<suffix>`, Django's default connection on it.
+    """A migrated database `<name>_<suffix>`, Django's default connection on it: a copy of
+    the server's migrated template (`template_database()`).
 
     It is dropped afterwards unless `keep` or the environment sets BENCH_KEEP_DB=1 (to
     profile on the loaded data).
@@ -51,19 +130,27 @@ def scratch_database(suffix: str, *, keep: bool = False) -> Iterator[str]:
     default = connections["default"]
     original = default.settings_dict["NAME"]
     name = f"{original}_{suffix}"
-    drop_database(name)
-    with _admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    default.close()
-    default.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield name
-    finally:
-        default.close()
-        default.settings_dict["NAME"] = original
-        if not keep:
-            drop_database(name)
+    with migrated_templates():
+        template, migrating = template_database()
+        started = time.perf_counter()
+        drop_database(name)
+        connections.close_all()
+        with _admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        print(
+            f"   scratch database {name}: "
+            + (f"migrated {template} in {migrating:.1f}s, " if migrating else "")
+            + f"copied from it in {time.perf_counter() - started:.1f}s",
+            flush=True,
+        )
+        default.settings_dict["NAME"] = name
+        try:
+            yield name
+        finally:
+            default.close()
+            default.settings_dict["NAME"] = original
+            if not keep:
+                drop_database(name)
 
 
 def _copy(table: str, columns: list[str], frames: Iterator[pd.DataFrame]) -> None:

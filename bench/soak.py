@@ -251,7 +251,7 @@ def run(scale: float = 1.0) -> list[BenchResult]:
     currencies_forget()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, scratch_database("soak") as database:
-        migrated = time.perf_counter() - started
+        database_ready = time.perf_counter() - started
         casino = casino_prepare(players, seed=29)
         rule_ids = [rule.pk for rule in _rules()]
         token = service_token("bench-soak")
@@ -266,8 +266,8 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             f"rules; load for {seconds:g} s in {SLICES} slices of {width:g} s: "
             f"{EVENT_RATE:g} events/s + {READ_RATE:g} reads/s (open loop), a {batch_size}-event "
             f"batch per slice, a {import_rows:,}-row CSV import at {width:g} s, a rule run "
-            f"({RULE_WORKERS} worker) at {seconds / 2:g} s; setup {migrated:.0f} s migrate + "
-            f"{time.perf_counter() - started - migrated:.0f} s data; load average {_load()}",
+            f"({RULE_WORKERS} worker) at {seconds / 2:g} s; setup {database_ready:.0f} s database + "
+            f"{time.perf_counter() - started - database_ready:.0f} s data; load average {_load()}",
             flush=True,
         )
         with gunicorn(database) as base_url:
