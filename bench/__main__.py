@@ -10,7 +10,7 @@ list[BenchResult]`. It runs with Django's default connection on a migrated scrat
 and makes its own (metrics, api, soak). Either way the scratch database is a copy of a template
 migrated once per run and server (bench/db.py `migrated_templates`), and the modules that set
 `PRODUCTION_CLUSTER = True` share one dedicated cluster started for the run (`_Clusters`; ADR
-0027). A module that does not exist yet prints "skipped: not landed"; one that fails
+0028). A module that does not exist yet prints "skipped: not landed"; one that fails
 to import or crashes prints why, the others still run, and the exit status is 1. A missed target
 is reported (MISSED) but is not a failure of the run: the figures are the product.
 The results also go to a JSON file (--json, default bench/out/results.json).

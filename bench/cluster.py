@@ -6,7 +6,7 @@ tuples and hot rows — run on a cluster of their own, created with `initdb` in 
 directory, on its own port, with the settings docs/operations.md recommends
 (`PRODUCTION_SETTINGS`), and removed afterwards; pgbench runs on the same cluster in the same
 run. The runner (bench/__main__.py) starts one for the whole run and calls `cluster_reset`
-before each of those benchmarks (ADR 0027); `python -m bench --cluster per-module` starts one
+before each of those benchmarks (ADR 0028); `python -m bench --cluster per-module` starts one
 per benchmark, `--cluster machine` uses the machine's cluster instead (to compare).
 
 `PgSampler` samples `pg_stat_activity` wait events every half second and `pg_stat_user_tables`
