@@ -8,9 +8,12 @@ a broken connection instead of the 413 (gunicorn does exactly that). A body sent
 `Transfer-Encoding: chunked` has no declared length; Django would read it as empty, so it is
 read here (bounded the same way; uploads up to `PITBOSS["MAX_UPLOAD_BYTES"]`, spooled to disk)
 and handed on with its length. Multipart uploads (imports) with a declared length stream to
-disk and are exempt from the JSON limit. It also refuses (400 `invalid`) a query string holding
-a NUL character (`%00`): PostgreSQL text cannot hold one, so a query parameter a view hands to
-a filter would otherwise fail in the database (a 500), whichever view reads it.
+disk and are exempt from the JSON limit.
+
+`QueryNulMiddleware` refuses (400 `invalid`) an /api/v1/ query string holding a NUL character
+(`%00`): PostgreSQL text cannot hold one, so a query parameter a view hands to a filter would
+otherwise fail in the database (a 500), whichever view reads it. It sits below the security
+headers' middleware (X-Frame-Options, CSP), so its answer carries them like any view's.
 
 `ApiErrorShapeMiddleware` turns any error response under /api/ that is not JSON — Django's
 HTML 404 page (always shown with DEBUG on, whatever `handler404` says), a 400 for a bad
@@ -56,15 +59,22 @@ def _query_has_nul(request) -> bool:
     return "%00" in query or "\x00" in query
 
 
+def QueryNulMiddleware(get_response):  # noqa: N802 - a middleware factory, named as a class
+    def middleware(request):
+        if request.path.startswith("/api/v1/") and _query_has_nul(request):
+            message = "A query parameter holds a NUL character, which no value may contain."
+            return JsonResponse(error_body("invalid", message), status=400)
+        return get_response(request)
+
+    return middleware
+
+
 class JsonBodyLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.path.startswith("/api/"):
-            if request.path.startswith("/api/v1/") and _query_has_nul(request):
-                message = "A query parameter holds a NUL character, which no value may contain."
-                return JsonResponse(error_body("invalid", message), status=400)
             multipart = request.content_type.startswith("multipart/")
             limit = (
                 settings.PITBOSS["MAX_UPLOAD_BYTES"]

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.csp.CSPMiddleware",  # django-csp's, the header built once (config/csp.py)
+    "config.api.middleware.QueryNulMiddleware",  # below the security headers: its 400 gets them
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # last, as django-axes asks: it turns a locked-out login attempt into the lockout page
     "axes.middleware.AxesMiddleware",

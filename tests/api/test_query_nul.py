@@ -40,3 +40,11 @@ def test_a_nul_in_the_query_string_is_a_400_with_the_error_shape(admin_client_ap
     response = admin_client_api.get(f"/api/v1/rewards/?{query}")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.django_db
+def test_the_refusal_carries_the_security_headers_of_any_answer(admin_client_api):
+    response = admin_client_api.get("/api/v1/players/?status=%00")
+    assert response.status_code == 400
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]

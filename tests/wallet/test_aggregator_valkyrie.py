@@ -694,3 +694,13 @@ def test_a_transaction_lookup_by_an_id_the_spec_refuses_is_400(vk, field, value)
     assert (status, body["status"], body["error"]["code"]) == (400, "ERROR", "PAM_ERR_UNDEFINED")
     status, body = vk.call("get", path, query={"provider": PROVIDER, field: "t-1"})
     assert status == 200
+
+
+def test_an_empty_lookup_id_is_an_absent_one(vk):
+    """Aggregators send optional ids as empty parameters: `providerBetRef=` falls back to the
+    transaction id, as before the ids were checked."""
+    vk.ok("WITHDRAW", "t-1", "1.00", round_id="r-1")
+    path = f"/players/{vk.player.external_id}/transactions"
+    query = {"provider": PROVIDER, "providerBetRef": "", "providerTransactionId": "t-1"}
+    status, body = vk.call("get", path, query=query)
+    assert status == 200 and [t["providerTransactionId"] for t in body["transactions"]] == ["t-1"]

@@ -199,9 +199,12 @@ class TransactionsView(ValkyrieView):
     def get(self, request, player_id: str):
         provider = self.provider(http_status=400)
         player = self.player_session(player_id).session.player
-        # the spec's ids (1 to 40 printable characters): a NUL never reaches the query
-        bet_ref = string_field(request.GET, "providerBetRef")
-        transaction_id = string_field(request.GET, "providerTransactionId")
+        # the spec's ids (1 to 40 printable characters): a NUL never reaches the query; an
+        # empty parameter is an absent one, as aggregators send optional ids
+        bet_ref, transaction_id = (
+            string_field(request.GET, name) if request.GET.get(name) else ""
+            for name in ("providerBetRef", "providerTransactionId")
+        )
         if not (bet_ref or transaction_id):
             raise bad("providerTransactionId or providerBetRef is required.")
         wanted = f"{provider}:{bet_ref or transaction_id}"
