@@ -346,30 +346,27 @@ def batch_versus_one_by_one(
         f"   batch {variant:<5} {size} events: one request {batch_seconds:.3f}s "
         f"({figures.batch_rate:,.0f}/s), {compared} one by one {one_seconds:.2f}s "
         f"({figures.one_rate:,.0f}/s); {'same answers' if figures.same else 'ANSWERS DIFFER'}"
-        f" {statuses}; during the batch: WAL {wal['bytes'] / 1e6:.1f} MB, full-page images "
-        f"{wal['fpi']:,}, checkpoints {wal['checkpoints']}, buffers written by checkpoints "
-        f"{wal['checkpoint_buffers']:,}",
+        f" {statuses}; during the batch: WAL {wal['wal_bytes'] / 1e6:.1f} MB, full-page images "
+        f"{wal['wal_fpi']:,}, checkpoints {wal['checkpoints']}, buffers written by checkpoints "
+        f"{wal['buffers_checkpoint']:,}",
         flush=True,
     )
     return figures
 
 
 def _wal_counters() -> dict[str, int]:
-    """The cluster's WAL and checkpoint counters (PostgreSQL ≥ 14), to tell what a timed
-    request cost the server beyond its statements: full-page images after a checkpoint, a
-    checkpoint writing at the same time."""
+    """bench/cluster.py's `write_counters` on Django's connection, to tell what a timed request
+    cost the server beyond its statements: full-page images after a checkpoint, a checkpoint
+    writing at the same time (zeros where PostgreSQL 17 moved the checkpoint counters)."""
     from django.db import DatabaseError, connection
+
+    from bench.cluster import WRITE_COUNTERS, write_counters
 
     try:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req,"
-                " b.buffers_checkpoint FROM pg_stat_wal w, pg_stat_bgwriter b"
-            )
-            row = cursor.fetchone()
+            return write_counters(cursor)
     except DatabaseError:  # PostgreSQL 17 moved the checkpoint counters: not shown
-        row = (0, 0, 0, 0)
-    return dict(zip(("bytes", "fpi", "checkpoints", "checkpoint_buffers"), row, strict=True))
+        return dict.fromkeys(WRITE_COUNTERS, 0)
 
 
 def _twin_players(count: int, *, skip: int) -> list[tuple[tuple, tuple]]:

@@ -207,6 +207,30 @@ class PgSampler:
         )
 
 
+WRITE_COUNTERS = (
+    "wal_bytes",
+    "wal_fpi",
+    "checkpoints",
+    "buffers_checkpoint",
+    "buffers_clean",
+    "buffers_backend",
+)
+WRITE_COUNTERS_SQL = """
+SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req,
+       b.buffers_checkpoint, b.buffers_clean, b.buffers_backend
+  FROM pg_stat_wal w, pg_stat_bgwriter b
+"""
+
+
+def write_counters(cursor) -> dict[str, int]:
+    """The cluster's write counters (PostgreSQL 14 to 16), read through `cursor` (Django's or
+    psycopg's): WAL bytes and full-page images, checkpoints completed, and the 8 kB buffers
+    written by checkpoints, the background writer and backends. Differences between two
+    readings tell what a timed stretch cost the server beyond its statements."""
+    cursor.execute(WRITE_COUNTERS_SQL)
+    return dict(zip(WRITE_COUNTERS, cursor.fetchone(), strict=True))
+
+
 def dsn_kwargs_of_django() -> dict:
     from django.db import connection
 

@@ -207,25 +207,20 @@ def pgstattuple_figures(dsn: dict, tables: list[str]) -> dict[str, str]:
     return figures
 
 
-SERVER_COUNTERS = """
-SELECT b.buffers_checkpoint, b.buffers_clean, b.buffers_backend,
-       b.checkpoints_timed + b.checkpoints_req, w.wal_bytes::bigint, w.wal_fpi
-  FROM pg_stat_bgwriter b, pg_stat_wal w
-"""
-
-
 def server_counters_start(dsn: dict, t0: float, width: float) -> tuple[list, threading.Thread]:
-    """A thread reading the cluster's write counters (pg_stat_bgwriter, pg_stat_wal) at each
+    """A thread reading the cluster's write counters (bench/cluster.py `write_counters`) at each
     slice boundary; → (the readings, filled as the load runs, and the thread). What a slice
     cost the server's disk beside its requests: a checkpoint writing out an import's or a rule
     run's pages, full-page images after it."""
-    readings: list[tuple] = []
+    from bench.cluster import write_counters
+
+    readings: list[dict[str, int]] = []
 
     def body() -> None:
-        with psycopg.connect(**dsn, autocommit=True) as conn:
+        with psycopg.connect(**dsn, autocommit=True) as conn, conn.cursor() as cursor:
             for boundary in range(SLICES + 1):
                 time.sleep(max(0.0, t0 + boundary * width - time.perf_counter()))
-                readings.append(conn.execute(SERVER_COUNTERS).fetchone())
+                readings.append(write_counters(cursor))
 
     thread = threading.Thread(target=body, name="server-counters", daemon=True)
     thread.start()
@@ -466,9 +461,15 @@ def _print_slices(
         server = ""
         if len(counters) > events.index + 1:
             before, after = counters[events.index], counters[events.index + 1]
-            delta = [b - a for a, b in zip(before, after, strict=True)]
-            written = "/".join(f"{buffers * 8 / 1024:.0f}" for buffers in delta[:3])
-            server = f"{written:>19} {delta[3]:>5} {delta[4] / 1e6:>6.0f} {delta[5]:>6}"
+            delta = {name: after[name] - before[name] for name in after}
+            written = "/".join(
+                f"{delta[name] * 8 / 1024:.0f}"
+                for name in ("buffers_checkpoint", "buffers_clean", "buffers_backend")
+            )
+            server = (
+                f"{written:>19} {delta['checkpoints']:>5} {delta['wal_bytes'] / 1e6:>6.0f} "
+                f"{delta['wal_fpi']:>6}"
+            )
         print(
             f"   {events.start:>4.0f}-{events.start + width:<4.0f} {events.count:>6} "
             f"{events.errors:>4} {events.p50:>7.1f} {events.p95:>7.1f}   {reads.count:>6} "
