@@ -77,12 +77,7 @@ def stage_create(*, job_id: int, kind: str) -> None:
 
 def stage_drop(*, job_id: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {stage_table(job_id)}, {players_table(job_id)}")
-
-
-def players_table(job_id: int) -> str:
-    """The job's summary of the players its staged rows name (PlayerFirsts.store)."""
-    return f"{stage_table(job_id)}_players"
+        cursor.execute(f"DROP TABLE IF EXISTS {stage_table(job_id)}")
 
 
 def stage_exists(*, job_id: int) -> bool:
@@ -134,54 +129,6 @@ def stage_write(*, job_id: int, kind: str, rows: pd.DataFrame, raw=None) -> None
         )
 
 
-class PlayerFirsts:
-    """Per player the staged activity rows name: the smallest currency code and the earliest
-    time of their rows (what a new player is created with), gathered chunk by chunk in Arrow
-    while the rows are staged, so that the load does not scan and group the staged rows for
-    them (ADR 0031). Codes compare byte by byte (as `COLLATE "C"`), times as the staged text
-    (fixed-width UTC, so in time order)."""
-
-    def __init__(self):
-        self.table: pa.Table | None = None
-
-    def add(self, rows: pd.DataFrame) -> None:
-        chunk = pa.table(
-            {name: pa.array(rows[name], pa.string(), from_pandas=True) for name in _FIRSTS}
-        )
-        if self.table is not None:
-            chunk = pa.concat_tables([self.table, chunk])
-        grouped = chunk.group_by("player_id", use_threads=False).aggregate(
-            [("currency", "min"), ("occurred_at", "min")]
-        )
-        self.table = pa.table(
-            {
-                "player_id": grouped["player_id"],
-                "currency": grouped["currency_min"],
-                "occurred_at": grouped["occurred_at_min"],
-            }
-        )
-
-    def store(self, *, job_id: int, raw) -> None:
-        """Write the summary as the job's players table, through `raw` (the job's psycopg
-        connection)."""
-        if self.table is None:
-            return
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(self.table, sink, pacsv.WriteOptions(include_header=False))
-        table = players_table(job_id)
-        with raw.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-            cursor.execute(
-                f"CREATE UNLOGGED TABLE {table} (player_id text, currency text, "
-                "occurred_at timestamptz)"
-            )
-            with cursor.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
-                copy.write(sink.getvalue().to_pybytes())
-
-
-_FIRSTS = ("player_id", "currency", "occurred_at")
-
-
 class StageWriter:
     """Writes staging chunks while the caller reads and checks the next one (PostgreSQL).
 
@@ -191,40 +138,25 @@ class StageWriter:
     `write` or at `wait`. Thread-safe because psycopg serialises a connection's operations
     and the caller does not use the connection while a chunk is in flight (it calls `wait`
     before its own statements). On SQLite every write is synchronous.
-
-    For activity (PostgreSQL) the thread also summarises the players the chunk names
-    (PlayerFirsts); `finish` stores the summary once every chunk is staged.
     """
 
     def __init__(self, *, job_id: int, kind: str):
         self.job_id, self.kind = job_id, kind
         self.pending: Future | None = None
         self.pool: ThreadPoolExecutor | None = None
-        self.firsts: PlayerFirsts | None = None
         if is_postgres():
             connection.ensure_connection()
             self.raw = connection.connection
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-stage")
-            if kind != Kind.PLAYERS:
-                self.firsts = PlayerFirsts()
 
     def write(self, rows: pd.DataFrame) -> None:
         self.wait()
         if self.pool is None:
             stage_write(job_id=self.job_id, kind=self.kind, rows=rows)
             return
-        self.pending = self.pool.submit(self._store, rows)
-
-    def _store(self, rows: pd.DataFrame) -> None:
-        stage_write(job_id=self.job_id, kind=self.kind, rows=rows, raw=self.raw)
-        if self.firsts is not None and not rows.empty:
-            self.firsts.add(rows)
-
-    def finish(self) -> None:
-        """Wait for the chunk in flight, then store the players summary (if any)."""
-        self.wait()
-        if self.firsts is not None:
-            self.firsts.store(job_id=self.job_id, raw=self.raw)
+        self.pending = self.pool.submit(
+            stage_write, job_id=self.job_id, kind=self.kind, rows=rows, raw=self.raw
+        )
 
     def wait(self) -> None:
         """Block until the chunk in flight is stored; re-raises its error."""
@@ -340,9 +272,7 @@ def activity_delete(*, source: str, external_ids: list[str]) -> int:
 
 
 def stage_delete_rows(*, job_id: int, rows: list[int]) -> None:
-    """Delete staged rows (the players summary, which no longer matches them, goes too)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {players_table(job_id)}")
         for start in range(0, len(rows), 500):
             part = rows[start : start + 500]
             marks = ", ".join(["%s"] * len(part))
@@ -408,23 +338,21 @@ def _lock_players(cursor, named: str) -> None:
     )
 
 
-def _named_players(cursor, job_id: int) -> str:
-    """The players the staged rows name, one row each with the smallest currency code (byte
-    order) and earliest time of their rows (what a new player is created with). → the name of
-    a table holding them: the job's summary made while staging (PlayerFirsts) when it exists,
-    otherwise a temporary table made here from the staged rows (one scan of them instead of
-    one for the new players and one for their locks)."""
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [players_table(job_id)])
-    if cursor.fetchone()[0]:
-        return players_table(job_id)
-    named = f"{stage_table(job_id)}_named"
+def named_players_table(table: str) -> str:
+    return f"{table}_players"
+
+
+def _named_players_create(cursor, table: str) -> None:
+    """A temporary table of the players the staged rows name, one row each with the smallest
+    currency code and earliest time of their rows (what a new player is created with). One
+    scan of the rows instead of one for the new players and one for the locks."""
+    named = named_players_table(table)
     cursor.execute(f"DROP TABLE IF EXISTS {named}")
     cursor.execute(
         f"CREATE TEMP TABLE {named} ON COMMIT DROP AS SELECT s.player_id, "
-        f'MIN(s.currency COLLATE "C") AS currency, MIN(s.occurred_at) AS occurred_at '
-        f"FROM {stage_table(job_id)} s GROUP BY s.player_id"
+        f"MIN(s.currency) AS currency, MIN(s.occurred_at) AS occurred_at FROM {table} s "
+        "GROUP BY s.player_id"
     )
-    return named
 
 
 # pg_advisory_xact_lock's first key for "the load of one import source" (the second is the
@@ -477,13 +405,15 @@ def load_activity(*, job_id: int, source: str, new_ids: bool = False) -> tuple[i
     now = _now()
     postgres = is_postgres()
     new_ids = new_ids and postgres
+    # the players the rows name, one row each (PostgreSQL: a temporary table, read twice)
+    named = named_players_table(table) if postgres else table
     order_players = "ORDER BY s.player_id" if postgres else ""
-    players_sql = """
+    players_sql = f"""
         INSERT INTO players_player (external_id, username, email, country, currency_id,
             registered_at, status, segment, risk_score, no_bonus, created_at)
         SELECT s.player_id, '', '', '', MIN(s.currency), MIN(s.occurred_at), 'active', 'new',
             0, false, %s
-        FROM {named} s WHERE 1 = 1 GROUP BY s.player_id {order}
+        FROM {named} s WHERE 1 = 1 GROUP BY s.player_id {order_players}
         ON CONFLICT (external_id) DO NOTHING
     """
     # The rate lookups (an index probe of players_exchangerate each) run only for rows in
@@ -513,11 +443,11 @@ def load_activity(*, job_id: int, source: str, new_ids: bool = False) -> tuple[i
         fast_fk = _bulk_settings(cursor) if postgres else False
         # A currency deleted since validation: leave it to the FK trigger to refuse the load.
         fast_fk = fast_fk and _lock_currencies(cursor, table)
-        # the players the rows name, one row each (PostgreSQL: a table read twice)
-        named = _named_players(cursor, job_id) if postgres else table
+        if postgres:
+            _named_players_create(cursor, table)
         if fast_fk:
             cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(players_sql.format(named=named, order=order_players), [now])
+        cursor.execute(players_sql, [now])
         players = max(cursor.rowcount, 0)
         if fast_fk:
             _lock_players(cursor, named)

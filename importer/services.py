@@ -541,7 +541,7 @@ def _validate(job: ImportJob, info: FileInfo, options: dict) -> str:
                     "rows_rejected": rejected,
                     "errors": [_jsonable(e) for e in kept],
                 }
-            writer.finish()
+            writer.wait()
         finally:
             writer.close()
         if progress is not None:
