@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 
 from config.errors import DomainError
@@ -31,6 +33,7 @@ from importer.fields import (
     kind_fields,
 )
 from importer.numbers import NumberEvidence, canonical, format_name, number_bodies
+from importer.reading import TEXT as ARROW_TEXT
 from importer.reading import typed_cells, visible
 from players.fingerprints import looks_like_card_number
 from players.identifiers import (
@@ -182,9 +185,66 @@ def _money(
     of amounts whose decimal separator is `decimal` (numbers.py); `typed` marks spreadsheet
     number cells, already canonical.
 
-    Vectorised with numpy's string ufuncs; integers are built from the digit bytes, so no
+    Plain amounts (`12.50`, `+7`: the usual case) are read with Arrow's kernels; the others
+    with numpy's string ufuncs (`_written_money`). Integers are built from the digits, so no
     float ever holds an amount.
     """
+    plain = _plain_amounts(text, missing) if decimal != "," else None
+    if plain is None:
+        return _written_money(text, missing, decimal, typed)
+    rows, plain_units, plain_digits = plain
+    rest = np.ones(len(text), dtype=bool)
+    rest[rows] = False
+    if rest.all():
+        return _written_money(text, missing, decimal, typed)
+    units = np.zeros(len(text), dtype=np.int64)
+    digits = np.zeros(len(text), dtype=np.int64)
+    problem = np.full(len(text), "", dtype=object)
+    units[rows], digits[rows] = plain_units, plain_digits
+    problem[rows[plain_digits > 8]] = TOO_MANY_DECIMALS
+    if rest.any() and not missing[rest].all():
+        others = _written_money(
+            text[rest], missing[rest], decimal, None if typed is None else typed[rest]
+        )
+        units[rest], problem[rest], digits[rest] = (part.to_numpy() for part in others)
+    return (
+        pd.Series(units, index=text.index),
+        pd.Series(problem, index=text.index, dtype=object),
+        pd.Series(digits, index=text.index),
+    )
+
+
+PLAIN_AMOUNT = r"^\+?(?P<whole>[0-9]{1,10})(?:\.(?P<fraction>[0-9]*))?$"
+
+
+def _plain_amounts(
+    text: pd.Series, missing: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(positions, units, decimal digits used) of the present cells written as plain amounts
+    (at most 10 whole digits, a point, any decimals); None when the text is not Arrow's.
+    A cell with more than 8 decimals after its trailing zeros gets 0 units, as in
+    `_written_money`, which reads the same cells the same way."""
+    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+        return None
+    array = pa.array(text.array)
+    shaped = pc.fill_null(pc.match_substring_regex(array, PLAIN_AMOUNT), False).to_numpy(
+        zero_copy_only=False
+    )
+    rows = np.flatnonzero(shaped & ~missing.to_numpy())
+    parts = pc.extract_regex(array.take(pa.array(rows)), PLAIN_AMOUNT)
+    whole = pc.cast(parts.field("whole"), pa.int64()).to_numpy(zero_copy_only=False)
+    fraction = pc.utf8_rtrim(pc.fill_null(parts.field("fraction"), ""), "0")
+    used = pc.utf8_length(fraction).to_numpy(zero_copy_only=False).astype(np.int64)
+    eight = pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 8, "0"), 0, 8)
+    cents = pc.cast(eight, pa.int64()).to_numpy(zero_copy_only=False)
+    units = np.where(used > 8, 0, whole * SCALE + cents)
+    return rows, units, used
+
+
+def _written_money(
+    text: pd.Series, missing: pd.Series, decimal: str = ".", typed: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`_money` for any written form, vectorised with numpy's string ufuncs."""
     units = pd.Series(0, index=text.index, dtype="int64")
     digits = pd.Series(0, index=text.index, dtype="int64")
     problem = pd.Series("", index=text.index, dtype=object)
@@ -275,10 +335,13 @@ def _decimal_text(value: str) -> str | None:
 
 
 def units_to_text(units: pd.Series) -> pd.Series:
-    """int64 counts of 1e-8 → exact decimal text ("12.50000000")."""
-    whole = (units // SCALE).astype(str)
-    fraction = (units % SCALE).astype(str).str.zfill(8)
-    return whole + "." + fraction
+    """int64 counts of 1e-8 → exact decimal text ("12.50000000"), as Arrow-backed text."""
+    values = units.to_numpy(dtype=np.int64)
+    whole = pc.cast(pa.array(values // SCALE), pa.string())
+    # SCALE + the remainder has 9 digits: its last 8 are the decimals, zero-padded
+    fraction = pc.utf8_slice_codeunits(pc.cast(pa.array(values % SCALE + SCALE), pa.string()), 1)
+    text = pc.binary_join_element_wise(whole, fraction, ".")
+    return pd.Series(pd.array(text, dtype=ARROW_TEXT), index=units.index)
 
 
 def _dates(
