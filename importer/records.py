@@ -83,9 +83,10 @@ def _stamp_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dates "YYYY-MM-DD" by day, times "HH:MM:SS" by second of the day, digit pairs)."""
     days = np.arange(FIRST_DAY, END_DAY, dtype="datetime64[D]")
     dates = np.datetime_as_string(days).astype("S10")
-    times = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400)]
+    seconds = np.datetime_as_string(np.arange(86_400).astype("datetime64[s]")).astype("S19")
+    times = seconds.view("S1").reshape(-1, 19)[:, 11:].copy().view("S8").ravel()  # "HH:MM:SS"
     pairs = np.array([f"{i:02d}" for i in range(100)], dtype="S2").view("<u2")
-    return dates, np.array(times, dtype="S8"), pairs
+    return dates, times, pairs
 
 
 def _postgres_text(values: pd.Series) -> pd.Series | None:

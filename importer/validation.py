@@ -48,6 +48,7 @@ MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "
 MISSING |= {"#N/A", "NaT"}
 ERROR_COLUMNS = ["row", "column", "code", "message", "value"]
 TOO_MANY_DECIMALS = "has more than 8 decimals"
+DATES_END = pd.Timestamp("2201-01-01", tz="UTC").value  # the first instant after 2200
 BEYOND_CEILING = "is beyond the ceiling"
 
 
@@ -349,10 +350,18 @@ def _dates(
 ) -> tuple[pd.Series, pd.Series]:
     """(UTC timestamps, bad mask) — dates.py; 1970-2200 only."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    parsed, bad = dates_parse(text[~missing], fmt=fmt, order=order, zone=zone)
-    result.loc[parsed.index] = parsed
-    bad = bad.reindex(text.index, fill_value=False)
-    out_of_range = result.notna() & ((result.dt.year < 1970) | (result.dt.year > 2200))
+    if not missing.any():
+        parsed, bad = dates_parse(text, fmt=fmt, order=order, zone=zone)
+        if parsed.dtype == result.dtype:
+            result = parsed
+        else:
+            result.loc[parsed.index] = parsed
+    else:
+        parsed, bad = dates_parse(text[~missing], fmt=fmt, order=order, zone=zone)
+        result.loc[parsed.index] = parsed
+        bad = bad.reindex(text.index, fill_value=False)
+    stamps = result.array.asi8  # nanoseconds since 1970: years 1970-2200 only
+    out_of_range = result.notna() & ((stamps < 0) | (stamps >= DATES_END))
     return result.where(~out_of_range), bad | out_of_range
 
 
