@@ -548,8 +548,10 @@ def _field(
         return _datetime(chunk, name, target, source, label, checker, context)
     text, missing = _text(_source_text(chunk, source, context))
     if source.how == "column":
-        text = _translated(text, missing, name, source, label, checker, context)
-        missing = missing | text.isin(MISSING)
+        translated = _translated(text, missing, name, source, label, checker, context)
+        if translated is not text:  # `missing` already covers the untranslated text
+            missing = missing | translated.isin(MISSING)
+        text = translated
     if target.required:
         checker.flag(missing, label, "missing_value", f"{name} is required.", text)
     if target.type == CHOICE:
@@ -617,9 +619,11 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         units, problem, digits = _money(text, missing, decimal, typed)
         amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
         unreadable = (problem != "") & ~amount_problem
+        # messages are built for the flagged cells only (most chunks have none)
         checker.flag(
-            unreadable, column, "invalid_number", f"{name} " + problem, text, show_value=True
-        )
+            unreadable, column, "invalid_number", f"{name} " + problem[unreadable], text,
+            show_value=True,
+        )  # fmt: skip
         bad = problem != ""
         if target.type == COUNT:
             whole = units % SCALE == 0
@@ -630,13 +634,14 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
             total += (units // SCALE).where(~bad & ~wrong, 0)
             continue
         checker.flag(
-            amount_problem, column, "invalid_amount", f"{name} " + problem, text, show_value=True
-        )
+            amount_problem, column, "invalid_amount", f"{name} " + problem[amount_problem], text,
+            show_value=True,
+        )  # fmt: skip
         negative = ~bad & (units < 0)
         message = f"{name} must not be negative"
         checker.flag(negative, column, "invalid_amount", message, text, show_value=True)
         if currency is not None:
-            allowed = currency.map(context.minor_units).fillna(8).astype("int64")
+            allowed = _minor_units(currency, context.minor_units)
             extra = ~bad & ~missing & (digits > allowed)
             if extra.any():
                 message = f"{name} has more decimals than " + currency[extra] + " allows"
@@ -650,6 +655,15 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         blank = pd.Series("", index=chunk.index)
         checker.flag(missing, label, "missing_value", f"{name} is required.", blank)
     return total.astype("Int64").where(~missing)
+
+
+def _minor_units(currency: pd.Series, minor_units: dict[str, int]) -> pd.Series:
+    """Each row's currency's minor-unit digits (8 for a currency not in `minor_units` or a
+    missing one): `currency.map(minor_units).fillna(8)`, looked up once per distinct code."""
+    codes, codes_seen = pd.factorize(currency)  # a missing cell: -1, the table's last entry
+    digits = [minor_units.get(code) for code in codes_seen] + [None]
+    table = np.array([8 if d is None else d for d in digits], dtype=np.int64)
+    return pd.Series(table[codes], index=currency.index)
 
 
 def _datetime(chunk, name, target, source, label, checker, context) -> pd.Series:
