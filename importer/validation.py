@@ -618,13 +618,13 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         typed = typed_cells(chunk, column) if read_from_file else None
         units, problem, digits = _money(text, missing, decimal, typed)
         amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
-        unreadable = (problem != "") & ~amount_problem
+        bad = problem != ""
+        unreadable = bad & ~amount_problem
         # messages are built for the flagged cells only (most chunks have none)
         checker.flag(
             unreadable, column, "invalid_number", f"{name} " + problem[unreadable], text,
             show_value=True,
         )  # fmt: skip
-        bad = problem != ""
         if target.type == COUNT:
             whole = units % SCALE == 0
             wrong = ~bad & ~missing & ((units < 0) | ~whole | (units > 999_999_999 * SCALE))
