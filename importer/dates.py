@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from django.conf import settings
 
 from config.errors import DomainError
+from importer.reading import arrow_text
 
 DAY_FIRST, MONTH_FIRST = "DMY", "MDY"
 ORDER_NAMES = {DAY_FIRST: "day first", MONTH_FIRST: "month first"}
@@ -110,8 +111,9 @@ def _numeric_parts(text: pd.Series) -> pd.DataFrame:
     """The parts of `D/M/YYYY`-like values (rows that are not such a value are dropped)."""
     year_first = np.zeros(len(text), dtype=bool)
     others = np.ones(len(text), dtype=bool)
-    if _is_arrow(text):  # ASCII digits first (nearly every value): one Arrow kernel
-        ascii_year = pc.match_substring_regex(pa.array(text.array), r"^[0-9]{4}")
+    array = arrow_text(text)
+    if array is not None:  # ASCII digits first (nearly every value): one Arrow kernel
+        ascii_year = pc.match_substring_regex(array, r"^[0-9]{4}")
         year_first = pc.fill_null(ascii_year, False).to_numpy(zero_copy_only=False)
         others = ~year_first
     if others.any():
@@ -189,8 +191,8 @@ def _iso8601(text: pd.Series) -> pd.Series:
     shapes read from their bytes (FIXED_SHAPES)."""
     nanoseconds = np.zeros(len(text), dtype=np.int64)
     fast = np.zeros(len(text), dtype=bool)
-    if _is_arrow(text):
-        array = pa.array(text.array)
+    array = arrow_text(text)
+    if array is not None:
         lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)
         for length in FIXED_SHAPES:
             rows = np.flatnonzero(lengths == length)
@@ -205,7 +207,7 @@ def _iso8601(text: pd.Series) -> pd.Series:
         # offset (2026-01-01T10:00:00+01:00 then 2026-08-04 07:31:05 gives 06:31:05 UTC),
         # depending on the order of the column's distinct values: a column with any other
         # value that may hold an offset is read by pandas alone, as it always was.
-        rest = pa.array(text.array).filter(pa.array(~fast))
+        rest = array.filter(pa.array(~fast))
         if pc.any(pc.match_substring_regex(rest, OFFSET_CARRIER)).as_py():
             fast[:] = False
     parsed = pd.to_datetime(text[~fast], format="ISO8601", errors="coerce", utc=True)
@@ -221,10 +223,6 @@ def _utc(nanoseconds: np.ndarray, index: pd.Index) -> pd.Series:
     """int64 nanoseconds since 1970 (int64 min: NaT) as UTC timestamps (a view, not a parse:
     `pd.to_datetime` of integers costs ~10 µs a thousand)."""
     return pd.Series(nanoseconds.view("M8[ns]"), index=index).dt.tz_localize("UTC")
-
-
-def _is_arrow(text: pd.Series) -> bool:
-    return isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"
 
 
 def _fixed_shape(array: pa.Array, length: int) -> tuple[np.ndarray, np.ndarray]:

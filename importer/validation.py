@@ -34,7 +34,7 @@ from importer.fields import (
 )
 from importer.numbers import NumberEvidence, canonical, format_name, number_bodies
 from importer.reading import TEXT as ARROW_TEXT
-from importer.reading import typed_cells, visible
+from importer.reading import arrow_text, typed_cells, visible
 from players.fingerprints import looks_like_card_number
 from players.identifiers import (
     EVENT_ID_MAX_LENGTH,
@@ -225,9 +225,9 @@ def _plain_amounts(
     (at most 10 whole digits, a point, any decimals); None when the text is not Arrow's.
     A cell with more than 8 decimals after its trailing zeros gets 0 units, as in
     `_written_money`, which reads the same cells the same way."""
-    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+    array = arrow_text(text)
+    if array is None:
         return None
-    array = pa.array(text.array)
     shaped = pc.fill_null(pc.match_substring_regex(array, PLAIN_AMOUNT), False).to_numpy(
         zero_copy_only=False
     )

@@ -254,6 +254,13 @@ def _generated() -> Iterator[Case]:
     yield Case("players_dmy", "players", content,
                {"payment_instrument": "Card", "registered_at": "RegDate"},
                options={"date_order": "DMY"})  # fmt: skip
+    # A wide file: pandas' reader hands its columns over in several Arrow pieces (past
+    # 2**20 / columns rows, rounded down to a power of two: 16,384 here).
+    rows = _activity_rows(rng, 18_000, every_amount, DATES[:12], faults=0.1)
+    wide = [row + [f"filler {i} {j}" for j in range(30)] for i, row in enumerate(rows)]
+    header = ACTIVITY_HEADER + [f"Extra {j}" for j in range(30)]
+    yield Case("wide", "activity", _csv(header, wide).encode(), chunk_rows=50_000,
+               options={"date_order": "DMY"})  # fmt: skip
     # Reading: delimiters, quoting, BOM, encodings, ragged rows, blank lines, a title block
     # (day first declared: the sample's dates would otherwise be refused before any row).
     for case in _reading(rng, every_amount):
@@ -295,18 +302,18 @@ def _real() -> Iterator[Case]:
     bustabit, bwin = REAL / "bustabit.csv", REAL / "bwin-AnalyticDataInternetGambling.csv"
     players = REAL / "bwin-RawDataIDemographics.csv"
     if bustabit.exists():
-        yield Case("real_bustabit", "rounds", bustabit, mappings.BUSTABIT_ROUNDS, chunk_rows=20_000)
+        yield Case("real_bustabit", "rounds", bustabit, mappings.BUSTABIT_ROUNDS, chunk_rows=50_000)
         yield Case("real_bustabit_expr", "rounds", bustabit, mappings.BUSTABIT_ROUNDS_EXPR,
-                   chunk_rows=20_000)  # fmt: skip
+                   chunk_rows=50_000)  # fmt: skip
     if bwin.exists():
         yield Case("real_bwin_aggregates", "aggregates", bwin, mappings.BWIN_AGGREGATES,
-                   chunk_rows=20_000)  # fmt: skip
+                   chunk_rows=50_000)  # fmt: skip
     if players.exists():
         yield Case(
-            "real_bwin_players", "players", players, mappings.BWIN_PLAYERS, chunk_rows=20_000
+            "real_bwin_players", "players", players, mappings.BWIN_PLAYERS, chunk_rows=50_000
         )
         yield Case("real_bwin_players_auto", "players", players,
-                   {**mappings.BWIN_PLAYERS, "registered_at": "RegDate"}, chunk_rows=20_000)  # fmt: skip
+                   {**mappings.BWIN_PLAYERS, "registered_at": "RegDate"}, chunk_rows=50_000)  # fmt: skip
 
 
 def cases(real: bool = True) -> list[Case]:
