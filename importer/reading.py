@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from charset_normalizer import from_bytes
 from django.conf import settings
 
@@ -61,6 +62,15 @@ class FileInfo:
     sheets: list[str] = field(default_factory=list)
     header_row: int = 1  # the file's row number of the header (1 = the first row)
     suggested_header_row: int = 0  # when rows above the header look like a title block
+
+
+def arrow_text(text: pd.Series) -> pa.Array | None:
+    """The Arrow array behind a column of Arrow-backed text (one array, however many pieces
+    the reader produced), or None for any other column."""
+    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+        return None
+    array = pa.array(text.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def visible(chunk: pd.DataFrame) -> pd.DataFrame:

@@ -8,13 +8,16 @@ two files that overlap, stores each fact once:
 - aggregates: `agg:<hash of player, period, currency, category>:<type>`.
 """
 
+import functools
 from hashlib import blake2b
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.db import connection
 
 from importer.models import Kind
+from importer.reading import TEXT
 from importer.validation import units_to_text
 
 ACTIVITY_COLUMNS = [
@@ -61,10 +64,63 @@ def _digest(parts: list[pd.Series]) -> pd.Series:
     return pd.Series(hashes, index=joined.index)
 
 
+# PostgreSQL's text of a UTC timestamp, "2026-01-02T10:00:00.000000+00", composed from tables
+# of dates and times of day (1970-2200, the dates an import accepts): a few array lookups
+# instead of formatting each value.
+FIRST_DAY, END_DAY = 0, 84_006  # days since 1970-01-01 of 1970-01-01 and 2200-01-01 + 365
+_STAMP = np.dtype(
+    {
+        "names": ["text", "date", "time", "micro_1", "micro_2", "micro_3"],
+        "formats": ["S29", "S10", "S8", "<u2", "<u2", "<u2"],
+        "offsets": [0, 0, 11, 20, 22, 24],
+        "itemsize": 29,
+    }
+)
+
+
+@functools.cache
+def _stamp_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dates "YYYY-MM-DD" by day, times "HH:MM:SS" by second of the day, digit pairs)."""
+    days = np.arange(FIRST_DAY, END_DAY, dtype="datetime64[D]")
+    dates = np.datetime_as_string(days).astype("S10")
+    seconds = np.datetime_as_string(np.arange(86_400).astype("datetime64[s]")).astype("S19")
+    times = seconds.view("S1").reshape(-1, 19)[:, 11:].copy().view("S8").ravel()  # "HH:MM:SS"
+    pairs = np.array([f"{i:02d}" for i in range(100)], dtype="S2").view("<u2")
+    return dates, times, pairs
+
+
+def _postgres_text(values: pd.Series) -> pd.Series | None:
+    """`timestamp_text` for PostgreSQL from the tables, as Arrow-backed text; None when a
+    value is missing or outside the tables."""
+    if values.isna().any():
+        return None
+    micros = values.array.asi8 // 1000  # nanoseconds since 1970 UTC
+    days, micro_of_day = np.divmod(micros, 86_400_000_000)
+    if len(days) and (days.min() < FIRST_DAY or days.max() >= END_DAY):
+        return None
+    dates, times, pairs = _stamp_tables()
+    second, micro = np.divmod(micro_of_day, 1_000_000)
+    stamps = np.empty(len(micros), dtype=_STAMP)
+    stamps["text"] = b"0000-00-00T00:00:00.000000+00"
+    stamps["date"] = dates[days - FIRST_DAY]
+    stamps["time"] = times[second]
+    stamps["micro_1"] = pairs[micro // 10_000]
+    stamps["micro_2"] = pairs[micro // 100 % 100]
+    stamps["micro_3"] = pairs[micro % 100]
+    offsets = np.arange(0, 29 * (len(micros) + 1), 29, dtype=np.int32)
+    array = pa.StringArray.from_buffers(
+        len(micros), pa.py_buffer(offsets), pa.py_buffer(stamps.view(np.uint8))
+    )
+    return pd.Series(pd.array(array, dtype=TEXT), index=values.index)
+
+
 def timestamp_text(values: pd.Series) -> pd.Series:
     """UTC timestamps as text for the staging table (NaT → None)."""
-    if connection.vendor == "postgresql":  # numpy's C formatter: ~20x faster than strftime
-        naive = values.dt.tz_convert(None).to_numpy()
+    if connection.vendor == "postgresql":
+        text = _postgres_text(values)
+        if text is not None:
+            return text
+        naive = values.dt.tz_convert(None).to_numpy()  # numpy's C formatter
         text = pd.Series(np.datetime_as_string(naive, unit="us"), index=values.index) + "+00"
         return text.where(values.notna(), None)
     # SQLite compares the text Django stores ("YYYY-MM-DD HH:MM:SS.ffffff") as strings.

@@ -11,6 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 
 from config.errors import DomainError
@@ -31,7 +33,8 @@ from importer.fields import (
     kind_fields,
 )
 from importer.numbers import NumberEvidence, canonical, format_name, number_bodies
-from importer.reading import typed_cells, visible
+from importer.reading import TEXT as ARROW_TEXT
+from importer.reading import arrow_text, typed_cells, visible
 from players.fingerprints import looks_like_card_number
 from players.identifiers import (
     EVENT_ID_MAX_LENGTH,
@@ -45,6 +48,7 @@ MISSING = {"", "NULL", "null", "Null", "NA", "na", "N/A", "n/a", "NaN", "nan", "
 MISSING |= {"#N/A", "NaT"}
 ERROR_COLUMNS = ["row", "column", "code", "message", "value"]
 TOO_MANY_DECIMALS = "has more than 8 decimals"
+DATES_END = pd.Timestamp("2201-01-01", tz="UTC").value  # the first instant after 2200
 BEYOND_CEILING = "is beyond the ceiling"
 
 
@@ -182,9 +186,66 @@ def _money(
     of amounts whose decimal separator is `decimal` (numbers.py); `typed` marks spreadsheet
     number cells, already canonical.
 
-    Vectorised with numpy's string ufuncs; integers are built from the digit bytes, so no
+    Plain amounts (`12.50`, `+7`: the usual case) are read with Arrow's kernels; the others
+    with numpy's string ufuncs (`_written_money`). Integers are built from the digits, so no
     float ever holds an amount.
     """
+    plain = _plain_amounts(text, missing) if decimal != "," else None
+    if plain is None:
+        return _written_money(text, missing, decimal, typed)
+    rows, plain_units, plain_digits = plain
+    rest = np.ones(len(text), dtype=bool)
+    rest[rows] = False
+    if rest.all():
+        return _written_money(text, missing, decimal, typed)
+    units = np.zeros(len(text), dtype=np.int64)
+    digits = np.zeros(len(text), dtype=np.int64)
+    problem = np.full(len(text), "", dtype=object)
+    units[rows], digits[rows] = plain_units, plain_digits
+    problem[rows[plain_digits > 8]] = TOO_MANY_DECIMALS
+    if rest.any() and not missing[rest].all():
+        others = _written_money(
+            text[rest], missing[rest], decimal, None if typed is None else typed[rest]
+        )
+        units[rest], problem[rest], digits[rest] = (part.to_numpy() for part in others)
+    return (
+        pd.Series(units, index=text.index),
+        pd.Series(problem, index=text.index, dtype=object),
+        pd.Series(digits, index=text.index),
+    )
+
+
+PLAIN_AMOUNT = r"^\+?(?P<whole>[0-9]{1,10})(?:\.(?P<fraction>[0-9]*))?$"
+
+
+def _plain_amounts(
+    text: pd.Series, missing: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(positions, units, decimal digits used) of the present cells written as plain amounts
+    (at most 10 whole digits, a point, any decimals); None when the text is not Arrow's.
+    A cell with more than 8 decimals after its trailing zeros gets 0 units, as in
+    `_written_money`, which reads the same cells the same way."""
+    array = arrow_text(text)
+    if array is None:
+        return None
+    shaped = pc.fill_null(pc.match_substring_regex(array, PLAIN_AMOUNT), False).to_numpy(
+        zero_copy_only=False
+    )
+    rows = np.flatnonzero(shaped & ~missing.to_numpy())
+    parts = pc.extract_regex(array.take(pa.array(rows)), PLAIN_AMOUNT)
+    whole = pc.cast(parts.field("whole"), pa.int64()).to_numpy(zero_copy_only=False)
+    fraction = pc.utf8_rtrim(pc.fill_null(parts.field("fraction"), ""), "0")
+    used = pc.utf8_length(fraction).to_numpy(zero_copy_only=False).astype(np.int64)
+    eight = pc.utf8_slice_codeunits(pc.utf8_rpad(fraction, 8, "0"), 0, 8)
+    cents = pc.cast(eight, pa.int64()).to_numpy(zero_copy_only=False)
+    units = np.where(used > 8, 0, whole * SCALE + cents)
+    return rows, units, used
+
+
+def _written_money(
+    text: pd.Series, missing: pd.Series, decimal: str = ".", typed: pd.Series | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`_money` for any written form, vectorised with numpy's string ufuncs."""
     units = pd.Series(0, index=text.index, dtype="int64")
     digits = pd.Series(0, index=text.index, dtype="int64")
     problem = pd.Series("", index=text.index, dtype=object)
@@ -275,10 +336,13 @@ def _decimal_text(value: str) -> str | None:
 
 
 def units_to_text(units: pd.Series) -> pd.Series:
-    """int64 counts of 1e-8 → exact decimal text ("12.50000000")."""
-    whole = (units // SCALE).astype(str)
-    fraction = (units % SCALE).astype(str).str.zfill(8)
-    return whole + "." + fraction
+    """int64 counts of 1e-8 → exact decimal text ("12.50000000"), as Arrow-backed text."""
+    values = units.to_numpy(dtype=np.int64)
+    whole = pc.cast(pa.array(values // SCALE), pa.string())
+    # SCALE + the remainder has 9 digits: its last 8 are the decimals, zero-padded
+    fraction = pc.utf8_slice_codeunits(pc.cast(pa.array(values % SCALE + SCALE), pa.string()), 1)
+    text = pc.binary_join_element_wise(whole, fraction, ".")
+    return pd.Series(pd.array(text, dtype=ARROW_TEXT), index=units.index)
 
 
 def _dates(
@@ -286,10 +350,18 @@ def _dates(
 ) -> tuple[pd.Series, pd.Series]:
     """(UTC timestamps, bad mask) — dates.py; 1970-2200 only."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    parsed, bad = dates_parse(text[~missing], fmt=fmt, order=order, zone=zone)
-    result.loc[parsed.index] = parsed
-    bad = bad.reindex(text.index, fill_value=False)
-    out_of_range = result.notna() & ((result.dt.year < 1970) | (result.dt.year > 2200))
+    if not missing.any():
+        parsed, bad = dates_parse(text, fmt=fmt, order=order, zone=zone)
+        if parsed.dtype == result.dtype:
+            result = parsed
+        else:
+            result.loc[parsed.index] = parsed
+    else:
+        parsed, bad = dates_parse(text[~missing], fmt=fmt, order=order, zone=zone)
+        result.loc[parsed.index] = parsed
+        bad = bad.reindex(text.index, fill_value=False)
+    stamps = result.array.asi8  # nanoseconds since 1970: years 1970-2200 only
+    out_of_range = result.notna() & ((stamps < 0) | (stamps >= DATES_END))
     return result.where(~out_of_range), bad | out_of_range
 
 
@@ -476,8 +548,10 @@ def _field(
         return _datetime(chunk, name, target, source, label, checker, context)
     text, missing = _text(_source_text(chunk, source, context))
     if source.how == "column":
-        text = _translated(text, missing, name, source, label, checker, context)
-        missing = missing | text.isin(MISSING)
+        translated = _translated(text, missing, name, source, label, checker, context)
+        if translated is not text:  # `missing` already covers the untranslated text
+            missing = missing | translated.isin(MISSING)
+        text = translated
     if target.required:
         checker.flag(missing, label, "missing_value", f"{name} is required.", text)
     if target.type == CHOICE:
@@ -544,11 +618,13 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         typed = typed_cells(chunk, column) if read_from_file else None
         units, problem, digits = _money(text, missing, decimal, typed)
         amount_problem = problem.isin([TOO_MANY_DECIMALS, BEYOND_CEILING])
-        unreadable = (problem != "") & ~amount_problem
-        checker.flag(
-            unreadable, column, "invalid_number", f"{name} " + problem, text, show_value=True
-        )
         bad = problem != ""
+        unreadable = bad & ~amount_problem
+        # messages are built for the flagged cells only (most chunks have none)
+        checker.flag(
+            unreadable, column, "invalid_number", f"{name} " + problem[unreadable], text,
+            show_value=True,
+        )  # fmt: skip
         if target.type == COUNT:
             whole = units % SCALE == 0
             wrong = ~bad & ~missing & ((units < 0) | ~whole | (units > 999_999_999 * SCALE))
@@ -558,13 +634,14 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
             total += (units // SCALE).where(~bad & ~wrong, 0)
             continue
         checker.flag(
-            amount_problem, column, "invalid_amount", f"{name} " + problem, text, show_value=True
-        )
+            amount_problem, column, "invalid_amount", f"{name} " + problem[amount_problem], text,
+            show_value=True,
+        )  # fmt: skip
         negative = ~bad & (units < 0)
         message = f"{name} must not be negative"
         checker.flag(negative, column, "invalid_amount", message, text, show_value=True)
         if currency is not None:
-            allowed = currency.map(context.minor_units).fillna(8).astype("int64")
+            allowed = _minor_units(currency, context.minor_units)
             extra = ~bad & ~missing & (digits > allowed)
             if extra.any():
                 message = f"{name} has more decimals than " + currency[extra] + " allows"
@@ -578,6 +655,15 @@ def _numeric(chunk, name, target, source, label, checker, context, currency) -> 
         blank = pd.Series("", index=chunk.index)
         checker.flag(missing, label, "missing_value", f"{name} is required.", blank)
     return total.astype("Int64").where(~missing)
+
+
+def _minor_units(currency: pd.Series, minor_units: dict[str, int]) -> pd.Series:
+    """Each row's currency's minor-unit digits (8 for a currency not in `minor_units` or a
+    missing one): `currency.map(minor_units).fillna(8)`, looked up once per distinct code."""
+    codes, codes_seen = pd.factorize(currency)  # a missing cell: -1, the table's last entry
+    digits = [minor_units.get(code) for code in codes_seen] + [None]
+    table = np.array([8 if d is None else d for d in digits], dtype=np.int64)
+    return pd.Series(table[codes], index=currency.index)
 
 
 def _datetime(chunk, name, target, source, label, checker, context) -> pd.Series:
