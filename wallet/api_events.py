@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.fields import AwareDateTimeField
+from config.api.negotiation import RememberingContentNegotiation
 from config.errors import DomainError
 from config.roles import ADMIN, OPERATOR, SERVICE
 from players.api_fields import IdentifierField, MoneyTextField
@@ -131,6 +132,7 @@ class EventsView(APIView):
     """Record activity events: one event object, or `{"events": [...]}` of up to 1,000."""
 
     write_roles = frozenset({ADMIN, OPERATOR, SERVICE})
+    content_negotiation_class = RememberingContentNegotiation  # DRF's answers, kept (ADR 0029)
 
     @extend_schema(
         request=EVENTS_REQUEST,
