@@ -139,3 +139,28 @@ def test_a_first_deposit_and_a_bet_take_four_statements_each(service_client):
         sent = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(CONTROL)]
         assert len(sent) == 4, sent
         assert "wallet_cash_only_post" in sent[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("change", "lookups"),
+    [({"currency": "XXX"}, 2), ({"amount": "10.001"}, 0), ({"amount": "ten"}, 0), ({}, 0)],
+)
+def test_a_refused_or_replayed_event_makes_the_statements_it_always_made(
+    service_client, change, lookups
+):
+    """ADR 0029: a payload the hand-written check refuses (an unknown currency, looked up by
+    the check and once more by the serializer that words the error, as by the serializer twice
+    before), one the serializer refuses, and a duplicate (its receipt read after the failed
+    insert) — statement for statement what they were."""
+    PlayerFactory(external_id="p-1", currency=currency("EUR"))
+    service_client.post("/api/v1/events/", _event("w-0"), format="json")  # token, currencies
+    with CaptureQueriesContext(connection) as queries:
+        answer = service_client.post("/api/v1/events/", {**_event("w-0"), **change}, format="json")
+    sent = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(CONTROL)]
+    assert sum('FROM "players_currency"' in sql for sql in sent) == lookups
+    if change:
+        assert answer.status_code == 400 and len(sent) == lookups, sent
+    else:
+        assert answer.json()["results"][0]["status"] == "duplicate"
+        assert len(sent) == 2, sent  # the player and activity (a duplicate key), the receipt

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from config import prepared
@@ -228,7 +228,8 @@ def cash_only_post(
         checked and checked.reference_id,
         checked and checked.round_id,
     ]
-    own = connection.in_atomic_block or not connection.get_autocommit()
+    db = connections[DEFAULT_DB_ALIAS]  # what `connection` stands for, looked up once
+    own = db.in_atomic_block or not db.get_autocommit()
     with transaction.atomic(savepoint=_own_savepoint.get()) if own else nullcontext():
         try:
             ((outcome, pk, balance, live),) = prepared.fetch(CASH_ONLY_SQL, params)
@@ -241,18 +242,21 @@ def cash_only_post(
         operations_count(kind)
     if live is not None:
         details = {**details, "bets": live}
-    posted = LedgerTransaction(
-        pk=pk,
-        kind=kind,
-        idempotency_key=idempotency_key,
-        player_id=player.pk,
-        activity_id=activity_id,
-        bonus_id=None,
-        reverses_id=None,
-        details=details,
-        reason="",
-        created_by_id=None,
-        created_at=created_at,
-    )
-    posted._state.adding, posted._state.db = False, connection.alias
-    return posted
+    row = {
+        "id": pk,
+        "kind": kind,
+        "idempotency_key": idempotency_key,
+        "player_id": player.pk,
+        "activity_id": activity_id,
+        "bonus_id": None,
+        "reverses_id": None,
+        "details": details,
+        "reason": "",
+        "created_by_id": None,
+        "created_at": created_at,
+    }
+    # the row the function wrote, as a loaded instance (positional: Model.__init__'s short path)
+    return LedgerTransaction.from_db(DEFAULT_DB_ALIAS, None, [row[name] for name in _POSTED])
+
+
+_POSTED = [field.attname for field in LedgerTransaction._meta.concrete_fields]
