@@ -173,8 +173,8 @@ def dates_parse(
 # ISO 8601 parser reads every other value (ADR 0030). Both give the same instant for these
 # shapes; a value of such a shape that is no real date or time is left to pandas too.
 FIXED_SHAPES = (10, 19, 20)  # lengths: date, date and time, date and time and "Z"
-FIRST_YEAR, LAST_YEAR = 1700, 2261
-OFFSET_CARRIER = r"[+zZ]|^.{8,}-"  # any value that may hold a time zone offset  # within pandas' nanosecond range
+FIRST_YEAR, LAST_YEAR = 1700, 2261  # within pandas' nanosecond range
+OFFSET_CARRIER = r"[+zZ]|^.{8,}-"  # any value that may hold a time zone offset
 _DATE_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9)
 _TIME_DIGITS = (11, 12, 14, 15, 17, 18)
 
