@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from import_export.admin import ImportExportModelAdmin
 
 from config.errors import DomainError
+from config.jsontext import json_loads
 from importer import services
 from importer.models import (
     READING_OPTIONS,
@@ -80,7 +81,7 @@ class UploadForm(forms.Form):
         text = self.cleaned_data["mapping"].strip()
         if text:
             try:
-                json.loads(text)
+                json_loads(text)
             except json.JSONDecodeError as exc:
                 raise forms.ValidationError(f"Not valid JSON: {exc.msg} at {exc.pos}.") from exc
         return text

@@ -8,6 +8,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.errors import DomainError
+from config.jsontext import json_loads
 from importer import services
 from importer.models import (
     READING_OPTIONS,
@@ -140,7 +141,7 @@ class ImportJobViewSet(
         mapping = data.get("mapping", "")
         if mapping:
             try:
-                json.loads(mapping)
+                json_loads(mapping)
             except json.JSONDecodeError as exc:
                 raise DomainError(
                     "invalid_mapping", f"The mapping is not valid JSON: {exc.msg}."

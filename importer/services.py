@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config.domain_events import domain_events_emit
 from config.errors import DomainError
+from config.jsontext import json_loads
 from config.spreadsheets import formula_safe
 from importer import loading, pipeline
 from importer.dates import order_option, time_zone_option
@@ -80,7 +81,7 @@ def _raw_mapping(mapping: Any) -> Any:
         if not mapping.strip():
             return {}
         try:
-            return json.loads(mapping)
+            return json_loads(mapping)
         except json.JSONDecodeError as exc:
             raise DomainError(
                 "invalid_mapping",

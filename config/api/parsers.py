@@ -12,13 +12,14 @@ than a few levels, and a deep one would exhaust the interpreter's recursion limi
 wherever it is walked — the parser, a serializer, a hash of the payload.
 """
 
-import json
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+from config.jsontext import json_loads
 
 MAX_DEPTH = 64
 
@@ -65,7 +66,7 @@ class BoundedJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         too_deep = ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.")
         try:
-            data = json.loads(
+            data = json_loads(
                 body.decode(encoding), parse_float=JsonNumber, parse_constant=_constant
             )
         except RecursionError:

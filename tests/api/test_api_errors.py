@@ -219,6 +219,36 @@ def test_nul_characters_are_a_400(service_client, field):
     assert field in error["details"]
 
 
+# Every text field, a key, and an event inside a batch: a lone surrogate is no character, so the
+# body is malformed JSON text (config/jsontext.py). It used to reach the error message that
+# echoes the value and fail to render as UTF-8: a 500.
+SURROGATE_BODIES = [
+    *(
+        json.dumps(ev(**{field: value}))
+        for field in ("external_id", "player_id", "type", "amount", "currency", "occurred_at",
+                      "game_id", "game_category", "round_id", "reference_id", "device_id")
+        for value in ("\ud800", "a\udfffb")
+    ),
+    json.dumps({**ev(), "\udc00": "x"}),
+    json.dumps({"events": [ev(), ev(external_id="e2", amount="1\ud83d")]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", SURROGATE_BODIES)
+def test_a_lone_surrogate_anywhere_is_a_400_parse_error(service_client, body):
+    assert "\\ud" in body  # json.dumps escapes it: the body itself is valid UTF-8
+    error = assert_error(raw_post(service_client, body), 400, "parse_error")
+    assert "lone surrogate" in error["message"]
+    assert not Activity.objects.exists()
+
+
+def test_a_surrogate_pair_is_one_character_and_accepted(service_client):
+    body = json.dumps(ev(game_id="slot-\U0001f600", type="bet", amount="1.00"))
+    assert "\\ud83d\\ude00" in body
+    response = raw_post(service_client, body)
+    assert response.status_code == 200, response.content[:300]
+
+
 @pytest.mark.parametrize("query", ["country=a%00b", "custom_segment=a%00", "currency=%00"])
 def test_nul_characters_in_filters_are_a_400(service_client, query):
     assert_error(service_client.get(f"/api/v1/players/?{query}"), 400, "invalid")

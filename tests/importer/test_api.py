@@ -52,6 +52,7 @@ def test_post_import_runs_the_job_and_reports_progress(api_client_operator):
     [
         ({"kind": "bonuses"}, "unknown_kind"),
         ({"mapping": "{not json"}, "invalid_mapping"),
+        ({"mapping": '{"amount": "Amount\\ud800"}'}, "invalid_mapping"),  # a lone surrogate
         ({"mapping": json.dumps({"colour": "Type"})}, "invalid_mapping"),
         ({"mapping": json.dumps({"amount": "Nope"})}, "missing_column"),
         ({"template": "nope"}, "unknown_template"),

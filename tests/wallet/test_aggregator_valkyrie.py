@@ -210,6 +210,25 @@ def test_a_malformed_body_is_400(vk):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("field", ["providerTransactionId", "providerRoundId", "currency"])
+def test_a_lone_surrogate_in_the_body_is_400_not_500(vk, field):
+    body = {
+        "currency": vk.currency,
+        "provider": "Evolution",
+        "transactionType": "WITHDRAW",
+        "cashAmount": "1.00",
+        "transactionDateTime": "2026-11-30T12:00:00Z",
+        "providerTransactionId": "t-1",
+        "providerRoundId": "r-1",
+        "providerGameId": "g-1",
+    }
+    body[field] = "x\udc00"
+    before = vk.cash_bonus()
+    status, answer = vk.call("post", f"/players/{vk.player.external_id}/transactions", body=body)
+    assert (status, answer["status"]) == (400, "ERROR"), answer
+    assert vk.cash_bonus() == before
+
+
 def test_a_blocked_players_bet_is_refused_while_win_and_cancel_settle(vk):
     vk.ok("WITHDRAW", "t-1", "10.00", round_id="r-1")
     vk.ok("WITHDRAW", "t-2", "10.00", round_id="r-2")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.errors import DomainError
+from config.jsontext import json_loads
 from players.models import Activity
 from players.money import amount_validate, currency_get
 
@@ -153,7 +154,7 @@ def transaction_parse(raw: bytes) -> Transaction:
     """The request body as a `Transaction`; ValkyrieError (400) when the spec's schema refuses
     it. Amounts are read as decimals straight from the JSON text (never through float)."""
     try:
-        body = json.loads(raw or b"null", parse_float=Decimal)
+        body = json_loads(raw or b"null", parse_float=Decimal)
     except (ValueError, RecursionError):
         raise bad("The body is not JSON.") from None
     if not isinstance(body, dict):
