@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from bench.common import BenchResult, free_port
+from bench.common import BenchResult, cpu_seconds_by_group, cpu_used, free_port
 from bench.db import load_casino, scratch_database
 from bench.generate import ANCHOR, Casino, generate
 
@@ -163,12 +163,18 @@ def run(scale: float = 1.0) -> list[BenchResult]:
             figures = {}
             runs = (("baseline", ping), ("write", write), ("player", player), ("events", event))
             for name, make in runs:
+                before = cpu_seconds_by_group()
                 figures[name] = open_loop(host, port, headers, make, rate=RATE, seconds=seconds)
                 sample = figures[name]
+                used = cpu_used(before, cpu_seconds_by_group())
+                per_request = ", ".join(
+                    f"{group} {1000 * cpu / sample.sent:.2f}" for group, cpu in used.items()
+                )
                 print(
                     f"   {name:<9} {len(sample.latencies_ms):>6} ok  {sample.errors} errors  "
                     f"p50 {sample.percentile(50):.1f}  p95 {sample.percentile(95):.1f}  "
-                    f"p99 {sample.percentile(99):.1f} ms  statuses {sample.statuses}",
+                    f"p99 {sample.percentile(99):.1f} ms  statuses {sample.statuses}; "
+                    f"CPU ms per request: {per_request}",
                     flush=True,
                 )
         _purge_queue()

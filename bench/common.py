@@ -39,3 +39,43 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# Process groups of `cpu_seconds_by_group`, by the first fragment found in the command line.
+PROCESS_GROUPS = (("gunicorn", "gunicorn"), ("postgres", "postgres"), ("redis", "redis"))
+
+
+def cpu_seconds_by_group(own: str = "load generator") -> dict[tuple[str, int], float]:
+    """CPU seconds (user + system) each process of this machine has used so far, keyed by
+    (group, pid): `own` for this process, "gunicorn", "postgres" (every server process,
+    checkpointer and WAL writer included), "redis" or "other" (Linux /proc; empty elsewhere).
+    Subtract two calls with `cpu_used` to see where a load's CPU went."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat, open(f"/proc/{pid}/cmdline", "rb") as cmd:
+                fields, command = stat.read(), cmd.read().decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        used = fields[fields.rindex(")") + 2 :].split()  # utime, stime: fields 14 and 15
+        group = own if int(pid) == os.getpid() else "other"
+        for name, fragment in PROCESS_GROUPS:
+            if group == "other" and fragment in command:
+                group = name
+        seconds[(group, int(pid))] = (int(used[11]) + int(used[12])) / tick
+    return seconds
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds per group between two `cpu_seconds_by_group` snapshots, largest first."""
+    groups: dict[str, float] = {}
+    for key, seconds in after.items():
+        groups[key[0]] = groups.get(key[0], 0.0) + seconds - before.get(key, 0.0)
+    return dict(sorted(groups.items(), key=lambda item: -item[1]))

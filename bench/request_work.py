@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     for kind in ("ping", "player", "write", "deposit", "bet"):
         for request in _requests(kind, 1, warm, f"{tag}-warm"):
             _wsgi_call(application, token, request)
-    sample = _fresh_players(count * 2) if "player" in kinds or "ping" in kinds else []
+    sample = _fresh_players(count * 2) if {"ping", "player", "write"} & set(kinds) else []
     print(f"database {name}, {count} requests per kind and pass, pid {os.getpid()}")
     for kind in kinds:
         top = args.top if kind in (args.kind or []) else 0
