@@ -22,7 +22,9 @@ from importer.records import ACTIVITY_COLUMNS, PLAYER_COLUMNS
 
 ACTIVITY_TYPES_PG = {
     "row_no": "integer",
-    "external_id": "text",
+    # byte order, as players_activity.external_id (migration players 0012): the load's sort by
+    # id then matches the unique index's order, and costs no strcoll
+    "external_id": 'text COLLATE "C"',
     "player_id": "text",
     "type": "text",
     "amount": "numeric(20,8)",
