@@ -11,8 +11,9 @@ load: they are how an A/B of a per-request change is judged (bench/HISTORY.md). 
 bench/api.py's (`casino_prepare`: 20,000 players × scale, 20 activity rows each, metrics and
 segments refreshed, a `service` account) in the scratch database `<DATABASE_URL name>_work`,
 made on the first run and kept (`--fresh` makes it again). Requests go through the WSGI
-application that gunicorn serves (bench/settings.py: the product plus bench/urls.py's bare
-views), middleware, signals and all, one after the other in this thread. Each kind runs twice on
+application that gunicorn serves (`config.wsgi`, bench/settings.py: the product plus
+bench/urls.py's bare views; /api/ through the API's middleware chain, the bare views under
+/bench/ through the full one, ADR 0033), middleware, signals and all, one after the other in this thread. Each kind runs twice on
 its own requests: once under `cProfile` (calls; the profiled CPU per request is printed too, but
 depends on the load), once counting statements (Django's query log, prepared statements
 included) and the Redis commands this thread sends. Events go to players no event has touched
@@ -235,11 +236,11 @@ def main(argv: list[str] | None = None) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.wsgi import get_wsgi_application
 
     name, token = _database_prepare(args.scale, fresh=args.fresh)
     settings.PITBOSS["AUTH_CACHE_SECONDS"] = 3600
-    application = get_wsgi_application()
+    from config.wsgi import application  # gunicorn's: /api/ through the API chain (ADR 0033)
+
     count = args.requests
     kinds = args.kind or ["ping", "player", "write", "events"]
     tag = f"{os.getpid()}-{int(time.time())}"

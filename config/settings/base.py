@@ -99,6 +99,34 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Requests under /api/ go through a shorter chain (config/handlers.py, ADR 0033): MIDDLEWARE
+# in the same order without the entries that do nothing for an API request. Every entry of
+# MIDDLEWARE is in API_MIDDLEWARE or in API_MIDDLEWARE_SKIPPED with its reason
+# (tests/test_api_middleware.py fails otherwise): decide for the API when adding one.
+API_MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.observability.RequestContextMiddleware",
+    "config.api.middleware.ApiErrorShapeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",  # SessionAuthentication (back office)
+    "django.middleware.common.CommonMiddleware",
+    "config.api.middleware.JsonBodyLimitMiddleware",
+    # DRF checks CSRF itself for a session, but this one sets the CSRF cookie when a token was
+    # asked for (the API docs' script) or the cookie sent was malformed: kept, for the cookies
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.audit.AuditActorMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.csp.CSPMiddleware",
+    "config.api.middleware.QueryNulMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+API_MIDDLEWARE_SKIPPED = {
+    "whitenoise.middleware.WhiteNoiseMiddleware": "serves STATIC_URL (/static/) only",
+    "django.contrib.messages.middleware.MessageMiddleware": "no API view adds or shows a message",
+    "axes.middleware.AxesMiddleware": "answers a locked-out authenticate(); the API never calls it",
+}
+
 # django-axes checks every login against its lockout before the password is (docs/back-office-
 # security.md); the API's token authentication never calls authenticate() and is not affected.
 AUTHENTICATION_BACKENDS = [
