@@ -192,7 +192,8 @@ def cash_only_post(
     """A cash-only player's deposit, withdrawal, bet or win (`kind`) as one call of the
     server-side function; None when it does not apply (not PostgreSQL, turned off, or the
     function answered `fallback`: the player holds bonus money, has no cash account yet — a
-    deposit opens it (migration wallet 0009) —, …),
+    deposit opens it (migration wallet 0009); another operation waits for a first deposit
+    still in flight and goes on once it committed (migration wallet 0010, ADR 0032) —, …),
     having written nothing — the caller then runs its Python path.
 
     The caller has refused the player's status and validated `amount` (a Decimal in the
