@@ -415,7 +415,6 @@ def gunicorn(database: str):
         f"{settings['PORT'] or 5432}/{database}"
     )
     port = free_port()
-    cores = os.cpu_count() or 2
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -438,15 +437,17 @@ def gunicorn(database: str):
         str(ROOT / "deploy" / "gunicorn.conf.py"),  # as deployed: metrics files, keep-alive
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        os.environ.get("BENCH_API_WORKERS", str(cores)),
-        "--worker-class",
-        os.environ.get("BENCH_API_WORKER_CLASS", "gthread"),
-        "--threads",
-        os.environ.get("BENCH_API_THREADS", "8"),
         "--log-level",
         "warning",
     ]
+    # the deployed shape (2 workers per core × 2 threads) unless the environment tries another
+    for option, variable in (
+        ("--workers", "BENCH_API_WORKERS"),
+        ("--worker-class", "BENCH_API_WORKER_CLASS"),
+        ("--threads", "BENCH_API_THREADS"),
+    ):
+        if os.environ.get(variable):
+            command += [option, os.environ[variable]]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
         _wait_ready(port, process)

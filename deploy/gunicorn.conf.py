@@ -1,7 +1,11 @@
 """gunicorn for Pitboss behind nginx (deploy/nginx.conf, ADR 0011).
 
-Threads, not processes, per core: a request spends most of its time waiting on PostgreSQL.
-nginx hands gunicorn only whole requests, so no slow client holds a thread.
+Two gthread workers per core, two threads each. A process runs Python on one core at a time
+(the GIL); a second thread overlaps one request's waits for PostgreSQL and Redis with another's
+work, and more threads only queue for the GIL: on the 2-core benchmark machine, 200 single
+events a second saturated 2 workers × 8 threads in every run (p50 0.4–1.8 s), while 4 × 2 and
+3 × 4 kept the median at 5–8 ms (bench/README.md, "Server shape"). nginx hands gunicorn only
+whole requests, so no slow client holds a thread.
 """
 
 import glob
@@ -9,9 +13,9 @@ import multiprocessing
 import os
 import tempfile
 
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 120  # an import upload is checked synchronously
 graceful_timeout = 30
 keepalive = 15  # nginx keeps upstream connections open
