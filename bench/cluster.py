@@ -216,7 +216,8 @@ WRITE_COUNTERS = (
     "buffers_backend",
 )
 WRITE_COUNTERS_SQL = """
-SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req,
+SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint, w.wal_fpi,
+       b.checkpoints_timed + b.checkpoints_req,
        b.buffers_checkpoint, b.buffers_clean, b.buffers_backend
   FROM pg_stat_wal w, pg_stat_bgwriter b
 """
@@ -224,7 +225,8 @@ SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req,
 
 def write_counters(cursor) -> dict[str, int]:
     """The cluster's write counters (PostgreSQL 14 to 16), read through `cursor` (Django's or
-    psycopg's): WAL bytes and full-page images, checkpoints completed, and the 8 kB buffers
+    psycopg's): WAL bytes (the insert position, exact at once; pg_stat_wal's count waits for
+    each backend's next statistics report) and full-page images, checkpoints completed, and the 8 kB buffers
     written by checkpoints, the background writer and backends. Differences between two
     readings tell what a timed stretch cost the server beyond its statements."""
     cursor.execute(WRITE_COUNTERS_SQL)
