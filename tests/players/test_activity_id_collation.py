@@ -34,28 +34,24 @@ def test_the_staged_ids_sort_as_the_unique_index_does():
         loading.stage_drop(job_id=990001)
 
 
+def _activity(player, external_id: str) -> Activity:
+    return Activity.objects.create(
+        external_id=external_id,
+        player=player,
+        type="deposit",
+        amount="1",
+        currency_id=player.currency_id,
+        player_amount="1",
+        occurred_at="2026-11-01T00:00:00Z",
+    )
+
+
 def test_ids_sort_by_bytes_and_stay_unique():
     player = PlayerFactory()
     ids = ["b", "B", "a-2", "a_1", "é", "Z"]
     for external_id in ids:
-        Activity.objects.create(
-            external_id=external_id,
-            player=player,
-            type="deposit",
-            amount="1",
-            currency_id=player.currency_id,
-            player_amount="1",
-            occurred_at="2026-11-01T00:00:00Z",
-        )
+        _activity(player, external_id)
     stored = list(Activity.objects.order_by("external_id").values_list("external_id", flat=True))
     assert stored == sorted(ids, key=lambda text: text.encode())  # "B" < "Z" < "a-2" < "a_1" …
     with pytest.raises(IntegrityError), transaction.atomic():
-        Activity.objects.create(
-            external_id="B",
-            player=player,
-            type="deposit",
-            amount="1",
-            currency_id=player.currency_id,
-            player_amount="1",
-            occurred_at="2026-11-01T00:00:00Z",
-        )
+        _activity(player, "B")
