@@ -9,8 +9,10 @@ therefore refuses them where JSON text comes in: request bodies (config/api/pars
 aggregator's wallet calls, import mappings. A properly paired escape (`"\\ud83d\\ude00"`, 😀)
 is one character and passes.
 
-Only a `\\u` escape produces a surrogate (strict UTF-8 and UTF-16 decoding refuse encoded
-ones), so text without one is not walked: the common body pays one substring search.
+Bytes are decoded strictly first (in the encoding `json.detect_encoding` finds): an encoded
+surrogate (`\\xed\\xa0\\x80` in UTF-8, an unpaired code unit in UTF-16) is a decode error, where
+`json.loads` would let it through ('surrogatepass'). After that only a `\\u` escape produces a
+surrogate, so text without one is not walked: the common body pays one substring search.
 """
 
 import json
@@ -27,13 +29,19 @@ def json_loads(text: str | bytes, **options):
     """`json.loads(text, **options)`, refusing a string (value or key) that holds a lone
     surrogate. → the decoded value.
 
-    Raises json.JSONDecodeError (a ValueError) for malformed JSON and for a lone surrogate,
-    the latter with the message "lone surrogate in a string (\\uXXXX)" and the position of its
+    Raises json.JSONDecodeError (a ValueError) for malformed JSON, for bytes that are not
+    valid in their encoding (an encoded surrogate included), and for a lone surrogate, the
+    latter with the message "lone surrogate in a string (\\uXXXX)" and the position of its
     escape in the text (0 when it cannot be told).
     """
-    value = json.loads(text, **options)
     if isinstance(text, bytes | bytearray):
-        text = text.decode(json.detect_encoding(text), "surrogatepass")
+        encoding = json.detect_encoding(text)
+        try:
+            text = bytes(text).decode(encoding)
+        except UnicodeDecodeError as error:
+            message = f"not valid {encoding}: {error.reason}"
+            raise json.JSONDecodeError(message, "", error.start) from None
+    value = json.loads(text, **options)
     if "\\u" in text:
         found = lone_surrogate(value)
         if found is not None:

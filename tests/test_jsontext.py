@@ -48,6 +48,23 @@ def test_bytes_in_any_json_encoding_are_checked_too():
             json_loads('{"a": "\\ud800"}'.encode(encoding))
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\xed\xa0\x80"}',  # a surrogate encoded in UTF-8 (CESU-style)
+        '{"a": "x"}'.encode("utf-16-le").replace("x".encode("utf-16-le"), b"\x00\xd8"),
+        b'{"a": "\xff"}',  # not UTF-8 at all
+    ],
+)
+def test_bytes_that_are_not_valid_in_their_encoding_are_refused(raw):
+    with pytest.raises(json.JSONDecodeError, match="not valid utf-"):
+        json_loads(raw)
+
+
+def test_a_byte_order_mark_is_read_as_json_loads_reads_it():
+    assert json_loads('{"a": 1}'.encode("utf-8-sig")) == {"a": 1}
+
+
 def test_malformed_json_is_still_the_decoders_error():
     with pytest.raises(json.JSONDecodeError, match="Expecting value"):
         json_loads('{"a": ')

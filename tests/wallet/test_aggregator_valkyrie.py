@@ -1,6 +1,7 @@
 """The Valkyrie PAM adapter against an aggregator's certification checklist: each refusal with
 its exact error code, and the balance unchanged where the spec says so (docs/aggregator.md)."""
 
+import json
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -226,6 +227,29 @@ def test_a_lone_surrogate_in_the_body_is_400_not_500(vk, field):
     before = vk.cash_bonus()
     status, answer = vk.call("post", f"/players/{vk.player.external_id}/transactions", body=body)
     assert (status, answer["status"]) == (400, "ERROR"), answer
+    assert vk.cash_bonus() == before
+
+
+def test_a_surrogate_encoded_in_the_body_bytes_is_400_not_500(vk):
+    fields = {
+        "currency": vk.currency,
+        "provider": "Evolution",
+        "transactionType": "WITHDRAW",
+        "cashAmount": "1.00",
+        "transactionDateTime": "2026-11-30T12:00:00Z",
+        "providerTransactionId": "t-X",
+        "providerRoundId": "r-1",
+        "providerGameId": "g-1",
+    }
+    body = json.dumps(fields).encode().replace(b"t-X", b"t-\xed\xa0\x80")  # not UTF-8
+    before = vk.cash_bonus()
+    response = vk.client.post(
+        f"/api/aggregators/valkyrie/players/{vk.player.external_id}/transactions?provider=E",
+        data=body,
+        content_type="application/json",
+        **vk.headers(),
+    )
+    assert response.status_code == 400, response.content
     assert vk.cash_bonus() == before
 
 
