@@ -9,11 +9,13 @@ whole requests, so no slow client holds a thread.
 """
 
 import glob
-import multiprocessing
 import os
 import tempfile
 
-workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
+# the cores this process may run on (a container's cpuset, not the host's count; a CPU quota
+# without a cpuset is not seen: set GUNICORN_WORKERS there)
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * (CORES or 1)))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 120  # an import upload is checked synchronously
