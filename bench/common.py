@@ -1,5 +1,6 @@
 """What every benchmark returns: one measured figure beside its same-run baseline and target."""
 
+import os
 import socket
 from dataclasses import asdict, dataclass
 
@@ -50,8 +51,6 @@ def cpu_seconds_by_group(own: str = "load generator") -> dict[tuple[str, int], f
     (group, pid): `own` for this process, "gunicorn", "postgres" (every server process,
     checkpointer and WAL writer included), "redis" or "other" (Linux /proc; empty elsewhere).
     Subtract two calls with `cpu_used` to see where a load's CPU went."""
-    import os
-
     tick = os.sysconf("SC_CLK_TCK")
     seconds = {}
     try:
@@ -65,12 +64,14 @@ def cpu_seconds_by_group(own: str = "load generator") -> dict[tuple[str, int], f
         except OSError:  # gone meanwhile
             continue
         used = fields[fields.rindex(")") + 2 :].split()  # utime, stime: fields 14 and 15
-        group = own if int(pid) == os.getpid() else "other"
-        for name, fragment in PROCESS_GROUPS:
-            if group == "other" and fragment in command:
-                group = name
+        group = own if int(pid) == os.getpid() else _group(command)
         seconds[(group, int(pid))] = (int(used[11]) + int(used[12])) / tick
     return seconds
+
+
+def _group(command: str) -> str:
+    """The PROCESS_GROUPS name of the first fragment found in `command`, else "other"."""
+    return next((name for name, fragment in PROCESS_GROUPS if fragment in command), "other")
 
 
 def cpu_used(before: dict, after: dict) -> dict[str, float]:
