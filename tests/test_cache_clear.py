@@ -1,5 +1,10 @@
 """`cache.clear()` deletes the cache's own keys, never the rest of the Redis database
-(config/cache.py): the Celery broker and other caches may share it."""
+(config/cache.py): the Celery broker and other caches may share it; each test process has its
+own key prefix."""
+
+import os
+import subprocess
+import sys
 
 import pytest
 import redis
@@ -7,6 +12,8 @@ from django.conf import settings
 from django.core.cache import caches
 
 from config.cache import RedisCache
+
+PREFIX = "PITBOSS_CACHE_PREFIX"
 
 needs_redis = pytest.mark.skipif(
     not isinstance(caches["default"], RedisCache), reason="needs Redis (REDIS_URL)"
@@ -27,3 +34,33 @@ def test_clear_deletes_this_caches_keys_and_no_other():
         assert [raw.get(key) for key in foreign] == [b"kept"] * len(foreign)
     finally:
         raw.delete(*foreign)
+
+
+@pytest.mark.parametrize(
+    "inherited, worker, prefix",
+    [
+        ("test-main", "gw3", "test-gw3"),  # the controller's prefix, inherited by a worker
+        ("test-gw3", "gw3", "test-gw3"),  # a process a worker starts
+        (None, None, "test-main"),
+        ("ci-run", None, "ci-run"),  # set by hand, no xdist
+    ],
+)
+def test_each_test_worker_has_its_own_cache_prefix(inherited, worker, prefix):
+    """xdist workers inherit the controller's environment, where pytest-django loaded these
+    settings first: a shared prefix let one worker's auth-generation bump expire another's
+    cached tokens mid-test."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", PREFIX)}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env |= {PREFIX: inherited} if inherited else {}
+    env |= {"PYTEST_XDIST_WORKER": worker} if worker else {}
+    read = "import django; django.setup(); from django.conf import settings; "
+    read += "print(settings.CACHES['default']['KEY_PREFIX'])"
+    done = subprocess.run(
+        [sys.executable, "-c", read],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split()[-1] == prefix

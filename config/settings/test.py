@@ -5,10 +5,14 @@ import os
 # Processes the tests start (a Celery worker, gunicorn) inherit the development flag.
 os.environ.setdefault("PITBOSS_DEV", "1")
 # Each xdist worker (and the processes it starts) has its own keys in the shared Redis: the
-# auth generation and throttle counters of one test process never touch another's.
-os.environ.setdefault(
-    "PITBOSS_CACHE_PREFIX", f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-)
+# auth generation and throttle counters of one test process never touch another's. A worker
+# overrides the prefix it inherits: pytest-django loads these settings in the controller too,
+# before it starts the workers, and its "test-main" would otherwise be every worker's.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _xdist_worker:
+    os.environ["PITBOSS_CACHE_PREFIX"] = f"test-{_xdist_worker}"
+else:
+    os.environ.setdefault("PITBOSS_CACHE_PREFIX", "test-main")
 
 from config.settings.base import *  # noqa: E402, F403
 
