@@ -178,7 +178,11 @@ class Activity(models.Model):
 
     class Meta:
         verbose_name_plural = "activity"
+        # Each index names the queries that need it: every index costs the bulk import (the
+        # (occurred_at) one alone ~2.5 s per 1,000,000 rows, bench/README.md).
         constraints = [
+            # idempotency: the events' and the importer's `ON CONFLICT (source, external_id)`,
+            # a resend's lookup of its first answer (wallet.events, importer.loading)
             models.UniqueConstraint(
                 fields=["source", "external_id"], name="activity_unique_source_id"
             ),
@@ -186,7 +190,14 @@ class Activity(models.Model):
             models.CheckConstraint(condition=Q(count__gte=1), name="activity_count_positive"),
         ]
         indexes = [
+            # one player's activity in a window: the metrics' per-player windows for a scope
+            # (players.analytics), the rewards' after-decision windows (rewards.selectors), the
+            # game mix of a scope (safety.selectors), the admin player page's recent activity
             models.Index(fields=["player", "occurred_at"]),
+            # every player's activity in a window: the dashboard's today and the nightly daily
+            # roll-up (players.selectors.daily_money), bonus hunting's lookback (safety.fraud).
+            # A BRIN would cost the import nothing but reads every block range when the rows
+            # are not stored in time order (an export sorted by player): kept a B-tree.
             models.Index(fields=["occurred_at"]),
             # Live wins and rollbacks find their bets by round (wallet.services.bets_referenced),
             # for the API and the aggregators alike; imports (`import:<kind>`) skip it. A range,
