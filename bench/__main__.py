@@ -12,7 +12,9 @@ migrated once per run and server (bench/db.py `migrated_templates`), and the mod
 `PRODUCTION_CLUSTER = True` share one dedicated cluster started for the run (`_Clusters`; ADR
 0028). A module that does not exist yet prints "skipped: not landed"; one that fails
 to import or crashes prints why, the others still run, and the exit status is 1. A missed target
-is reported (MISSED) but is not a failure of the run: the figures are the product.
+is reported (MISSED) but is not a failure of the run: the figures are the product. At full
+scale each benchmark after the first waits until the machine is quiet (`bench.common.
+machine_settle`: under 20% CPU busy over a second, at most 60 s; printed as "machine settled").
 The results also go to a JSON file (--json, default bench/out/results.json).
 """
 
@@ -212,8 +214,14 @@ def _run_all(
     args: argparse.Namespace, clusters: _Clusters, results: list, modules: dict[str, dict]
 ) -> bool:
     """Run the chosen benchmarks in order, printing as they go; → whether any failed."""
+    from bench.common import machine_settle
+
     failed = False
     for name in args.only or MODULES:
+        # At full scale, where targets are judged: what the benchmark before left running (its
+        # processes exiting, autovacuum) is not this one's to pay for. Not in the smoke run.
+        ran_before = any(entry["status"] == "ran" for entry in modules.values())
+        settled = machine_settle() if ran_before and args.scale >= 1 else None
         started = time.perf_counter()
         try:
             module = load(name)
@@ -228,6 +236,10 @@ def _run_all(
             print(f"{name:<34} skipped: not landed", flush=True)
             continue
         print(f"-- {name} (scale {args.scale:g})", flush=True)
+        if settled is not None:
+            print(
+                f"   machine settled in {settled[0]:.0f}s (CPU {settled[1]:.0%} busy)", flush=True
+            )
         try:
             produced = _run(module, name, args.scale, clusters)
         except Exception as error:

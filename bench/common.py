@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 from dataclasses import asdict, dataclass
 
 
@@ -80,3 +81,30 @@ def cpu_used(before: dict, after: dict) -> dict[str, float]:
     for key, seconds in after.items():
         groups[key[0]] = groups.get(key[0], 0.0) + seconds - before.get(key, 0.0)
     return dict(sorted(groups.items(), key=lambda item: -item[1]))
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def machine_settle(
+    *, busy_below: float = 0.2, window: float = 1.0, longest: float = 60.0
+) -> tuple[float, float]:
+    """Wait until the machine's CPUs were less than `busy_below` busy (0–1, all cores together)
+    over a `window`-second sample, at most `longest` seconds: what an earlier benchmark left
+    running (its processes exiting, a cluster's autovacuum or checkpoint) must not be measured
+    as this one's. → (seconds waited, the last sample's busy share). The 1-minute load average
+    is no such test: it still shows a load that ended a minute ago."""
+    started = time.perf_counter()
+    while True:
+        busy_before, total_before = _cpu_jiffies()
+        time.sleep(window)
+        busy_after, total_after = _cpu_jiffies()
+        share = (busy_after - busy_before) / max(1, total_after - total_before)
+        waited = time.perf_counter() - started
+        if share < busy_below or waited >= longest:
+            return waited, share
