@@ -210,19 +210,27 @@ def _run(module, name: str, scale: float, clusters: _Clusters) -> list:
             return list(module.run(scale=scale))
 
 
+def _settle(scale: float) -> dict:
+    """At full scale, where targets are judged, wait for a quiet machine before a benchmark:
+    what the one before left running (its processes exiting, autovacuum, a checkpoint) is not
+    this one's to pay for. Printed, and → the wait for the JSON file ({} at smaller scales)."""
+    from bench.common import machine_settle
+
+    if scale < 1:
+        return {}
+    settled = machine_settle()
+    how = "settled in" if settled.quiet else "still busy after"
+    print(f"   machine {how} {settled.seconds:.0f}s (CPU {settled.busy:.0%} busy)", flush=True)
+    return {"settle_seconds": round(settled.seconds, 1), "settle_busy": round(settled.busy, 3)}
+
+
 def _run_all(
     args: argparse.Namespace, clusters: _Clusters, results: list, modules: dict[str, dict]
 ) -> bool:
-    """Run the chosen benchmarks in order, printing as they go; → whether any failed."""
-    from bench.common import machine_settle
-
+    """Run the chosen benchmarks in order, printing as they go; → whether any failed. Each one
+    after the first that ran (or crashed) waits for a quiet machine first (`_settle`)."""
     failed = False
     for name in args.only or MODULES:
-        # At full scale, where targets are judged: what the benchmark before left running (its
-        # processes exiting, autovacuum) is not this one's to pay for. Not in the smoke run.
-        ran_before = any(entry["status"] == "ran" for entry in modules.values())
-        settled = machine_settle() if ran_before and args.scale >= 1 else None
-        started = time.perf_counter()
         try:
             module = load(name)
         except Exception as error:  # an import error of a landed module is a failure
@@ -236,21 +244,30 @@ def _run_all(
             print(f"{name:<34} skipped: not landed", flush=True)
             continue
         print(f"-- {name} (scale {args.scale:g})", flush=True)
-        if settled is not None:
-            print(
-                f"   machine settled in {settled[0]:.0f}s (CPU {settled[1]:.0%} busy)", flush=True
-            )
+        after_another = any(entry.get("seconds") is not None for entry in modules.values())
+        settled = _settle(args.scale) if after_another else {}
+        started = time.perf_counter()
         try:
             produced = _run(module, name, args.scale, clusters)
         except Exception as error:
             failed = True
             seconds = time.perf_counter() - started
-            modules[name] = {"status": "failed", "error": repr(error), "seconds": seconds}
+            modules[name] = {
+                "status": "failed",
+                "error": repr(error),
+                "seconds": seconds,
+                **settled,
+            }
             print(f"{name:<34} FAILED after {seconds:.1f}s: {error!r}", flush=True)
             traceback.print_exc()
             continue
         seconds = time.perf_counter() - started
-        modules[name] = {"status": "ran", "seconds": round(seconds, 2), "results": len(produced)}
+        modules[name] = {
+            "status": "ran",
+            "seconds": round(seconds, 2),
+            "results": len(produced),
+            **settled,
+        }
         for result in produced:
             print(result.line(), flush=True)
         results.extend(produced)

@@ -84,21 +84,29 @@ def cpu_used(before: dict, after: dict) -> dict[str, float]:
 
 
 def _cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat). Waiting
+    for I/O counts as busy: a checkpoint or a vacuum writing out is work left running."""
     with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
+        fields = [int(value) for value in stat.readline().split()[1:8]]  # user … softirq
+    idle = fields[3]
     return sum(fields) - idle, sum(fields)
+
+
+@dataclass
+class Settled:
+    seconds: float  # waited
+    busy: float  # the last sample's busy share, 0–1 of all cores together
+    quiet: bool  # False: `longest` ran out first
 
 
 def machine_settle(
     *, busy_below: float = 0.2, window: float = 1.0, longest: float = 60.0
-) -> tuple[float, float]:
-    """Wait until the machine's CPUs were less than `busy_below` busy (0–1, all cores together)
-    over a `window`-second sample, at most `longest` seconds: what an earlier benchmark left
-    running (its processes exiting, a cluster's autovacuum or checkpoint) must not be measured
-    as this one's. → (seconds waited, the last sample's busy share). The 1-minute load average
-    is no such test: it still shows a load that ended a minute ago."""
+) -> Settled:
+    """Wait until the machine's CPUs were less than `busy_below` busy (0–1, all cores together;
+    waiting for I/O counts as busy) over a `window`-second sample, at most `longest` seconds:
+    what an earlier benchmark left running (its processes exiting, a cluster's autovacuum or
+    checkpoint) must not be measured as this one's. The 1-minute load average is no such test:
+    it still shows a load that ended a minute ago."""
     started = time.perf_counter()
     while True:
         busy_before, total_before = _cpu_jiffies()
@@ -107,4 +115,4 @@ def machine_settle(
         share = (busy_after - busy_before) / max(1, total_after - total_before)
         waited = time.perf_counter() - started
         if share < busy_below or waited >= longest:
-            return waited, share
+            return Settled(waited, share, quiet=share < busy_below)

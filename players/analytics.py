@@ -161,9 +161,10 @@ def metrics_refresh_sql(*, as_of: datetime, player_ids: Sequence[int] | None) ->
     as_of_day = dialect.as_of_day()
 
     # One aggregate per window over just that window's rows, glued with UNION ALL: lifetime
-    # reads every row in player order (the player_id index: no sort, streaming groups), the
-    # short windows read only their recent rows (the occurred_at index). Joining the rows to a
-    # list of windows instead evaluates every row once per window and sorts the fan-out.
+    # reads every row in player order (the (player, occurred_at) index: no sort, streaming
+    # groups), the short windows read only their recent rows (the occurred_at index). Joining
+    # the rows to a list of windows instead evaluates every row once per window and sorts the
+    # fan-out.
     day = dialect.day("a.occurred_at")
     per_window = []
     for window, hours in WINDOW_HOURS.items():

@@ -181,8 +181,10 @@ class Activity(models.Model):
         # Each index names the queries that need it: every index costs the bulk import (the
         # (occurred_at) one alone ~2.5 s per 1,000,000 rows, bench/README.md).
         constraints = [
-            # idempotency: the events' and the importer's `ON CONFLICT (source, external_id)`,
-            # a resend's lookup of its first answer (wallet.events, importer.loading)
+            # idempotency: a resent event's INSERT fails on it (wallet.events answers from the
+            # receipt), the importer's ON CONFLICT and anti-joins (importer.loading), the
+            # aggregator's lookup of a duplicate (wallet.aggregator.valkyrie); a rollback's bet
+            # by its external id (players.analytics)
             models.UniqueConstraint(
                 fields=["source", "external_id"], name="activity_unique_source_id"
             ),
@@ -194,8 +196,10 @@ class Activity(models.Model):
             # (players.analytics), the rewards' after-decision windows (rewards.selectors), the
             # game mix of a scope (safety.selectors), the admin player page's recent activity
             models.Index(fields=["player", "occurred_at"]),
-            # every player's activity in a window: the dashboard's today and the nightly daily
-            # roll-up (players.selectors.daily_money), bonus hunting's lookback (safety.fraud).
+            # every player's activity in a window: a full metrics refresh's short windows
+            # (players.analytics), the dashboard's today and the nightly daily roll-up
+            # (players.selectors.daily_money), the unscoped lookbacks of the abuse detectors
+            # (safety.fraud: bonus ratio, chargebacks, max-bet breaches).
             # A BRIN would cost the import nothing but reads every block range when the rows
             # are not stored in time order (an export sorted by player): kept a B-tree.
             models.Index(fields=["occurred_at"]),

@@ -37,30 +37,32 @@ def test_clear_deletes_this_caches_keys_and_no_other():
 
 
 @pytest.mark.parametrize(
-    "inherited, worker, prefix",
+    "settings_module, inherited, worker, prefix",
     [
-        ("test-main", "gw3", "test-gw3"),  # the controller's prefix, inherited by a worker
-        ("test-gw3", "gw3", "test-gw3"),  # a process a worker starts
-        (None, None, "test-main"),
-        ("ci-run", None, "ci-run"),  # set by hand, no xdist
+        # the controller's prefix, inherited by a worker
+        ("config.settings.test", "test-main", "gw3", "test-gw3"),
+        # a Celery worker or gunicorn a test starts: the worker's, as it was handed on
+        ("config.settings.development", "test-gw3", "gw3", "test-gw3"),
+        ("config.settings.test", None, None, "test-main"),
+        ("config.settings.test", "ci-run", None, "ci-run"),  # set by hand, no xdist
     ],
 )
-def test_each_test_worker_has_its_own_cache_prefix(inherited, worker, prefix):
+def test_each_test_worker_has_its_own_cache_prefix(settings_module, inherited, worker, prefix):
     """xdist workers inherit the controller's environment, where pytest-django loaded these
     settings first: a shared prefix let one worker's auth-generation bump expire another's
     cached tokens mid-test."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_XDIST_WORKER", PREFIX)}
-    env |= {"DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    env |= {PREFIX: inherited} if inherited else {}
-    env |= {"PYTEST_XDIST_WORKER": worker} if worker else {}
-    read = "import django; django.setup(); from django.conf import settings; "
-    read += "print(settings.CACHES['default']['KEY_PREFIX'])"
+    if inherited:
+        env[PREFIX] = inherited
+    if worker:
+        env["PYTEST_XDIST_WORKER"] = worker
+    read = f"import {settings_module} as s; print(s.CACHES['default']['KEY_PREFIX'])"
     done = subprocess.run(
         [sys.executable, "-c", read],
         env=env,
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
-        check=True,
     )
+    assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == prefix

@@ -7,7 +7,8 @@ os.environ.setdefault("PITBOSS_DEV", "1")
 # Each xdist worker (and the processes it starts) has its own keys in the shared Redis: the
 # auth generation and throttle counters of one test process never touch another's. A worker
 # overrides the prefix it inherits: pytest-django loads these settings in the controller too,
-# before it starts the workers, and its "test-main" would otherwise be every worker's.
+# before it starts the workers, and its "test-main" would otherwise be every worker's. (So under
+# xdist a prefix set by hand gives way to the worker's name.)
 _xdist_worker = os.environ.get("PYTEST_XDIST_WORKER")
 if _xdist_worker:
     os.environ["PITBOSS_CACHE_PREFIX"] = f"test-{_xdist_worker}"
