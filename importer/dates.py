@@ -8,8 +8,10 @@ proves day first (`13/04/2026`), one whose second part is over 12 proves month f
 declared order (`date_order`), else the operator's default (`PITBOSS_DATE_ORDER`), else it is
 refused (`ambiguous_date`) naming both readings — never guessed.
 
-Timestamps without an offset are wall-clock times in the mapping's `time_zone`, else the
-operator's reporting time zone (`PITBOSS_REPORTING_TIME_ZONE`); the result is UTC.
+Timestamps without an offset — and dates alone, which are that day's midnight — are wall-clock
+times in the mapping's `time_zone`, else the operator's reporting time zone
+(`PITBOSS_REPORTING_TIME_ZONE`); the result is UTC. A value's own offset (`Z`, `+01:00`, `-0530`
+after a time) applies to that value alone, whatever the column's other values write.
 """
 
 import calendar
@@ -33,7 +35,19 @@ _TIME = (
     r"(?:[.,](?P<fraction>\d{1,6}))?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
 )
 NUMERIC_DATE = rf"^(?P<a>\d{{1,2}})(?P<sep>[./-])(?P<b>\d{{1,2}})(?P=sep)(?P<year>\d{{4}}){_TIME}$"
-OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+# A value names its own offset from UTC with a trailing Z, or with ±hh[[:]mm] after a time: a
+# date alone (`2026-01-05`) ends in what looks like one and is not.
+UTC_MARK = r"[zZ]$"
+NUMERIC_OFFSET = r"[+-]\d{2}(?::?\d{2})?$"
+TIME_PART = r"\d[Tt ]+\d|:"
+
+
+def with_offset(text: pd.Series) -> pd.Series:
+    """Which of the (stripped) values name their own offset from UTC (see UTC_MARK)."""
+    numeric = text.str.contains(NUMERIC_OFFSET)
+    if numeric.any():
+        numeric &= text.str.contains(TIME_PART)
+    return text.str.contains(UTC_MARK) | numeric
 
 
 def order_option(value: str) -> str:
@@ -156,7 +170,7 @@ def dates_parse(
     parsed = _iso8601(text)
     done = parsed.notna()
     if zone != "UTC" and done.any():
-        parsed = _localise(parsed, done & ~text.str.contains(OFFSET), zone)
+        parsed = _localise(parsed, done & ~with_offset(text), zone)
     if done.all() and parsed.dtype == result.dtype:
         return parsed, ~done
     result.loc[done] = parsed[done]
@@ -174,7 +188,6 @@ def dates_parse(
 # shapes; a value of such a shape that is no real date or time is left to pandas too.
 FIXED_SHAPES = (10, 19, 20)  # lengths: date, date and time, date and time and "Z"
 FIRST_YEAR, LAST_YEAR = 1700, 2261  # within pandas' nanosecond range
-OFFSET_CARRIER = r"[+zZ]|^.{8,}-"  # any value that may hold a time zone offset
 _DATE_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9)
 _TIME_DIGITS = (11, 12, 14, 15, 17, 18)
 
@@ -202,21 +215,28 @@ def _iso8601(text: pd.Series) -> pd.Series:
                 fast[rows[ok]] = True
     if fast.all():
         return _utc(nanoseconds, text.index)
-    if fast.any():
-        # pandas may read a value without offset that follows one with an offset in that
-        # offset (2026-01-01T10:00:00+01:00 then 2026-08-04 07:31:05 gives 06:31:05 UTC),
-        # depending on the order of the column's distinct values: a column with any other
-        # value that may hold an offset is read by pandas alone, as it always was.
-        rest = array.filter(pa.array(~fast))
-        if pc.any(pc.match_substring_regex(rest, OFFSET_CARRIER)).as_py():
-            fast[:] = False
-    parsed = pd.to_datetime(text[~fast], format="ISO8601", errors="coerce", utc=True)
+    parsed = _pandas_iso8601(text[~fast])
     if not fast.any():
         return parsed
     result = np.full(len(text), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
     result[fast] = nanoseconds[fast]
     result[~fast] = parsed.astype("datetime64[ns, UTC]").array.asi8
     return _utc(result, text.index)
+
+
+def _pandas_iso8601(text: pd.Series) -> pd.Series:
+    """pandas' ISO 8601 reading (UTC), the values with an offset apart from those without:
+    read together, a value without offset that follows one with an offset is read in that
+    offset (pandas 2.3: `2026-01-01T10:00:00+01:00` then `2026-08-04 07:31:05` gives 06:31:05
+    UTC for the second instead of its wall-clock 07:31:05)."""
+    aware = with_offset(text)
+    if aware.all() or not aware.any():
+        return pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    for rows in (aware, ~aware):
+        read = pd.to_datetime(text[rows], format="ISO8601", errors="coerce", utc=True)
+        parsed[rows] = read.astype("datetime64[ns, UTC]")
+    return parsed
 
 
 def _utc(nanoseconds: np.ndarray, index: pd.Index) -> pd.Series:

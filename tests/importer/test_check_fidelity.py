@@ -2,7 +2,9 @@
 every staged value and every error (row, column, code, message, value, in order) and every
 refusal, on generated files with faults of every kind and on the real files (skipped when
 ../shared is absent). The digests were recorded from the code before the change
-(fidelity_cases.py says how to see a difference in full)."""
+(fidelity_cases.py says how to see a difference in full), and recorded again when dates
+changed on purpose: a value without offset after one with an offset, and a date alone in a
+zone other than UTC (tests/importer/test_fidelity_dates.py; the real files read the same)."""
 
 import json
 

@@ -60,6 +60,59 @@ def test_naive_times_default_to_the_reporting_time_zone(run_import, settings):
     }
 
 
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_an_offset_is_its_own_values_alone(run_import, settings, zone):
+    """A column mixing values with and without offsets: each value without one is wall-clock
+    time in the zone, whichever values come before it (pandas alone read `07:31:05` after
+    `+01:00` as 06:31:05 UTC), in the shapes read from their bytes and in the others."""
+    settings.PITBOSS = {**settings.PITBOSS, "REPORTING_TIME_ZONE": zone}
+    content = (
+        b"TxID,Player ID,Type,Amount,Currency,Date\n"
+        b"t1,p1,bet,1,USD,2026-01-01T10:00:00+01:00\n"
+        b"t2,p1,bet,1,USD,2026-08-04 07:31:05\n"
+        b"t3,p1,bet,1,USD,2026-08-04T07:31\n"
+        b"t4,p1,bet,1,USD,2026-08-04T07:31:05-0530\n"
+        b"t5,p1,bet,1,USD,2026-08-04T07:31:05.5\n"
+        b"t6,p1,bet,1,USD,2026-08-04T07:31:05Z\n"
+    )
+    job = run_import(content, kind="activity")
+    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
+    shift = 4 if zone == "America/New_York" else 0  # EDT is UTC-4
+    assert when() == {
+        "t1": datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+        "t2": datetime(2026, 8, 4, 7 + shift, 31, 5, tzinfo=UTC),
+        "t3": datetime(2026, 8, 4, 7 + shift, 31, tzinfo=UTC),
+        "t4": datetime(2026, 8, 4, 13, 1, 5, tzinfo=UTC),
+        "t5": datetime(2026, 8, 4, 7 + shift, 31, 5, 500000, tzinfo=UTC),
+        "t6": datetime(2026, 8, 4, 7, 31, 5, tzinfo=UTC),
+    }
+
+
+@pytest.mark.parametrize(
+    "zone, midnight",
+    [
+        ("America/New_York", datetime(2026, 1, 5, 5, 0, tzinfo=UTC)),  # EST is UTC-5
+        ("Europe/Berlin", datetime(2026, 1, 4, 23, 0, tzinfo=UTC)),
+        ("UTC", datetime(2026, 1, 5, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_date_alone_is_its_midnight_in_the_zone(run_import, settings, zone, midnight):
+    """`2026-01-05` ends in what looks like an offset (`-05`) and is none: a daily export's
+    row is that day in the reporting time zone, not 19:00 the day before in New York."""
+    settings.PITBOSS = {**settings.PITBOSS, "REPORTING_TIME_ZONE": zone}
+    content = (
+        b"TxID,Player ID,Type,Amount,Currency,Date\n"
+        b"d1,p1,bet,1,USD,2026-01-05\n"
+        b"d2,p1,bet,1,USD,2026/01/05\n"
+        b"d3,p1,bet,1,USD,2026-01-05T00:00:00Z\n"
+    )
+    job = run_import(content, kind="activity")
+    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
+    stored = when()
+    assert stored["d1"] == stored["d2"] == midnight
+    assert stored["d3"] == datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # Z is UTC's midnight
+
+
 def test_month_first_with_am_pm(run_import):
     job = run_import(FILES / "us_dates.csv", kind="activity")
     assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
