@@ -28,12 +28,12 @@ def test_the_wait_ends_at_the_longest_even_when_never_quiet():
 
 
 def _suite(monkeypatch, names, scale):
-    """Run `names` through the runner with stand-in modules (`None`: not landed, "crash": its
-    run raises) → (what it printed, the modules' JSON entries, the waits asked for)."""
+    """Run `names` through the runner with stand-in modules ("absent": not landed, "crash":
+    its run raises) → (the modules' JSON entries, the waits asked for)."""
     waits = []
 
-    def settle(**_kwargs):
-        waits.append(len(waits))
+    def settle(**kwargs):
+        waits.append(kwargs)
         return Settled(seconds=2.0, busy=0.5, quiet=False)
 
     def load(name):

@@ -21,6 +21,17 @@ def when() -> dict[str, datetime]:
     return dict(Activity.objects.values_list("external_id", "occurred_at"))
 
 
+def imported_bets(run_import, settings, zone: str, dates: dict[str, str]) -> dict[str, datetime]:
+    """Import one bet per `{external id: date cell}` with `zone` as the reporting time zone
+    (the job must succeed) → the stored times by external id."""
+    settings.PITBOSS = {**settings.PITBOSS, "REPORTING_TIME_ZONE": zone}
+    rows = "".join(f"{tx},p1,bet,1,USD,{cell}\n" for tx, cell in dates.items())
+    content = f"TxID,Player ID,Type,Amount,Currency,Date\n{rows}".encode()
+    job = run_import(content, kind="activity")
+    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
+    return when()
+
+
 @pytest.mark.parametrize("on_error", ["reject", "skip"])
 def test_day_first_column_proven_by_one_value(run_import, on_error):
     # Case 3: 03/04/2026 was stored as 4 March (and the others refused, or imported wrong).
@@ -46,15 +57,8 @@ def test_german_dates_with_times_in_the_declared_time_zone(run_import):
 
 
 def test_naive_times_default_to_the_reporting_time_zone(run_import, settings):
-    settings.PITBOSS = {**settings.PITBOSS, "REPORTING_TIME_ZONE": "America/New_York"}
-    content = (
-        b"TxID,Player ID,Type,Amount,Currency,Date\n"
-        b"t1,p1,bet,1,USD,2026-07-01 12:00\n"
-        b"t2,p1,bet,1,USD,2026-07-01T12:00:00Z\n"
-    )
-    job = run_import(content, kind="activity")
-    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    assert when() == {
+    dates = {"t1": "2026-07-01 12:00", "t2": "2026-07-01T12:00:00Z"}
+    assert imported_bets(run_import, settings, "America/New_York", dates) == {
         "t1": datetime(2026, 7, 1, 16, 0, tzinfo=UTC),  # EDT is UTC-4
         "t2": datetime(2026, 7, 1, 12, 0, tzinfo=UTC),  # an explicit offset wins
     }
@@ -65,20 +69,17 @@ def test_an_offset_is_its_own_values_alone(run_import, settings, zone):
     """A column mixing values with and without offsets: each value without one is wall-clock
     time in the zone, whichever values come before it (pandas alone read `07:31:05` after
     `+01:00` as 06:31:05 UTC), in the shapes read from their bytes and in the others."""
-    settings.PITBOSS = {**settings.PITBOSS, "REPORTING_TIME_ZONE": zone}
-    content = (
-        b"TxID,Player ID,Type,Amount,Currency,Date\n"
-        b"t1,p1,bet,1,USD,2026-01-01T10:00:00+01:00\n"
-        b"t2,p1,bet,1,USD,2026-08-04 07:31:05\n"
-        b"t3,p1,bet,1,USD,2026-08-04T07:31\n"
-        b"t4,p1,bet,1,USD,2026-08-04T07:31:05-0530\n"
-        b"t5,p1,bet,1,USD,2026-08-04T07:31:05.5\n"
-        b"t6,p1,bet,1,USD,2026-08-04T07:31:05Z\n"
-    )
-    job = run_import(content, kind="activity")
-    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
+    dates = {
+        "t1": "2026-01-01T10:00:00+01:00",
+        "t2": "2026-08-04 07:31:05",
+        "t3": "2026-08-04T07:31",
+        "t4": "2026-08-04T07:31:05-0530",
+        "t5": "2026-08-04T07:31:05.5",
+        "t6": "2026-08-04T07:31:05Z",
+    }
+    stored = imported_bets(run_import, settings, zone, dates)
     shift = 4 if zone == "America/New_York" else 0  # EDT is UTC-4
-    assert when() == {
+    assert stored == {
         "t1": datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
         "t2": datetime(2026, 8, 4, 7 + shift, 31, 5, tzinfo=UTC),
         "t3": datetime(2026, 8, 4, 7 + shift, 31, tzinfo=UTC),
@@ -99,16 +100,8 @@ def test_an_offset_is_its_own_values_alone(run_import, settings, zone):
 def test_a_date_alone_is_its_midnight_in_the_zone(run_import, settings, zone, midnight):
     """`2026-01-05` ends in what looks like an offset (`-05`) and is none: a daily export's
     row is that day in the reporting time zone, not 19:00 the day before in New York."""
-    settings.PITBOSS = {**settings.PITBOSS, "REPORTING_TIME_ZONE": zone}
-    content = (
-        b"TxID,Player ID,Type,Amount,Currency,Date\n"
-        b"d1,p1,bet,1,USD,2026-01-05\n"
-        b"d2,p1,bet,1,USD,2026/01/05\n"
-        b"d3,p1,bet,1,USD,2026-01-05T00:00:00Z\n"
-    )
-    job = run_import(content, kind="activity")
-    assert job.status == ImportJob.Status.SUCCEEDED, (job.error_code, job.message, job.errors)
-    stored = when()
+    dates = {"d1": "2026-01-05", "d2": "2026/01/05", "d3": "2026-01-05T00:00:00Z"}
+    stored = imported_bets(run_import, settings, zone, dates)
     assert stored["d1"] == stored["d2"] == midnight
     assert stored["d3"] == datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # Z is UTC's midnight
 
